@@ -14,9 +14,16 @@ let package = Package(
     products: [
         .executable(name: "venice-agent", targets: ["venice-agent"]),
         .library(name: "WalletCrypto", targets: ["WalletCrypto"]),
+        .library(name: "VeniceSimulator", targets: ["VeniceSimulator"]),
+        .executable(name: "venice-sim", targets: ["venice-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
     ],
     targets: [
         // System libraries (Debian: libsecp256k1-dev, libssl-dev).
@@ -52,6 +59,43 @@ let package = Package(
         .executableTarget(
             name: "venice-bench",
             dependencies: ["WalletCrypto"],
+            swiftSettings: swiftSettings
+        ),
+
+        // The local Venice (rules, ledger, faults, media) as a Hummingbird app.
+        .target(
+            name: "VeniceSimulator",
+            dependencies: [
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            resources: [.copy("Resources")],
+            swiftSettings: swiftSettings
+        ),
+
+        // `venice-sim`: runs the simulator on loopback.
+        .executableTarget(
+            name: "venice-sim",
+            dependencies: [
+                "VeniceSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(
+            name: "VeniceSimulatorTests",
+            dependencies: [
+                "VeniceSimulator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
 

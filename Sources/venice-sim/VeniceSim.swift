@@ -1,0 +1,2 @@
+import VeniceSimulator
+print("stub")
