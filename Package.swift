@@ -12,9 +12,12 @@ let package = Package(
     name: "venice-agent",
     platforms: [.macOS(.v14)],
     products: [
+        .executable(name: "venice-agent", targets: ["venice-agent"]),
         .library(name: "WalletCrypto", targets: ["WalletCrypto"]),
     ],
-    dependencies: [],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
     targets: [
         // System libraries (Debian: libsecp256k1-dev, libssl-dev).
         .systemLibrary(
@@ -32,6 +35,23 @@ let package = Package(
         .target(
             name: "WalletCrypto",
             dependencies: ["CSecp256k1", "COpenSSL"],
+            swiftSettings: swiftSettings
+        ),
+
+        // The command line.
+        .executableTarget(
+            name: "venice-agent",
+            dependencies: [
+                "WalletCrypto",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // `make bench`: release-mode figures for the issues' notes.
+        .executableTarget(
+            name: "venice-bench",
+            dependencies: ["WalletCrypto"],
             swiftSettings: swiftSettings
         ),
 
