@@ -13,6 +13,7 @@ let package = Package(
     platforms: [.macOS(.v14)],
     products: [
         .library(name: "WalletCrypto", targets: ["WalletCrypto"]),
+        .library(name: "X402Protocol", targets: ["X402Protocol"]),
     ],
     dependencies: [],
     targets: [
@@ -32,6 +33,26 @@ let package = Package(
         .target(
             name: "WalletCrypto",
             dependencies: ["CSecp256k1", "COpenSSL"],
+            swiftSettings: swiftSettings
+        ),
+
+        // SIWE/SIWX, nonces, skew clock, x402 requirements, payment policy, EIP-3009 payloads.
+        .target(
+            name: "X402Protocol",
+            dependencies: ["WalletCrypto"],
+            swiftSettings: swiftSettings
+        ),
+
+        // JSON-over-stdio bridge used by the Python interop suite (Tests/Interop).
+        .executableTarget(
+            name: "interop-tool",
+            dependencies: ["X402Protocol", "WalletCrypto"],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(
+            name: "X402ProtocolTests",
+            dependencies: ["X402Protocol", "WalletCrypto"],
             swiftSettings: swiftSettings
         ),
 
