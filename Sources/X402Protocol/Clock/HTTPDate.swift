@@ -1,0 +1,18 @@
+/// RFC 9110 IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`) to Unix milliseconds.
+enum HTTPDate {
+    private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+
+    static func parse(_ text: String) -> Int64? {
+        let parts = text.split(separator: " ", omittingEmptySubsequences: true)
+        guard parts.count == 6, parts[5] == "GMT", parts[0].hasSuffix(","),
+              let day = Int(parts[1]), (1...31).contains(day),
+              let monthIndex = months.firstIndex(of: String(parts[2])),
+              let year = Int(parts[3]), (1970...9999).contains(year) else { return nil }
+        let time = parts[4].split(separator: ":", omittingEmptySubsequences: false)
+        guard time.count == 3, time.allSatisfy({ $0.count == 2 }),
+              let h = Int(time[0]), let m = Int(time[1]), let s = Int(time[2]),
+              (0...23).contains(h), (0...59).contains(m), (0...60).contains(s) else { return nil }
+        let days = CivilTime.daysFromCivil(year: year, month: monthIndex + 1, day: day)
+        return (days * 86_400 + Int64(h * 3600 + m * 60 + s)) * 1000
+    }
+}

@@ -1,0 +1,35 @@
+/// Hand-rolled compact JSON output for hot paths (no Foundation encoder).
+struct JSONWriter {
+    var bytes: [UInt8] = []
+
+    init(capacity: Int = 512) { bytes.reserveCapacity(capacity) }
+
+    mutating func raw(_ s: String) { bytes.append(contentsOf: s.utf8) }
+
+    mutating func string(_ s: String) {
+        bytes.append(34)
+        for c in s.utf8 {
+            switch c {
+            case 34: bytes.append(92); bytes.append(34)
+            case 92: bytes.append(92); bytes.append(92)
+            case 10: bytes.append(92); bytes.append(110)
+            case 13: bytes.append(92); bytes.append(114)
+            case 9: bytes.append(92); bytes.append(116)
+            case 8: bytes.append(92); bytes.append(98)
+            case 12: bytes.append(92); bytes.append(102)
+            case 0..<0x20:
+                let hex = Array("0123456789abcdef".utf8)
+                bytes.append(contentsOf: [92, 117, 48, 48, hex[Int(c >> 4)], hex[Int(c & 15)]])
+            default: bytes.append(c)
+            }
+        }
+        bytes.append(34)
+    }
+
+    /// `"key":`, preceded by a comma unless first.
+    mutating func key(_ k: String, first: Bool = false) {
+        if !first { bytes.append(44) }
+        string(k)
+        bytes.append(58)
+    }
+}
