@@ -1,9 +1,12 @@
 public import X402Protocol
+import WalletCrypto
 
 /// Everything a simulator starts with. Knobs that tests flip while it runs live in `SimulatorState`.
 public struct SimulatorConfiguration: Sendable {
-    /// The simulator's Base receiver (`payTo`): a fixed, documented address nobody holds a key for.
-    public static let basePayTo = "0x5eD1A07e5eD1a07E5ED1A07e5Ed1a07e5Ed1A07e"
+    /// The simulator's Base receiver (`payTo`): a fixed, documented address nobody holds a key for
+    /// (`0x5ed1a07e…` = "sed1 a07e", EIP-55 checksummed at first use).
+    public static let basePayTo: String = (try? EthereumAddress("0x5ed1a07e5ed1a07e5ed1a07e5ed1a07e5ed1a07e"))?.checksummed
+        ?? "0x5ed1a07e5ed1a07e5ed1a07e5ed1a07e5ed1a07e"
     /// Solana rail values, advertised only (the simulator settles Base payments only).
     public static let solanaPayTo = "VeniceSimPayTo1111111111111111111111111111"
     public static let solanaFeePayer = "VeniceSimFeePayer11111111111111111111111111"

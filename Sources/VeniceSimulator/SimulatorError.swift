@@ -1,5 +1,6 @@
+import HTTPTypes
 public import Hummingbird
-import WalletCrypto
+public import WalletCrypto
 
 /// Every answer that is not a 2xx, rendered with Venice's body shapes (VENICE.md §9.1).
 public enum SimulatorError: Error, Sendable, HTTPResponseError {
@@ -63,4 +64,9 @@ public enum SimulatorError: Error, Sendable, HTTPResponseError {
         }
         return response
     }
+}
+
+extension HTTPResponse.Status {
+    /// 402 Payment Required (absent from HTTPTypes' named statuses).
+    static var payment402: HTTPResponse.Status { .init(code: 402, reasonPhrase: "Payment Required") }
 }

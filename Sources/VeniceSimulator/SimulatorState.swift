@@ -5,7 +5,7 @@ import WalletCrypto
 /// All mutable simulator state: balances and ledgers, keys, payments, audio jobs, knobs, recordings.
 /// Tests hold it (from `VeniceSimulator.state`) to fund wallets, flip knobs and read what happened.
 public actor SimulatorState {
-    static let defaultAccount = "account:default"
+    public static let defaultAccount = "account:default"
 
     struct Account {
         var usdMicro: Int64 = 0
@@ -69,8 +69,11 @@ public actor SimulatorState {
                                                           balanceAfterMicro: account.usdMicro, createdAtMilliseconds: now, requestId: nil, modelId: nil))
             accounts[key] = account
         }
-        for secret in configuration.adminKeys { _ = insertKey(secret: secret, type: .admin, account: Self.defaultAccount, now: now) }
-        for secret in configuration.inferenceKeys { _ = insertKey(secret: secret, type: .inference, account: Self.defaultAccount, now: now) }
+        for (secret, type) in configuration.adminKeys.map({ ($0, APIKeyRecord.KeyType.admin) }) + configuration.inferenceKeys.map({ ($0, .inference) }) {
+            let record = Self.makeKey(secret: secret, type: type, account: Self.defaultAccount, now: now)
+            keysByID[record.id] = record
+            keyIDBySecret[secret] = record.id
+        }
     }
 
     // MARK: time
@@ -161,23 +164,21 @@ public actor SimulatorState {
 
     // MARK: API keys
 
-    private func insertKey(secret: String, type: APIKeyRecord.KeyType, account: String, now: Int64,
-                           description: String = "Simulator key", limitPeriod: String = "EPOCH", modelPrivacy: String = "ALL") -> APIKeyRecord {
-        let record = APIKeyRecord(id: UUID().uuidString.lowercased(), secret: secret, type: type, description: description,
-                                  expiresAtMilliseconds: nil, expiresAtText: nil, limitUSD: nil, limitDIEM: nil,
-                                  limitPeriod: limitPeriod, modelPrivacy: modelPrivacy, account: account, createdAtMilliseconds: now)
-        keysByID[record.id] = record
-        keyIDBySecret[secret] = record.id
-        return record
+    private static func makeKey(secret: String, type: APIKeyRecord.KeyType, account: String, now: Int64,
+                                modelPrivacy: String = "ALL") -> APIKeyRecord {
+        APIKeyRecord(id: UUID().uuidString.lowercased(), secret: secret, type: type, description: "Simulator key",
+                     expiresAtMilliseconds: nil, expiresAtText: nil, limitUSD: nil, limitDIEM: nil,
+                     limitPeriod: "EPOCH", modelPrivacy: modelPrivacy, account: account, createdAtMilliseconds: now)
     }
 
     /// Adds a Bearer key on the default account (or `account`); returns its record.
     @discardableResult
     public func addKey(secret: String, type: APIKeyRecord.KeyType, account: String = SimulatorState.defaultAccount,
                        modelPrivacy: String = "ALL", limitUSD: Double? = nil) -> APIKeyRecord {
-        var record = insertKey(secret: secret, type: type, account: account, now: nowMilliseconds(), modelPrivacy: modelPrivacy)
+        var record = Self.makeKey(secret: secret, type: type, account: account, now: nowMilliseconds(), modelPrivacy: modelPrivacy)
         record.limitUSD = limitUSD
         keysByID[record.id] = record
+        keyIDBySecret[secret] = record.id
         return record
     }
 

@@ -1,3 +1,5 @@
+public import HummingbirdCore
+import HTTPTypes
 public import Hummingbird
 public import Logging
 public import NIOCore
@@ -15,17 +17,17 @@ public struct VeniceSimulator: ApplicationProtocol {
     public let simulatorConfiguration: SimulatorConfiguration
     public var configuration: ApplicationConfiguration
     public var logger: Logger
-    let router: Router<SimulatorRequestContext>
+    let builtResponder: Responder
     let onRunning: @Sendable (Int) async -> Void
 
-    public var responder: Responder { router.buildResponder() }
+    public var responder: Responder { builtResponder }
 
     public func onServerRunning(_ channel: any Channel) async {
         await onRunning(channel.localAddress?.port ?? 0)
     }
 
     public func run() async throws {
-        let responder = router.buildResponder()
+        let responder = builtResponder
         let state = self.state
         let logger = self.logger
         let server = try HTTPServerBuilder.http1().buildServer(
@@ -64,5 +66,5 @@ public func buildSimulator(configuration: SimulatorConfiguration,
     services.register(on: router)
     return VeniceSimulator(state: state, simulatorConfiguration: configuration,
                            configuration: ApplicationConfiguration(address: .hostname(configuration.host, port: configuration.port)),
-                           logger: logger, router: router, onRunning: onServerRunning)
+                           logger: logger, builtResponder: router.buildResponder(), onRunning: onServerRunning)
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HTTPTypes
 import WalletCrypto
 
 /// `static-models.json` (bundled) plus what the simulator synthesizes: `object`, `owned_by`,
@@ -109,7 +110,7 @@ struct ImageRules: Sendable {
             resolutions = nil
             defaultResolution = nil
         }
-        if let quality = pricing["quality"]?.objectValue, let first = quality.first?.value.objectValue {
+        if let quality = pricing["quality"]?.objectValue, let first = Array(quality).first?.value.objectValue {
             let order = ["low", "medium", "high"]
             let available = order.filter { first[$0] != nil }
             qualities = available

@@ -1,3 +1,5 @@
+import HTTPTypes
+import WalletCrypto
 import Hummingbird
 import NIOCore
 

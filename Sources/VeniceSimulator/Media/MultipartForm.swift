@@ -1,3 +1,4 @@
+import HTTPTypes
 import Foundation
 
 /// A small multipart/form-data parser (RFC 7578): enough for `/audio/transcriptions`.

@@ -49,7 +49,7 @@ struct DiscoveryBodies: Sendable {
                 "x402Wallet": ["header": "SIGN-IN-WITH-X", "legacyHeader": "X-Sign-In-With-X", "topUp": "POST /api/v1/x402/top-up",
                                "docs": "https://docs.venice.ai/api-reference/endpoint/x402/top-up"]]]
         let header = paymentRequiredHeader(path: path, error: "Authentication required", accepts: accepts, nowMilliseconds: nowMilliseconds, nonce: nonce)
-        return .json(.paymentRequired, body, headers: [("PAYMENT-REQUIRED", header)])
+        return .json(.payment402, body, headers: [("PAYMENT-REQUIRED", header)])
     }
 
     /// Wallet credit below $0.10 (VENICE.md §2.5).
@@ -70,13 +70,13 @@ struct DiscoveryBodies: Sendable {
         let header = paymentRequiredHeader(path: path, error: "Insufficient balance",
                                            accepts: [baseEntry(amount: "10000000"), solanaEntry(amount: "10000000", network: "solana")],
                                            nowMilliseconds: nowMilliseconds, nonce: nonce)
-        return .json(.paymentRequired, body, headers: [("PAYMENT-REQUIRED", header)])
+        return .json(.payment402, body, headers: [("PAYMENT-REQUIRED", header)])
     }
 
     /// `POST /x402/top-up` without a payment header: exactly `{x402Version, accepts}` at the $5 minimum.
     func topUp() -> SimulatorError {
         let body: JSONValue = ["x402Version": 2, "accepts": .array([
             baseEntry(amount: "5000000"), solanaEntry(amount: "5000000", network: "solana:5eykt4UsFv8P8NJdTREpY1vzqKqZKvdp")])]
-        return .json(.paymentRequired, body, headers: [("PAYMENT-REQUIRED", Self.base64(body))])
+        return .json(.payment402, body, headers: [("PAYMENT-REQUIRED", Self.base64(body))])
     }
 }

@@ -1,3 +1,5 @@
+import X402Protocol
+import HTTPTypes
 import Foundation
 import Hummingbird
 import WalletCrypto

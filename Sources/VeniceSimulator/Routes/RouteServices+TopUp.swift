@@ -1,3 +1,4 @@
+import HTTPTypes
 import Foundation
 import Hummingbird
 import WalletCrypto
@@ -31,7 +32,7 @@ extension RouteServices {
             switch knobs.settlement {
             case .fail:
                 await state.finishSettlement(verified.paymentId, body: nil)
-                throw SimulatorError.topUp(.paymentRequired, code: "SETTLEMENT_FAILED", message: "Settlement failed; no funds moved. Retrying is safe.")
+                throw SimulatorError.topUp(.payment402, code: "SETTLEMENT_FAILED", message: "Settlement failed; no funds moved. Retrying is safe.")
             case .timeout:
                 let state = self.state
                 let delay = knobs.settlementTimeoutCreditDelayMilliseconds

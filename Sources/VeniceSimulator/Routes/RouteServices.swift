@@ -1,3 +1,4 @@
+import HTTPTypes
 import Foundation
 import Hummingbird
 import WalletCrypto
@@ -67,7 +68,7 @@ struct RouteServices: Sendable {
 
     private static func isBudgetExempt(_ error: SimulatorError) -> Bool {
         switch error {
-        case .json(let status, let body, _) where status == .paymentRequired && body["x402Version"] != nil: true   // discovery
+        case .json(let status, let body, _) where status == .payment402 && body["x402Version"] != nil: true   // discovery
         case .standard(_, let message): message == "Invalid JSON request" || message.hasPrefix("'Content-Type'") || message.hasPrefix("Request body exceeds")
         default: false
         }
@@ -114,14 +115,14 @@ struct RouteServices: Sendable {
     /// Key admission: its USD limit, then the account balance.
     func admitKey(_ record: APIKeyRecord) async throws {
         if let limit = record.limitUSD, limit > 0, await state.periodUsageMicro(record) >= Money.micro(limit) {
-            throw SimulatorError.standard(.paymentRequired, "API key USD spend limit exceeded. Your account may still have USD balance, but this API key has reached its configured USD spending limit.")
+            throw SimulatorError.standard(.payment402, "API key USD spend limit exceeded. Your account may still have USD balance, but this API key has reached its configured USD spending limit.")
         }
         if await state.balanceMicro(account: record.account) <= 0 {
             throw Self.insufficientFunds
         }
     }
 
-    static let insufficientFunds = SimulatorError.standard(.paymentRequired, "Insufficient USD or Diem balance to complete request. Visit https://venice.ai/settings/api to add credits.")
+    static let insufficientFunds = SimulatorError.standard(.payment402, "Insufficient USD or Diem balance to complete request. Visit https://venice.ai/settings/api to add credits.")
 
     /// Bearer-only route: SIWX alone → 401, nothing → 402 discovery, INFERENCE where ADMIN needed → 401.
     func bearerOnly(_ request: Request, _ context: Context, path: String, admin: Bool,
