@@ -1,0 +1,82 @@
+import AsyncHTTPClient
+import Foundation
+import NIOCore
+import NIOHTTP1
+import Testing
+import VeniceSimulator
+import WalletCrypto
+import X402Protocol
+
+@Suite("Fault knobs (VENICE.md §10 knobs)")
+struct FaultTests {
+    let clock = ManualWallClock(milliseconds: 1_790_000_000_000)
+    let auth = [("Authorization", "Bearer admin-key")]
+
+    @Test("fail-rate knob: 429 with Retry-After 30, 500, 503, 502 with the TTS text", arguments: [429, 500, 503, 502])
+    func failRates(status: Int) async throws {
+        var configuration = testConfiguration(clock: clock)
+        configuration.faults.failRates = [status: 1.0]
+        try await withRunningSimulator(configuration: configuration) { sim async throws in
+            let reply = try await call(sim, .POST, "/audio/speech", headers: auth,
+                                       json: #"{"model":"tts-kokoro","input":"hi","response_format":"wav"}"#)
+            #expect(reply.status == status)
+            if status == 429 {
+                #expect(reply.header("Retry-After") == "30")
+                #expect(reply.error == "The model is currently overloaded. Please try again later.")
+            }
+            if status == 502 { #expect(reply.error == "Speech synthesis failed due to a temporary upstream error. Please retry.") }
+            #expect(await sim.state.usage().isEmpty)
+            await sim.state.updateFaults { $0.failRates = [:] }
+            #expect(try await call(sim, .POST, "/image/generate", headers: auth, json: smallImage).status == 200)
+        }
+    }
+
+    @Test("latency knob delays answers")
+    func latency() async throws {
+        var configuration = testConfiguration(clock: clock)
+        configuration.faults.latencyMilliseconds = 400
+        try await withRunningSimulator(configuration: configuration) { sim async throws in
+            let start = ContinuousClock.now
+            #expect(try await call(sim, .GET, "/image/styles").status == 200)
+            #expect(ContinuousClock.now - start >= .milliseconds(400))
+        }
+    }
+
+    @Test("reset knob: status and headers arrive, then the connection closes before the body is complete")
+    func reset() async throws {
+        var configuration = testConfiguration(clock: clock)
+        configuration.faults.resetRate = 1.0
+        try await withRunningSimulator(configuration: configuration) { sim async throws in
+            var request = HTTPClientRequest(url: sim.baseURL + "/image/generate")
+            request.method = .POST
+            request.headers.add(name: "Authorization", value: "Bearer admin-key")
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(.init(string: #"{"model":"z-image-turbo","prompt":"x","width":64,"height":64,"format":"png"}"#))
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(10))
+            #expect(response.status == .ok)
+            let declared = Int(response.headers.first(name: "content-length") ?? "")
+            #expect(declared != nil)
+            await #expect(throws: (any Error).self) {
+                _ = try await response.body.collect(upTo: 10 * 1024 * 1024)
+            }
+        }
+    }
+
+    @Test("concurrency-limit knob: a limit of 1 refuses the second in-flight request")
+    func concurrencyKnob() async throws {
+        let alice = Wallet(51)
+        let signIn = SignIn(clock: clock)
+        var configuration = testConfiguration(clock: clock, funds: [alice.lower: 5])
+        configuration.faults.latencyMilliseconds = 800
+        configuration.concurrencyLimit = 1
+        try await withRunningSimulator(configuration: configuration) { sim async throws in
+            let first = try signIn.header(alice)
+            let second = try signIn.header(alice)
+            async let a = call(sim, .POST, "/image/generate", headers: [("SIGN-IN-WITH-X", first)], json: smallImage)
+            try await Task.sleep(for: .milliseconds(300))
+            let b = try await call(sim, .POST, "/image/generate", headers: [("SIGN-IN-WITH-X", second)], json: smallImage)
+            #expect(b.code == "X402_CONCURRENCY_LIMIT")
+            #expect(try await a.status == 200)
+        }
+    }
+}
