@@ -221,3 +221,33 @@ struct WalletCreditTests {
         }
     }
 }
+
+@Suite("Per-wallet rate limits (VENICE.md §3.1)")
+struct WalletRateLimitTests {
+    let clock = ManualWallClock(milliseconds: 1_790_000_000_000)
+    let alice = Wallet(13)
+
+    @Test("the 31st balance and the 21st transactions request in a minute get 429", arguments: [("balance", 30), ("transactions", 20)])
+    func limits(kind: String, limit: Int) async throws {
+        let signIn = SignIn(clock: clock)
+        try await withRunningSimulator(configuration: testConfiguration(clock: clock)) { sim async throws in
+            for _ in 0..<limit {
+                let reply = try await call(sim, .GET, "/x402/\(kind)/\(alice.lower)", headers: [("SIGN-IN-WITH-X", try signIn.header(alice))])
+                #expect(reply.status == 200)
+            }
+            let limited = try await call(sim, .GET, "/x402/\(kind)/\(alice.lower)", headers: [("SIGN-IN-WITH-X", try signIn.header(alice))])
+            #expect(limited.status == 429)
+            #expect(limited.error == "Rate limit exceeded. Please try again later.")
+            #expect(limited.header("x-ratelimit-remaining") == nil)
+        }
+    }
+
+    @Test("unknown routes answer a JSON 404")
+    func unknownRoute() async throws {
+        try await withRunningSimulator(configuration: testConfiguration(clock: clock)) { sim async throws in
+            let reply = try await call(sim, .GET, "/no/such/route")
+            #expect(reply.status == 404)
+            #expect(reply.error == "Not found")
+        }
+    }
+}

@@ -28,6 +28,10 @@ struct RequestLogMiddleware: RouterMiddleware {
         } catch let error as SimulatorError {
             status = error.status.code
             throw error
+        } catch let error as HTTPError where error.status == .notFound || error.status == .methodNotAllowed {
+            // Unknown routes answer with Venice's JSON shape, not an empty body.
+            status = error.status.code
+            throw SimulatorError.standard(error.status, error.status == .notFound ? "Not found" : "Method not allowed")
         } catch let error as any HTTPResponseError {
             status = error.status.code
             throw error
