@@ -17,6 +17,8 @@ let package = Package(
         .library(name: "X402Protocol", targets: ["X402Protocol"]),
         .library(name: "VeniceClient", targets: ["VeniceClient"]),
         .library(name: "AgentCore", targets: ["AgentCore"]),
+        .library(name: "VeniceSimulator", targets: ["VeniceSimulator"]),
+        .executable(name: "venice-sim", targets: ["venice-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -107,6 +109,46 @@ let package = Package(
         .executableTarget(
             name: "venice-bench",
             dependencies: ["WalletCrypto", "X402Protocol"],
+            swiftSettings: swiftSettings
+        ),
+
+        // The local Venice (rules, ledger, faults, media) as a Hummingbird app.
+        .target(
+            name: "VeniceSimulator",
+            dependencies: [
+                "X402Protocol", "WalletCrypto",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.copy("Resources")],
+            swiftSettings: swiftSettings
+        ),
+
+        // `venice-sim`: runs the simulator on loopback.
+        .executableTarget(
+            name: "venice-sim",
+            dependencies: [
+                "VeniceSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(
+            name: "VeniceSimulatorTests",
+            dependencies: [
+                "VeniceSimulator", "X402Protocol", "WalletCrypto",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
 
