@@ -153,6 +153,17 @@ let package = Package(
         ),
 
         .testTarget(
+            name: "AgentCoreTests",
+            dependencies: [
+                "AgentCore", "VeniceClient", "VeniceSimulator", "X402Protocol", "WalletCrypto",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "WalletCryptoTests",
             dependencies: ["WalletCrypto"],
             resources: [.copy("Vectors")],

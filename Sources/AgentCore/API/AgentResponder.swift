@@ -199,6 +199,7 @@ public struct AgentResponder: HTTPResponder {
                 "in_flight": .number(String(snapshot.inFlight)),
                 "queued": .number(String(snapshot.queued)),
                 "max_in_flight": .number(String(configuration.maxInFlight)),
+                "peak_in_flight": .number(String(snapshot.peakInFlight)),
                 "signatures": .number(String(session.signatureCount)),
                 "version": .string(AgentConfiguration.version),
             ]

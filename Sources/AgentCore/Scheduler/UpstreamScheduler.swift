@@ -24,7 +24,7 @@ public actor UpstreamScheduler {
         self.maxQueued = max(0, maxQueued)
     }
 
-    public var snapshot: (inFlight: Int, queued: Int) { (inFlight, queued) }
+    public var snapshot: (inFlight: Int, queued: Int, peakInFlight: Int) { (inFlight, queued, peakInFlight) }
 
     /// Waits for a slot. Throws `Full` when the queue is full, `CancellationError` when cancelled.
     public func acquire(client: String) async throws {
