@@ -153,6 +153,14 @@ let package = Package(
         ),
 
         .testTarget(
+            name: "VeniceClientTests",
+            dependencies: [
+                "VeniceClient", "X402Protocol",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "AgentCoreTests",
             dependencies: [
                 "AgentCore", "VeniceClient", "VeniceSimulator", "X402Protocol", "WalletCrypto",
