@@ -27,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // System libraries (Debian: libsecp256k1-dev, libssl-dev).
@@ -76,11 +77,13 @@ let package = Package(
             dependencies: [
                 "VeniceClient", "X402Protocol", "WalletCrypto", "CAgentSystem",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -150,14 +153,28 @@ let package = Package(
         ),
 
         .testTarget(
-            name: "WalletCryptoTests",
-            dependencies: ["WalletCrypto"],
-            resources: [.copy("Vectors")],
+            name: "VeniceClientTests",
+            dependencies: [
+                "VeniceClient", "X402Protocol",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(
-            name: "X402ProtocolTests",
-            dependencies: ["X402Protocol", "WalletCrypto"],
+            name: "AgentCoreTests",
+            dependencies: [
+                "AgentCore", "VeniceClient", "VeniceSimulator", "X402Protocol", "WalletCrypto",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "WalletCryptoTests",
+            dependencies: ["WalletCrypto"],
+            resources: [.copy("Vectors")],
             swiftSettings: swiftSettings
         ),
     ]
