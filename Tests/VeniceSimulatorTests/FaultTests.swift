@@ -80,3 +80,55 @@ struct FaultTests {
         }
     }
 }
+
+@Suite("Scripted faults and in-flight peaks (requests from the agent's tests)")
+struct ScriptedFaultTests {
+    let clock = ManualWallClock(milliseconds: 1_790_000_000_000)
+    let alice = Wallet(52)
+
+    @Test("scripted statuses answer the next inference requests in order, after sign-in (nonce burnt), with Retry-After")
+    func scripted() async throws {
+        let signIn = SignIn(clock: clock)
+        var configuration = testConfiguration(clock: clock, funds: [alice.lower: 5])
+        configuration.faults.scriptedStatuses = [429, 429, 500]
+        configuration.faults.retryAfterSeconds = 2
+        try await withRunningSimulator(configuration: configuration) { sim async throws in
+            // Public routes do not consume the script.
+            #expect(try await call(sim, .GET, "/models?type=image").status == 200)
+            var statuses: [Int] = []
+            var first429: Reply?
+            var burnt = ""
+            for _ in 0..<4 {
+                let header = try signIn.header(alice)
+                let reply = try await call(sim, .POST, "/image/generate", headers: [("SIGN-IN-WITH-X", header)], json: smallImage)
+                statuses.append(reply.status)
+                if reply.status == 429, first429 == nil { first429 = reply; burnt = header }
+            }
+            #expect(statuses == [429, 429, 500, 200])
+            #expect(first429?.header("Retry-After") == "2")
+            let replay = try await call(sim, .POST, "/image/generate", headers: [("SIGN-IN-WITH-X", burnt)], json: smallImage)
+            #expect(replay.code == "X402_SIGN_IN_NONCE_REUSED")
+            #expect(await sim.state.faults.scriptedStatuses.isEmpty)
+        }
+    }
+
+    @Test("peakInFlight reports the most concurrent wallet requests seen")
+    func peak() async throws {
+        let signIn = SignIn(clock: clock)
+        var configuration = testConfiguration(clock: clock, funds: [alice.lower: 5])
+        configuration.faults.latencyMilliseconds = 500
+        try await withRunningSimulator(configuration: configuration) { sim async throws in
+            let headers = try (0..<3).map { _ in try signIn.header(alice) }
+            try await withThrowingTaskGroup(of: Int.self) { group in
+                for header in headers {
+                    group.addTask { try await call(sim, .POST, "/image/generate", headers: [("SIGN-IN-WITH-X", header)], json: smallImage).status }
+                }
+                for try await status in group { #expect(status == 200) }
+            }
+            #expect(await sim.state.peakInFlight(wallet: alice.address.checksummed) == 3)
+            #expect(await sim.state.inFlight(wallet: alice.lower) == 0)
+            await sim.state.clearRecordings()
+            #expect(await sim.state.peakInFlight(wallet: alice.lower) == 0)
+        }
+    }
+}

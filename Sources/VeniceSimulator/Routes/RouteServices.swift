@@ -93,7 +93,7 @@ struct RouteServices: Sendable {
                     if balance < Self.admissionMinimumMicro {
                         throw await auth.insufficientBalance(path: path, balanceMicro: balance)
                     }
-                    try await faults.beforeHandling(flavor: flavor)
+                    try await faults.beforeHandling(flavor: flavor, inference: true)
                     let response = try await handler(.wallet(address: wallet))
                     await state.release(wallet: wallet)
                     return await faults.maybeCut(response)
@@ -105,7 +105,7 @@ struct RouteServices: Sendable {
             if let token = Authenticator.bearer(request) {
                 let record = try await auth.key(token)
                 try await admitKey(record)
-                try await faults.beforeHandling(flavor: flavor)
+                try await faults.beforeHandling(flavor: flavor, inference: true)
                 return await faults.maybeCut(try await handler(.key(record)))
             }
             throw await auth.noCredentials(path: path)
