@@ -145,7 +145,7 @@ struct MediaTests {
         }
     }
 
-    @Test("speech: real WAV and PCM, per-model default format, validation, chunked streaming, per-character price")
+    @Test("speech: real WAV, PCM and FLAC, silent MP3, opus refused, per-model default format, validation, chunked streaming, per-character price")
     func speech() async throws {
         try await withRunningSimulator(configuration: testConfiguration(clock: clock)) { sim async throws in
             func speak(_ json: String) async throws -> Reply { try await call(sim, .POST, "/audio/speech", headers: auth, json: json) }
@@ -160,9 +160,19 @@ struct MediaTests {
             #expect(pcm.body.count % 2 == 0 && pcm.body.count > 1000)
             let defaultFormat = try await speak(#"{"model":"tts-orpheus","input":"Hello"}"#)
             #expect(defaultFormat.header("Content-Type") == "audio/wav")
+            // kokoro's default is mp3: frames of MPEG-1 Layer III silence of the right length.
             let mp3 = try await speak(#"{"model":"tts-kokoro","input":"Hello"}"#)
-            #expect(mp3.status == 400)
-            #expect(mp3.error?.contains("cannot encode mp3") == true)
+            #expect(mp3.status == 200)
+            #expect(mp3.header("Content-Type") == "audio/mpeg")
+            #expect(Array(mp3.body.prefix(4)) == [0xFF, 0xFB, 0x54, 0xC0])
+            #expect(mp3.body.count % 192 == 0)
+            let flac = try await speak(#"{"model":"tts-kokoro","input":"Hello","response_format":"flac"}"#)
+            #expect(flac.header("Content-Type") == "audio/flac")
+            #expect(String(decoding: flac.body.prefix(4), as: UTF8.self) == "fLaC")
+            #expect(Array(flac.body[42..<44]) == [0xFF, 0xF8])   // first frame right after STREAMINFO
+            let opus = try await speak(#"{"model":"tts-kokoro","input":"Hello","response_format":"opus"}"#)
+            #expect(opus.status == 400)
+            #expect(opus.error?.contains("cannot encode opus") == true)
             #expect(try await speak(#"{"input":"Hello","response_format":"wav"}"#).error == "model is required")
             #expect(try await speak(#"{"model":"tts-kokoro","input":"Hello","voice":"Vivian","response_format":"wav"}"#).status == 400)
             #expect(try await speak(#"{"model":"tts-orpheus","input":"Hello","response_format":"mp3"}"#).status == 400)

@@ -32,8 +32,8 @@ extension RouteServices {
                 guard rules.formats.contains(format) else {
                     throw SimulatorError.standard(.badRequest, "Response format \(format) is not supported by \(model.id). Supported formats: \(rules.formats.joined(separator: ", "))")
                 }
-                guard format == "wav" || format == "pcm" else {
-                    throw SimulatorError.standard(.badRequest, "venice-sim cannot encode \(format) audio; request response_format \"wav\" or \"pcm\" (the simulator writes real WAV/PCM only)")
+                guard ["wav", "pcm", "flac", "mp3"].contains(format) else {
+                    throw SimulatorError.standard(.badRequest, "venice-sim cannot encode \(format) audio; request response_format \"wav\", \"pcm\", \"flac\" or \"mp3\" (mp3 comes back silent)")
                 }
                 let speed = try body.double("speed") ?? 1.0
                 guard (0.25...4).contains(speed) else { throw SimulatorError.invalidParameters(field: "speed", message: "Number must be between 0.25 and 4") }
@@ -51,7 +51,12 @@ extension RouteServices {
                 }
                 let streaming = try body.bool("streaming") ?? false
                 let pcm = WAVCodec.synthesizePCM(text: input, speed: speed)
-                let audio = format == "wav" ? WAVCodec.wav(pcm: pcm) : pcm
+                let audio: [UInt8] = switch format {
+                case "wav": WAVCodec.wav(pcm: pcm)
+                case "flac": FLACEncoder.encode(pcm: pcm, sampleRate: WAVCodec.sampleRate)
+                case "mp3": MP3Silence.encode(seconds: Double(pcm.count / 2) / Double(WAVCodec.sampleRate))
+                default: pcm
+                }
                 let requestId = await requestID("speech-")
                 let price = rules.priceMicro(characters: input.count)
                 await state.charge(caller, requestId: requestId,
