@@ -104,14 +104,38 @@ struct MediaTests {
         (#"{"model":"z-image-turbo","prompt":"x","inpaint":{},"format":"png"}"#, 400),
         (#"{"model":"z-image-turbo","prompt":"x","variants":5,"format":"png"}"#, 400),
         (#"{"model":"z-image-turbo","prompt":"x","width":1281,"format":"png"}"#, 400),
-        (#"{"model":"z-image-turbo","prompt":"x","format":"webp"}"#, 400),
+        (#"{"model":"z-image-turbo","prompt":"x","format":"jpeg"}"#, 400),
+        (#"{"model":"z-image-turbo","prompt":"x","format":"gif"}"#, 400),
         (#"{"model":"nano-banana-2","prompt":"x","aspect_ratio":"7:5","format":"png"}"#, 200),
     ])
     func validation(body: String, status: Int) async throws {
         try await withRunningSimulator(configuration: testConfiguration(clock: clock)) { sim async throws in
             let reply = try await generate(sim, body)
             #expect(reply.status == status, "\(reply.json?.serialized() ?? "")")
-            if body.contains("webp") { #expect(reply.error?.contains("cannot encode webp") == true) }
+            if body.contains("jpeg") { #expect(reply.error?.contains("cannot encode jpeg") == true) }
+        }
+    }
+
+    @Test("format defaults to webp: a lossless VP8L file of the requested size, same pixels as the PNG")
+    func webpDefault() async throws {
+        try await withRunningSimulator(configuration: testConfiguration(clock: clock)) { sim async throws in
+            let reply = try await generate(sim, #"{"model":"z-image-turbo","prompt":"x","width":37,"height":23,"return_binary":true}"#)
+            #expect(reply.status == 200)
+            #expect(reply.header("Content-Type") == "image/webp")
+            let bytes = reply.body
+            #expect(String(decoding: bytes[0..<4], as: UTF8.self) == "RIFF")
+            #expect(String(decoding: bytes[8..<16], as: UTF8.self) == "WEBPVP8L")
+            #expect(bytes[20] == 0x2F)
+            let bits = UInt32(bytes[21]) | UInt32(bytes[22]) << 8 | UInt32(bytes[23]) << 16 | UInt32(bytes[24]) << 24
+            #expect(Int(bits & 0x3FFF) + 1 == 37)
+            #expect(Int((bits >> 14) & 0x3FFF) + 1 == 23)
+            let riffSize = Int(bytes[4]) | Int(bytes[5]) << 8 | Int(bytes[6]) << 16 | Int(bytes[7]) << 24
+            #expect(riffSize + 8 == bytes.count)
+            let json = try await generate(sim, #"{"model":"z-image-turbo","prompt":"x","width":8,"height":8}"#)
+            #expect(json.json?["request"]?["data"]?["format"]?.stringValue == "webp")
+            let openAI = try await call(sim, .POST, "/images/generations", headers: auth,
+                                        json: #"{"model":"z-image-turbo","prompt":"x","size":"256x256","output_format":"webp","response_format":"url"}"#)
+            #expect(openAI.json?["data"]?.arrayValue?.first?["url"]?.stringValue?.hasPrefix("data:image/webp;base64,UklGR") == true)
         }
     }
 

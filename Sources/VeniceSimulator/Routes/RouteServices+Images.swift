@@ -23,13 +23,13 @@ extension RouteServices {
         let requestEcho: JSONObject
     }
 
-    /// The simulator writes PNG only; WebP and JPEG are refused with a message that says so.
+    /// The simulator writes lossless WebP and PNG; JPEG is refused with a message that says so.
     static func checkFormat(_ format: String) throws {
         guard ["webp", "png", "jpeg"].contains(format) else {
             throw SimulatorError.invalidParameters(field: "format", message: "Invalid enum value. Expected 'webp' | 'png' | 'jpeg', received '\(format)'")
         }
-        guard format == "png" else {
-            throw SimulatorError.standard(.badRequest, "venice-sim cannot encode \(format) images; request format \"png\" (the simulator writes real PNG only)")
+        guard format != "jpeg" else {
+            throw SimulatorError.standard(.badRequest, "venice-sim cannot encode jpeg images; request format \"webp\" or \"png\" (the simulator writes real lossless WebP and PNG only)")
         }
     }
 
@@ -129,7 +129,7 @@ extension RouteServices {
         }
         for flag in ["embed_exif_metadata", "hide_watermark", "safe_mode", "disable_prompt_optimization_thinking"] { _ = try body.bool(flag) }
         let enhance = try body.bool("enhance_prompt") ?? false
-        let format = try body.string("format") ?? "png"
+        let format = try body.string("format") ?? "webp"
         try Self.checkFormat(format)
         echo["format"] = .string(format)
         echo["variants"] = .number(String(variants))
@@ -137,9 +137,10 @@ extension RouteServices {
         let violation = await state.faults.contentViolation
         var images: [[UInt8]] = []
         for index in 0..<variants {
-            images.append(ImageRenderer.png(width: width, height: height, seed: seed &+ Int64(index), prompt: prompt, blackedOut: violation))
+            images.append(ImageRenderer.encoded(format: format, width: width, height: height, seed: seed &+ Int64(index), prompt: prompt,
+                                                blackedOut: violation) ?? [])
         }
-        return (model, GeneratedImages(images: images, contentType: "image/png", violation: violation,
+        return (model, GeneratedImages(images: images, contentType: "image/\(format)", violation: violation,
                                        priceMicroEach: rules.priceMicro(resolution: resolution, quality: quality), enhance: enhance,
                                        requestEcho: echo))
     }
