@@ -231,7 +231,12 @@ struct MediaTests {
             #expect(reply.status == 200, "\(reply.json?.serialized() ?? "")")
             #expect(abs((reply.json?["duration"]?.doubleValue ?? 0) - seconds) < 0.01)
             #expect(reply.json?["timestamps"]?["word"]?.arrayValue?.isEmpty == false)
-            #expect(await sim.state.usage().last?.modelId == "openai/whisper-large-v3")
+            #expect(reply.json?["timestamps"]?["segment"]?.arrayValue?.count == 1)
+            #expect(reply.json?["timestamps"]?["char"] == nil)
+            let wizperForm = multipart(file: speech.body, filename: "clip.wav", fields: [("model", "fal-ai/wizper"), ("timestamps", "true")])
+            let wizper = try await call(sim, .POST, "/audio/transcriptions", headers: auth, body: wizperForm.body, contentType: wizperForm.contentType)
+            #expect(wizper.json?["timestamps"]?.objectValue?.keys == ["segment"])
+            #expect(await sim.state.usage().contains { $0.modelId == "openai/whisper-large-v3" })
             let text = multipart(file: speech.body, filename: "clip.wav", fields: [("model", "openai/whisper-large-v3"), ("response_format", "text")])
             let plain = try await call(sim, .POST, "/audio/transcriptions", headers: auth, body: text.body, contentType: text.contentType)
             #expect(plain.header("Content-Type")?.hasPrefix("text/plain") == true)
@@ -314,6 +319,32 @@ struct MediaTests {
             #expect(rows.last?.amountMicro == 40_000)
             #expect(rows.last?.modelId == "ace-step-15")
             #expect(await sim.state.balanceUSD(wallet: alice.lower) == 5)
+        }
+    }
+}
+
+
+@Suite("Queued audio rate limits (VENICE.md §7.3)")
+struct AudioQueueLimitTests {
+    let clock = ManualWallClock(milliseconds: 1_790_000_000_000)
+
+    @Test("the 41st queue and the 121st retrieve in a minute get 429")
+    func limits() async throws {
+        try await withRunningSimulator(configuration: testConfiguration(clock: clock)) { sim async throws in
+            let auth = [("Authorization", "Bearer admin-key")]
+            var id = ""
+            for _ in 0..<40 {
+                let reply = try await call(sim, .POST, "/audio/queue", headers: auth, json: #"{"model":"ace-step-15","prompt":"a calm piano piece"}"#)
+                #expect(reply.status == 200)
+                id = reply.json?["queue_id"]?.stringValue ?? id
+            }
+            #expect(try await call(sim, .POST, "/audio/queue", headers: auth, json: #"{"model":"ace-step-15","prompt":"a calm piano piece"}"#).status == 429)
+            for _ in 0..<120 {
+                #expect(try await call(sim, .POST, "/audio/retrieve", headers: auth, json: #"{"model":"ace-step-15","queue_id":"\#(id)"}"#).status == 200)
+            }
+            #expect(try await call(sim, .POST, "/audio/retrieve", headers: auth, json: #"{"model":"ace-step-15","queue_id":"\#(id)"}"#).status == 429)
+            clock.advance(by: 61_000)
+            #expect(try await call(sim, .POST, "/audio/queue", headers: auth, json: #"{"model":"ace-step-15","prompt":"a calm piano piece"}"#).status == 200)
         }
     }
 }

@@ -86,6 +86,21 @@ struct SignInTests {
         }
     }
 
+    @Test("a domain line with scheme, port and path (https://api.venice.ai:443/x) is accepted, as on Venice")
+    func domainWithPath() async throws {
+        try await withRunningSimulator(configuration: configuration) { sim async throws in
+            let text = try SiweMessage(domain: "api.venice.ai", address: alice.address, statement: nil, uri: "https://api.venice.ai",
+                                       chainId: 8453, nonce: SignIn.randomNonce(), issuedAt: SiweTimestamp(milliseconds: clock.nowMilliseconds())).text
+                .replacingOccurrences(of: "api.venice.ai wants", with: "https://api.venice.ai:443/x wants")
+            let reply = try await post(sim, header: signIn.raw(message: text, wallet: alice))
+            // X402Protocol's strict EIP-4361 parser refuses a path in the domain line (INVALID_MESSAGE);
+            // requested in notes/requests.md. Flips to a plain pass once the verifier strips it.
+            withKnownIssue("X402Protocol rejects a path in the SIWE domain line") {
+                #expect(reply.status == 200, "\(reply.json?.serialized() ?? "")")
+            }
+        }
+    }
+
     @Test("a replayed header is refused with NONCE_REUSED, also after a 402; another wallet may use the same nonce")
     func replay() async throws {
         var configuration = self.configuration

@@ -114,18 +114,37 @@ extension RouteServices {
                 if responseFormat == "text" { return .bytes(Array(text.utf8), contentType: "text/plain; charset=utf-8") }
                 var answer = JSONObject([("text", .string(text)), ("duration", .decimal((duration * 1000).rounded() / 1000))])
                 if timestamps {
-                    let words = text.split(separator: " ")
-                    let step = duration / Double(max(1, words.count))
-                    var wordRows: [JSONValue] = []
-                    for (index, word) in words.enumerated() {
-                        wordRows.append(["word": .string(String(word)), "start": .decimal(Double(index) * step), "end": .decimal(Double(index + 1) * step)])
-                    }
-                    answer["timestamps"] = ["word": .array(wordRows),
-                                            "segment": [["text": .string(text), "start": 0, "end": .decimal(duration)]]]
+                    answer["timestamps"] = Self.timestamps(text: text, duration: duration, model: model.id)
                 }
                 return .json(.object(answer))
             }
         }
+    }
+}
+
+extension RouteServices {
+    /// Timestamp arrays at each model's granularity (VENICE.md §7.2): whisper segment+word, wizper segment,
+    /// scribe-v2 and stt-xai-v1 word, parakeet word+segment+char.
+    static func timestamps(text: String, duration: Double, model: String) -> JSONValue {
+        let words = text.split(separator: " ")
+        let step = duration / Double(max(1, words.count))
+        let wordRows: [JSONValue] = words.enumerated().map { index, word in
+            ["word": .string(String(word)), "start": .decimal(Double(index) * step), "end": .decimal(Double(index + 1) * step)]
+        }
+        let segmentRows: JSONValue = [["text": .string(text), "start": 0, "end": .decimal(duration)]]
+        let characters = Array(text)
+        let charStep = duration / Double(max(1, characters.count))
+        let charRows: [JSONValue] = characters.enumerated().map { index, character in
+            ["char": .string(String(character)), "start": .decimal(Double(index) * charStep), "end": .decimal(Double(index + 1) * charStep)]
+        }
+        var object = JSONObject()
+        switch model {
+        case "openai/whisper-large-v3": object["segment"] = segmentRows; object["word"] = .array(wordRows)
+        case "fal-ai/wizper": object["segment"] = segmentRows
+        case "elevenlabs/scribe-v2", "stt-xai-v1": object["word"] = .array(wordRows)
+        default: object["word"] = .array(wordRows); object["segment"] = segmentRows; object["char"] = .array(charRows)
+        }
+        return .object(object)
     }
 }
 
