@@ -185,7 +185,7 @@ struct TransportAndBearerTests {
         }
     }
 
-    @Test("the 51st failed request in 30 s locks the bucket with 429 until it resets; discovery 402s do not count")
+    @Test("the 51st failed request in 30 s locks the key × model bucket with 429 until it resets; discovery 402s do not count")
     func errorBudget() async throws {
         try await withRunningSimulator(configuration: testConfiguration(clock: clock)) { sim async throws in
             for _ in 0..<60 { #expect(try await call(sim, .POST, "/image/generate", json: smallImage).status == 402) }
@@ -196,6 +196,10 @@ struct TransportAndBearerTests {
             let locked = try await call(sim, .POST, "/image/generate", headers: auth, json: smallImage)
             #expect(locked.status == 429)
             #expect(locked.error?.hasPrefix("Too many failed attempts (> 50)") == true)
+            // Buckets are per model: another model still answers.
+            let otherModel = try await call(sim, .POST, "/image/generate", headers: auth,
+                                            json: #"{"model":"venice-sd35","prompt":"x","width":8,"height":8,"format":"png"}"#)
+            #expect(otherModel.status == 200)
             clock.advance(by: 31_000)
             let open = try await call(sim, .POST, "/image/generate", headers: auth, json: smallImage)
             #expect(open.status == 200)

@@ -159,7 +159,7 @@ extension RouteServices {
 
     func registerImages(_ api: RouterGroup<Context>) {
         api.post("image/generate") { request, context -> Response in
-            try await inference(request, context, path: "/image/generate") { caller in
+            try await inference(request, context, path: "/image/generate") { caller, request in
                 let body = try await StrictBody.read(request, allowed: Self.imageGenerateFields)
                 let (model, generated) = try await generateImages(body)
                 try checkPrivacy(caller, model: model)
@@ -184,7 +184,7 @@ extension RouteServices {
             }
         }
         api.post("images/generations") { request, context -> Response in
-            try await inference(request, context, path: "/images/generations") { caller in
+            try await inference(request, context, path: "/images/generations") { caller, request in
                 let body = try await StrictBody.read(request, allowed: Self.openAIImageFields)
                 guard let modelID = try body.string("model"), !modelID.isEmpty else {
                     throw SimulatorError.standard(.badRequest, "model is required")

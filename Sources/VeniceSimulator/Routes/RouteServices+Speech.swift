@@ -9,7 +9,7 @@ extension RouteServices {
 
     func registerSpeech(_ api: RouterGroup<Context>) {
         api.post("audio/speech") { request, context -> Response in
-            try await inference(request, context, path: "/audio/speech", flavor: .speech) { caller in
+            try await inference(request, context, path: "/audio/speech", flavor: .speech) { caller, request in
                 let body = try await StrictBody.read(request, allowed: Self.speechFields)
                 let model = try self.model(try body.string("model"), type: "tts")
                 try checkPrivacy(caller, model: model)
@@ -78,7 +78,7 @@ extension RouteServices {
         }
 
         api.post("audio/transcriptions") { request, context -> Response in
-            try await inference(request, context, path: "/audio/transcriptions", flavor: .transcription) { caller in
+            try await inference(request, context, path: "/audio/transcriptions", flavor: .transcription) { caller, request in
                 let contentType = request.headers[.contentType] ?? ""
                 var request = request
                 let buffer = try await request.collectBody(upTo: 36 * 1024 * 1024)
