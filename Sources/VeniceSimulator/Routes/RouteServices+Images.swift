@@ -23,13 +23,10 @@ extension RouteServices {
         let requestEcho: JSONObject
     }
 
-    /// The simulator writes lossless WebP and PNG; JPEG is refused with a message that says so.
-    static func checkFormat(_ format: String) throws {
+    /// The simulator writes all three formats for real: lossless WebP, PNG and baseline JPEG.
+    static func checkFormat(_ format: String) throws(SimulatorError) {
         guard ["webp", "png", "jpeg"].contains(format) else {
             throw SimulatorError.invalidParameters(field: "format", message: "Invalid enum value. Expected 'webp' | 'png' | 'jpeg', received '\(format)'")
-        }
-        guard format != "jpeg" else {
-            throw SimulatorError.standard(.badRequest, "venice-sim cannot encode jpeg images; request format \"webp\" or \"png\" (the simulator writes real lossless WebP and PNG only)")
         }
     }
 
