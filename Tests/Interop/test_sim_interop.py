@@ -206,3 +206,20 @@ def test_web3_key_minted_with_eth_account_personal_sign(sim):
     assert key.startswith("VENICE_INFERENCE_KEY_")
     status, _, _ = request(f"{sim}/api_keys/rate_limits", headers={"Authorization": f"Bearer {key}"})
     assert status == 200
+
+
+@pytest.mark.parametrize("fmt,tool", [("webp", ["dwebp", "{src}", "-ppm", "-o", "{dst}"]), ("jpeg", ["djpeg", "-pnm", "-outfile", "{dst}", "{src}"])])
+def test_webp_and_jpeg_decode_with_libwebp_and_libjpeg(sim, fmt, tool):
+    import shutil
+    if shutil.which(tool[0]) is None:
+        pytest.skip(f"{tool[0]} not installed (Debian: webp, libjpeg-turbo-progs)")
+    body = {"model": "z-image-turbo", "prompt": "interop", "width": 33, "height": 17, "format": fmt, "return_binary": True, "seed": 9}
+    status, headers, image = request(f"{sim}/image/generate", method="POST", headers={"SIGN-IN-WITH-X": siwx_header()}, body=body)
+    assert status == 200 and headers["Content-Type"] == f"image/{fmt}"
+    folder = tempfile.mkdtemp(prefix="venice-sim-img-")
+    src, dst = os.path.join(folder, f"in.{fmt}"), os.path.join(folder, "out.ppm")
+    with open(src, "wb") as handle:
+        handle.write(image)
+    subprocess.run([part.format(src=src, dst=dst) for part in tool], check=True, capture_output=True)
+    with open(dst, "rb") as handle:
+        assert handle.read().split(b"\n")[1] == b"33 17"
