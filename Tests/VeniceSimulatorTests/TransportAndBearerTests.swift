@@ -24,7 +24,7 @@ struct TransportAndBearerTests {
         }
     }
 
-    @Test("strict bodies: unknown field → 400 DetailedError, bad Content-Type → 400, broken JSON → 400 Invalid JSON request")
+    @Test("strict bodies: unknown field → 400 DetailedError, bad Content-Type → 400, broken JSON → 400 Invalid JSON request, > 35 MB → 413")
     func strictBodies() async throws {
         try await withRunningSimulator(configuration: testConfiguration(clock: clock)) { sim async throws in
             let auth = [("Authorization", "Bearer inference-key")]
@@ -39,6 +39,10 @@ struct TransportAndBearerTests {
             let broken = try await call(sim, .POST, "/image/generate", headers: auth, json: #"{"model": "#)
             #expect(broken.status == 400)
             #expect(broken.error == "Invalid JSON request")
+            let huge = #"{"model":"z-image-turbo","prompt":""# + String(repeating: "a", count: 36 * 1024 * 1024) + #""}"#
+            let tooLarge = try await call(sim, .POST, "/image/generate", headers: auth, json: huge)
+            #expect(tooLarge.status == 413)
+            #expect(tooLarge.error == "Request body exceeds the maximum allowed size.")
         }
     }
 
