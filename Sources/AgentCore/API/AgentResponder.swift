@@ -24,6 +24,7 @@ public struct AgentResponder: HTTPResponder {
     let logger: Logger
     let ledger: AgentLedger
     let topUps: TopUpService
+    let inFlight: InFlightTracker
 
     public func respond(to request: Request, context: AgentRequestContext) async throws -> Response {
         let started = ContinuousClock.now
@@ -31,7 +32,23 @@ public struct AgentResponder: HTTPResponder {
         let peer = await PeerCredentials.of(channel: context.channel)
         var routeLabel = "unmatched"
         var outcome = Outcome()
-        let response = await respondOrRefuse(request, peer: peer, requestID: requestID, routeLabel: &routeLabel, outcome: &outcome)
+        guard inFlight.enter() else {
+            return Self.errorResponse(AgentError(.serviceUnavailable, "AGENT_SHUTTING_DOWN", "the agent is shutting down; retry once it is restarted"),
+                                      requestID: requestID)
+        }
+        let tracker = inFlight
+        var response = await respondOrRefuse(request, peer: peer, requestID: requestID, routeLabel: &routeLabel, outcome: &outcome)
+        // The request stays "in flight" until its body is completely handed to the connection.
+        let body = response.body
+        response.body = ResponseBody(contentLength: body.contentLength) { writer in
+            do {
+                try await body.write(writer)
+            } catch {
+                tracker.leave()
+                throw error
+            }
+            tracker.leave()
+        }
         metrics.recordRequest(route: routeLabel, status: Int(response.status.code))
         var metadata: Logger.Metadata = [
             "uid": "\(peer?.uid ?? 0)", "pid": "\(peer?.pid ?? 0)", "method": "\(request.method.rawValue)",

@@ -55,9 +55,10 @@ public struct AgentServer: Sendable {
             ledger: ledger, upstream: upstream, upstreamURL: configuration.upstream, session: session, clock: clock,
             caps: .init(perTopUpMicro: configuration.topUpCapMicro, dailyMicro: configuration.dailyTopUpCapMicro),
             logger: logger, crashHook: crashHook)
+        let inFlight = InFlightTracker()
         let responder = AgentResponder(configuration: configuration, session: session, upstream: upstream,
                                        scheduler: scheduler, metrics: metrics, clock: clock, logger: logger,
-                                       ledger: ledger, topUps: topUps)
+                                       ledger: ledger, topUps: topUps, inFlight: inFlight)
         let socketPath = configuration.socketPath
         // The socket is created 0600 (umask), so no other user can even connect.
         let previousMask = umask(0o177)
@@ -72,7 +73,9 @@ public struct AgentServer: Sendable {
             },
             logger: logger
         )
-        var groupConfig = ServiceGroupConfiguration(services: [app], logger: logger)
+        let drain = ShutdownDrain(tracker: inFlight, grace: .seconds(configuration.shutdownGraceSeconds), logger: logger)
+        // Stopped in reverse order: the drain first (in-flight responses finish), then the server.
+        var groupConfig = ServiceGroupConfiguration(services: [app, drain], logger: logger)
         groupConfig.gracefulShutdownSignals = [.sigterm, .sigint]
         groupConfig.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGraceSeconds)
         let group = ServiceGroup(configuration: groupConfig)
