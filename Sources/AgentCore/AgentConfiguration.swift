@@ -33,6 +33,10 @@ public struct AgentConfiguration: Sendable {
     /// Top up once (within the caps) and retry once when Venice answers 402 insufficient balance.
     public var autoTopUp: Bool
     public var autoTopUpMicro: Int64
+    /// Policy of the owner's programs that present no client token and match no binding.
+    public var defaultPolicy: ClientPolicy
+    /// Policies bound to an executable path or a systemd unit.
+    public var bindings: [ClientBinding]
 
     public struct RetryConfiguration: Sendable {
         public var maxAttempts = 4
@@ -60,6 +64,8 @@ public struct AgentConfiguration: Sendable {
         self.dailyTopUpCapMicro = 50_000_000
         self.autoTopUp = false
         self.autoTopUpMicro = 10_000_000
+        self.defaultPolicy = .allowAll
+        self.bindings = []
     }
 
     /// `$XDG_STATE_HOME/venice-agent`, else `~/.local/state/venice-agent`.

@@ -56,16 +56,19 @@ public struct AgentServer: Sendable {
             caps: .init(perTopUpMicro: configuration.topUpCapMicro, dailyMicro: configuration.dailyTopUpCapMicro),
             logger: logger, crashHook: crashHook)
         let inFlight = InFlightTracker()
+        let reconciler = ChargeReconciler(ledger: ledger, upstream: upstream, session: session, logger: logger)
         let responder = AgentResponder(configuration: configuration, session: session, upstream: upstream,
                                        scheduler: scheduler, metrics: metrics, clock: clock, logger: logger,
-                                       ledger: ledger, topUps: topUps, inFlight: inFlight)
+                                       ledger: ledger, topUps: topUps, inFlight: inFlight,
+                                       clients: ClientStore(ledger: ledger), requests: RequestLedger(ledger: ledger),
+                                       prices: PriceBook(upstream: upstream), reconciler: reconciler)
         let socketPath = configuration.socketPath
         // The socket is created 0600 (umask), so no other user can even connect.
         let previousMask = umask(0o177)
         let app = Application(
             responder: responder,
             configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "venice-agent"),
-            services: [LifetimeReaper(session: session, logger: logger), PendingPaymentResolver(topUps: topUps, session: session, logger: logger)],
+            services: [LifetimeReaper(session: session, logger: logger), PendingPaymentResolver(topUps: topUps, session: session, logger: logger), reconciler],
             onServerRunning: { _ in
                 umask(previousMask)
                 chmod(socketPath, 0o600)
