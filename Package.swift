@@ -10,12 +10,22 @@ let swiftSettings: [SwiftSetting] = [
 
 let package = Package(
     name: "venice-agent",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     products: [
+        .executable(name: "venice-agent", targets: ["venice-agent"]),
         .library(name: "WalletCrypto", targets: ["WalletCrypto"]),
         .library(name: "X402Protocol", targets: ["X402Protocol"]),
+        .library(name: "VeniceClient", targets: ["VeniceClient"]),
+        .library(name: "AgentCore", targets: ["AgentCore"]),
     ],
-    dependencies: [],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+    ],
     targets: [
         // System libraries (Debian: libsecp256k1-dev, libssl-dev).
         .systemLibrary(
@@ -28,6 +38,8 @@ let package = Package(
             pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]
         ),
+        // SO_PEERCRED / prctl glue that Swift's Glibc module does not expose.
+        .target(name: "CAgentSystem"),
 
         // Keccak-256, secp256k1, EIP-55/191/712, keystore v3, CSPRNG, secret buffers.
         .target(
@@ -43,6 +55,44 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The typed upstream client: route table, per-attempt signing, retries.
+        .target(
+            name: "VeniceClient",
+            dependencies: [
+                "X402Protocol", "WalletCrypto",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // The daemon: socket server, peer credentials, scheduler, key session, agent API, metrics.
+        .target(
+            name: "AgentCore",
+            dependencies: [
+                "VeniceClient", "X402Protocol", "WalletCrypto", "CAgentSystem",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        // The command line.
+        .executableTarget(
+            name: "venice-agent",
+            dependencies: [
+                "WalletCrypto", "AgentCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // JSON-over-stdio bridge used by the Python interop suite (Tests/Interop).
         .executableTarget(
             name: "interop-tool",
@@ -50,9 +100,10 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
-        .testTarget(
-            name: "X402ProtocolTests",
-            dependencies: ["X402Protocol", "WalletCrypto"],
+        // `make bench`: release-mode figures for the issues' notes.
+        .executableTarget(
+            name: "venice-bench",
+            dependencies: ["WalletCrypto", "X402Protocol"],
             swiftSettings: swiftSettings
         ),
 
@@ -60,6 +111,11 @@ let package = Package(
             name: "WalletCryptoTests",
             dependencies: ["WalletCrypto"],
             resources: [.copy("Vectors")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "X402ProtocolTests",
+            dependencies: ["X402Protocol", "WalletCrypto"],
             swiftSettings: swiftSettings
         ),
     ]

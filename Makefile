@@ -1,0 +1,52 @@
+# venice-agent — build, test and benchmark entry points.
+#   make test   deps + build + swift test + the Python interop suite
+#   make bench  release-mode benchmarks
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+
+SWIFT        ?= swift
+PYTHON       ?= python3
+VENV         ?= .venv
+DEB_PACKAGES := libsecp256k1-dev libssl-dev libsqlite3-dev pkg-config
+SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+BIN_DIR       = $(shell $(SWIFT) build --show-bin-path)
+
+.PHONY: all deps build test swift-test interop venv bench clean
+
+all: build
+
+# Installs the Debian packages the build and tests need, only when some are missing.
+deps:
+	@missing=""; for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+build: deps
+	$(SWIFT) build
+
+# The interop venv: independent Python implementations from PyPI (Tests/Interop/requirements.txt).
+$(VENV)/.installed: Tests/Interop/requirements.txt
+	@$(PYTHON) -m venv $(VENV) 2>/dev/null || { $(SUDO) apt-get install -y -qq python3-venv >/dev/null && $(PYTHON) -m venv $(VENV); }
+	$(VENV)/bin/pip install -q --disable-pip-version-check -r Tests/Interop/requirements.txt
+	@touch $@
+
+venv: $(VENV)/.installed
+
+swift-test: build
+	$(SWIFT) test
+
+interop: build venv
+	cd Tests/Interop && VENICE_BIN_DIR="$(BIN_DIR)" ../../$(VENV)/bin/pytest -q -p no:cacheprovider .
+
+test: swift-test interop
+
+bench: deps
+	$(SWIFT) build -c release --product venice-bench
+	"$$($(SWIFT) build -c release --show-bin-path)/venice-bench"
+
+clean:
+	rm -rf .build $(VENV)

@@ -1,0 +1,15 @@
+import ArgumentParser
+
+@main
+struct VeniceAgent: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "venice-agent",
+        abstract: "A wallet agent for the Venice AI API: holds an Ethereum key, signs for local programs.",
+        version: VeniceAgentVersion.current,
+        subcommands: [Key.self]
+    )
+}
+
+enum VeniceAgentVersion {
+    static let current = "0.1.0"
+}
