@@ -120,3 +120,13 @@ let package = Package(
         ),
     ]
 )
+
+// Fuzzing (scripts/fuzz.sh): a libFuzzer target that exists only when VENICE_FUZZ is set, so the
+// normal build never compiles it (it needs -sanitize=fuzzer and has no main of its own).
+if Context.environment["VENICE_FUZZ"] != nil {
+    package.targets.append(.executableTarget(
+        name: "fuzz-siwe",
+        dependencies: ["X402Protocol", "WalletCrypto"],
+        swiftSettings: swiftSettings
+    ))
+}
