@@ -17,6 +17,8 @@ let package = Package(
         .library(name: "X402Protocol", targets: ["X402Protocol"]),
         .library(name: "VeniceClient", targets: ["VeniceClient"]),
         .library(name: "AgentCore", targets: ["AgentCore"]),
+        .library(name: "VeniceSimulator", targets: ["VeniceSimulator"]),
+        .executable(name: "venice-sim", targets: ["venice-sim"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -25,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
     ],
     targets: [
         // System libraries (Debian: libsecp256k1-dev, libssl-dev).
@@ -74,11 +77,13 @@ let package = Package(
             dependencies: [
                 "VeniceClient", "X402Protocol", "WalletCrypto", "CAgentSystem",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -107,15 +112,69 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The local Venice (rules, ledger, faults, media) as a Hummingbird app.
+        .target(
+            name: "VeniceSimulator",
+            dependencies: [
+                "X402Protocol", "WalletCrypto",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            resources: [.copy("Resources")],
+            swiftSettings: swiftSettings
+        ),
+
+        // `venice-sim`: runs the simulator on loopback.
+        .executableTarget(
+            name: "venice-sim",
+            dependencies: [
+                "VeniceSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(
+            name: "VeniceSimulatorTests",
+            dependencies: [
+                "VeniceSimulator", "X402Protocol", "WalletCrypto",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
+        .testTarget(
+            name: "VeniceClientTests",
+            dependencies: [
+                "VeniceClient", "X402Protocol",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AgentCoreTests",
+            dependencies: [
+                "AgentCore", "VeniceClient", "VeniceSimulator", "X402Protocol", "WalletCrypto",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "WalletCryptoTests",
             dependencies: ["WalletCrypto"],
             resources: [.copy("Vectors")],
-            swiftSettings: swiftSettings
-        ),
-        .testTarget(
-            name: "X402ProtocolTests",
-            dependencies: ["X402Protocol", "WalletCrypto"],
             swiftSettings: swiftSettings
         ),
     ]

@@ -6,7 +6,7 @@ struct VeniceAgent: AsyncParsableCommand {
         commandName: "venice-agent",
         abstract: "A wallet agent for the Venice AI API: holds an Ethereum key, signs for local programs.",
         version: VeniceAgentVersion.current,
-        subcommands: [Key.self]
+        subcommands: [Serve.self, Key.self]
     )
 }
 

@@ -1,0 +1,106 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+public import WalletCrypto
+
+/// Everything `venice-agent serve` is told. Flags fill it in; tests build it directly.
+public struct AgentConfiguration: Sendable {
+    public static let defaultUpstream = "https://api.venice.ai/api/v1"
+    public static let version = "0.1.0"
+
+    public var keystorePath: String
+    public var socketPath: String
+    /// Venice base URL including `/api/v1`.
+    public var upstream: String
+    public var stateDirectory: String?
+    /// Idle time after which the key is dropped.
+    public var lifetime: Duration?
+    /// The uid owning the agent; its processes are always admitted.
+    public var ownerUID: UInt32
+    /// Further uids admitted (from the config file).
+    public var allowedUIDs: Set<UInt32>
+    public var maxInFlight: Int
+    public var maxQueued: Int
+    public var maxRequestBodyBytes: Int
+    /// Bodies up to this size are kept whole so the request can be retried.
+    public var replayableBodyBytes: Int
+    public var signInTTLSeconds: Int64
+    public var retry: RetryConfiguration
+    public var shutdownGraceSeconds: Int
+
+    public struct RetryConfiguration: Sendable {
+        public var maxAttempts = 4
+        public var baseDelaySeconds = 0.5
+        public var maxDelaySeconds = 30.0
+        public init() {}
+    }
+
+    public init(keystorePath: String, socketPath: String, upstream: String = AgentConfiguration.defaultUpstream) {
+        self.keystorePath = keystorePath
+        self.socketPath = socketPath
+        self.upstream = upstream
+        self.stateDirectory = nil
+        self.lifetime = nil
+        self.ownerUID = UInt32(getuid())
+        self.allowedUIDs = []
+        self.maxInFlight = 5
+        self.maxQueued = 256
+        self.maxRequestBodyBytes = 64 << 20
+        self.replayableBodyBytes = 1 << 20
+        self.signInTTLSeconds = 240
+        self.retry = RetryConfiguration()
+        self.shutdownGraceSeconds = 30
+    }
+
+    /// `$XDG_RUNTIME_DIR/venice-agent/agent.sock`, else `~/.venice-agent/agent.sock`.
+    public static func defaultSocketPath(environment: [String: String]) -> String {
+        if let runtime = environment["XDG_RUNTIME_DIR"], !runtime.isEmpty {
+            return runtime + "/venice-agent/agent.sock"
+        }
+        return (environment["HOME"] ?? "/tmp") + "/.venice-agent/agent.sock"
+    }
+
+    /// True when the upstream is Venice's real API (where public test keys are refused).
+    public var upstreamIsRealVenice: Bool {
+        upstream.lowercased().hasPrefix("https://api.venice.ai")
+    }
+
+    /// Keys whose private halves are public knowledge (docs, test vectors, Anvil/Hardhat #0, the demo key).
+    public static let publiclyKnownAddresses: Set<String> = [
+        "0x7e5f4552091a69125d5dfcb7b8c2659029395bdf",  // scalar 1
+        "0x2c7536e3605d9c16a7a3d7b1898e529396a65c23",  // eth-account docs
+        "0xcd2a3d9f938e13cd947ec05abc7fe734df8dd826",  // keccak("cow")
+        "0xf39fd6e51aad88f6f4ce6ab8827279cfffb92266",  // Anvil/Hardhat #0
+        "0x70997970c51812dc3a010c7d01b50e0d17dc79c8",  // Anvil/Hardhat #1
+    ]
+
+    public static func isPubliclyKnown(_ address: EthereumAddress) -> Bool {
+        publiclyKnownAddresses.contains(address.lowercasedHex)
+    }
+}
+
+/// Parses durations like `8h`, `30m`, `90s`, `1h30m`, `2d`.
+public enum DurationParser {
+    public static func parse(_ text: String) -> Duration? {
+        var total: Int64 = 0
+        var number: Int64?
+        for c in text {
+            if let d = c.wholeNumberValue {
+                number = (number ?? 0) * 10 + Int64(d)
+                guard number ?? 0 < 1_000_000_000 else { return nil }
+                continue
+            }
+            guard let n = number else { return nil }
+            switch c {
+            case "s": total += n
+            case "m": total += n * 60
+            case "h": total += n * 3600
+            case "d": total += n * 86400
+            default: return nil
+            }
+            number = nil
+        }
+        if let n = number { total += n }
+        return total > 0 ? .seconds(total) : nil
+    }
+}

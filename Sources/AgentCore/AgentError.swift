@@ -1,0 +1,88 @@
+public import HTTPTypes
+import Foundation
+
+/// Errors the agent answers itself, as `{"error": {"code": "AGENT_…", "message": "…"}}`.
+/// Messages say what to do next and never contain a secret.
+public struct AgentError: Error, Sendable, CustomStringConvertible {
+    public let status: HTTPResponse.Status
+    public let code: String
+    public let message: String
+    public var headers: [(String, String)] = []
+
+    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
+        self.status = status
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { "\(code): \(message)" }
+
+    public static func locked() -> AgentError {
+        AgentError(.init(code: 423, reasonPhrase: "Locked"), "AGENT_LOCKED",
+                   "the agent is locked; unlock it with `venice-agent unlock` (POST /agent/v1/unlock)")
+    }
+
+    public static func forbiddenPeer(uid: UInt32) -> AgentError {
+        AgentError(.forbidden, "AGENT_PEER_REFUSED",
+                   "uid \(uid) may not use this agent; add it to allowed_uids in the agent's config to grant access")
+    }
+
+    public static func unknownRoute(method: String, path: String) -> AgentError {
+        AgentError(.notFound, "AGENT_UNKNOWN_ROUTE",
+                   "\(method) \(path) is not a route the agent serves; see /agent/v1/status and the README for the allow-list")
+    }
+
+    public static func agentOwned(path: String) -> AgentError {
+        AgentError(.forbidden, "AGENT_ROUTE_OWNED",
+                   "\(path) is handled by the agent itself; use POST /agent/v1/topup or /agent/v1/apikey/mint instead")
+    }
+
+    public static func queueFull(retryAfter: Int) -> AgentError {
+        var e = AgentError(.serviceUnavailable, "AGENT_QUEUE_FULL",
+                           "too many requests are waiting for Venice; retry in \(retryAfter) s")
+        e.headers = [("Retry-After", String(retryAfter))]
+        return e
+    }
+
+    public static func bodyTooLarge(limit: Int) -> AgentError {
+        AgentError(.contentTooLarge, "AGENT_BODY_TOO_LARGE",
+                   "the request body exceeds the agent's limit of \(limit) bytes (max_request_body in the config)")
+    }
+
+    public static func noKeyMinted() -> AgentError {
+        AgentError(.conflict, "AGENT_NO_API_KEY",
+                   "this route needs a minted Venice API key and none exists yet; mint one with `venice-agent apikey mint --type ADMIN`")
+    }
+
+    public static func badRequest(_ message: String) -> AgentError {
+        AgentError(.badRequest, "AGENT_BAD_REQUEST", message)
+    }
+
+    public var jsonBody: String {
+        JSONValueText.object([("code", code), ("message", message)], wrappedIn: "error")
+    }
+}
+
+/// Tiny JSON writer for the agent's own small answers (escapes strings correctly).
+enum JSONValueText {
+    static func string(_ s: String) -> String {
+        var out = "\""
+        for scalar in s.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    static func object(_ pairs: [(String, String)], wrappedIn key: String) -> String {
+        let inner = pairs.map { "\(string($0.0)):\(string($0.1))" }.joined(separator: ",")
+        return "{\(string(key)):{\(inner)}}"
+    }
+}

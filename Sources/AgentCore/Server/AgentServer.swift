@@ -1,0 +1,100 @@
+import AsyncHTTPClient
+internal import CAgentSystem
+#if canImport(Glibc)
+import Glibc
+#endif
+public import Hummingbird
+public import Logging
+import NIOCore
+import ServiceLifecycle
+import UnixSignals
+import VeniceClient
+import X402Protocol
+
+/// Assembles and runs the agent: key session, upstream client, scheduler, socket server.
+public struct AgentServer: Sendable {
+    public let configuration: AgentConfiguration
+    public let session: KeySession
+    let logger: Logger
+
+    public init(configuration: AgentConfiguration, session: KeySession, logger: Logger) {
+        self.configuration = configuration
+        self.session = session
+        self.logger = logger
+    }
+
+    /// Process hardening ssh-agent does: no core dumps, no ptrace by same-uid processes.
+    public static func hardenProcess() -> Bool {
+        venice_harden_process() == 0
+    }
+
+    /// Runs until SIGTERM/SIGINT: stops accepting, lets in-flight requests finish (bounded),
+    /// removes the socket and zeroes the key. `onReady` runs once the socket accepts connections.
+    public func run(onReady: @escaping @Sendable () -> Void = {}) async throws {
+        try SocketPreparation.prepare(path: configuration.socketPath)
+        let clock = SkewClock()
+        let http = UpstreamClient.makeHTTPClient()
+        let signer = try SiwxSigner(signer: session, clock: clock, nonces: NonceSource(clock: clock),
+                                    configuration: .init(ttlSeconds: configuration.signInTTLSeconds))
+        let metrics = AgentMetrics()
+        var retry = RetryPolicy()
+        retry.maxAttempts = configuration.retry.maxAttempts
+        retry.baseDelaySeconds = configuration.retry.baseDelaySeconds
+        retry.maxDelaySeconds = configuration.retry.maxDelaySeconds
+        let upstream = try UpstreamClient(
+            configuration: .init(baseURL: configuration.upstream, retry: retry),
+            httpClient: http, credentials: AgentCredentials(signer: signer), clock: clock, logger: logger)
+        let scheduler = UpstreamScheduler(maxInFlight: configuration.maxInFlight, maxQueued: configuration.maxQueued)
+        let responder = AgentResponder(configuration: configuration, session: session, upstream: upstream,
+                                       scheduler: scheduler, metrics: metrics, clock: clock, logger: logger)
+        let socketPath = configuration.socketPath
+        // The socket is created 0600 (umask), so no other user can even connect.
+        let previousMask = umask(0o177)
+        let app = Application(
+            responder: responder,
+            configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "venice-agent"),
+            services: [LifetimeReaper(session: session, logger: logger)],
+            onServerRunning: { _ in
+                umask(previousMask)
+                chmod(socketPath, 0o600)
+                onReady()
+            },
+            logger: logger
+        )
+        var groupConfig = ServiceGroupConfiguration(services: [app], logger: logger)
+        groupConfig.gracefulShutdownSignals = [.sigterm, .sigint]
+        groupConfig.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGraceSeconds)
+        let group = ServiceGroup(configuration: groupConfig)
+        defer {
+            session.lock()
+            unlink(socketPath)
+        }
+        do {
+            try await group.run()
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+        try? await http.shutdown()
+        logger.notice("venice-agent stopped; key zeroed, socket removed")
+    }
+}
+
+/// Drops the key after `lifetime` of idleness (monotonic clock).
+struct LifetimeReaper: Service {
+    let session: KeySession
+    let logger: Logger
+
+    func run() async throws {
+        guard session.lifetime != nil else {
+            try? await gracefulShutdown()
+            return
+        }
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            try? await Task.sleep(for: .seconds(1))
+            if session.lockIfIdle() {
+                logger.notice("key locked after its idle lifetime")
+            }
+        }
+    }
+}

@@ -1,0 +1,21 @@
+#ifndef VENICE_AGENT_SYSTEM_H
+#define VENICE_AGENT_SYSTEM_H
+#include <stdint.h>
+
+/* Peer credentials of a connected Unix socket (SO_PEERCRED). Returns 0 on success. */
+int venice_peer_credentials(int fd, uint32_t *uid, uint32_t *gid, int32_t *pid);
+
+/* Size of struct ucred, for getsockopt through SwiftNIO's SocketOptionProvider. */
+int venice_ucred_size(void);
+/* Unpacks a struct ucred buffer. */
+void venice_ucred_unpack(const void *buffer, uint32_t *uid, uint32_t *gid, int32_t *pid);
+int venice_sol_socket(void);
+int venice_so_peercred(void);
+
+/* Makes the process non-dumpable (no core files, no ptrace by same-uid peers) and sets
+   RLIMIT_CORE to 0. Returns 0 when both succeeded. */
+int venice_harden_process(void);
+
+/* 1 when the process is currently non-dumpable. */
+int venice_is_dumpable(void);
+#endif

@@ -1,0 +1,35 @@
+#define _GNU_SOURCE
+#include "CAgentSystem.h"
+#include <sys/socket.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <string.h>
+
+int venice_peer_credentials(int fd, uint32_t *uid, uint32_t *gid, int32_t *pid) {
+    struct ucred cred;
+    socklen_t len = sizeof(cred);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 || len != sizeof(cred)) return -1;
+    *uid = cred.uid; *gid = cred.gid; *pid = cred.pid;
+    return 0;
+}
+
+int venice_ucred_size(void) { return (int)sizeof(struct ucred); }
+
+void venice_ucred_unpack(const void *buffer, uint32_t *uid, uint32_t *gid, int32_t *pid) {
+    struct ucred cred;
+    memcpy(&cred, buffer, sizeof(cred));
+    *uid = cred.uid; *gid = cred.gid; *pid = cred.pid;
+}
+
+int venice_sol_socket(void) { return SOL_SOCKET; }
+int venice_so_peercred(void) { return SO_PEERCRED; }
+
+int venice_harden_process(void) {
+    int rc = 0;
+    struct rlimit none = {0, 0};
+    if (setrlimit(RLIMIT_CORE, &none) != 0) rc = -1;
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0) rc = -1;
+    return rc;
+}
+
+int venice_is_dumpable(void) { return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0); }

@@ -1,0 +1,69 @@
+public import X402Protocol
+import WalletCrypto
+
+/// Everything a simulator starts with. Knobs that tests flip while it runs live in `SimulatorState`.
+public struct SimulatorConfiguration: Sendable {
+    /// The simulator's Base receiver (`payTo`): a fixed, documented address nobody holds a key for
+    /// (`0x5ed1a07e…` = "sed1 a07e", EIP-55 checksummed at first use).
+    public static let basePayTo: String = (try? EthereumAddress("0x5ed1a07e5ed1a07e5ed1a07e5ed1a07e5ed1a07e"))?.checksummed
+        ?? "0x5ed1a07e5ed1a07e5ed1a07e5ed1a07e5ed1a07e"
+    /// Solana rail values, advertised only (the simulator settles Base payments only).
+    public static let solanaPayTo = "VeniceSimPayTo1111111111111111111111111111"
+    public static let solanaFeePayer = "VeniceSimFeePayer11111111111111111111111111"
+    /// Native USDC on Base, as Venice advertises it (lowercase).
+    public static let baseUSDC = "0x833589fcd6edb6e08f4c7c32d4f71b54bda02913"
+    public static let solanaUSDC = "EPjFWdd5AufqSSqeM2qN1xzybapC8G4wEGGkZwyTDt1v"
+
+    public var host: String = "127.0.0.1"
+    public var port: Int = 0
+    /// Origin used in `resource.url` and SIWX challenges (not the listening address).
+    public var publicOrigin: String = "https://api.venice.ai"
+    /// Initial wallet credit, USD by lowercase or checksummed address.
+    public var funds: [String: Double] = [:]
+    /// Wallets allowed to mint keys through `generate_web3_key` (staked VVV).
+    public var stakedWallets: [String] = []
+    /// Pre-provisioned Bearer keys on the default account.
+    public var adminKeys: [String] = []
+    public var inferenceKeys: [String] = []
+    /// USD balance of the default account that pre-provisioned keys spend.
+    public var accountUSD: Double = 100
+    /// Fault knobs at start (latency, fail rates, resets, clock offset, …).
+    public var faults: FaultKnobs = FaultKnobs()
+    /// In-flight requests per wallet (Venice: 5).
+    public var concurrencyLimit: Int = 5
+    /// How queued audio jobs take before they complete, in milliseconds.
+    public var audioProcessingMilliseconds: Int64 = 1_500
+    /// Wall clock for SIWE times, ledgers, tokens; tests pass a `ManualWallClock`.
+    public var clock: any WallClock = SystemWallClock()
+    /// Logs one line per request when true.
+    public var logRequests: Bool = true
+
+    public init() {}
+}
+
+/// Faults a test or a flag can switch on. All rates are 0…1.
+public struct FaultKnobs: Sendable, Equatable {
+    public var latencyMilliseconds: Int = 0
+    /// Status → share of requests answered with it (429 gets `Retry-After: 30`; 500, 502, 503 their bodies).
+    public var failRates: [Int: Double] = [:]
+    /// Share of responses cut after the headers and part of the body.
+    public var resetRate: Double = 0
+    /// Seconds added to the server's clock (SIWE checks and the `Date` header).
+    public var clockOffsetSeconds: Int64 = 0
+    /// Image requests come back blacked out with `x-venice-is-content-violation: true` (not charged).
+    public var contentViolation: Bool = false
+    /// Queued audio jobs fail on retrieve and are refunded.
+    public var audioJobFailure: Bool = false
+    /// Top-up settlement outcome.
+    public var settlement: SettlementMode = .succeed
+    /// Hold each settlement this long before it completes (a second submission meanwhile → 409).
+    public var settlementHoldMilliseconds: Int = 0
+    /// With `.timeout`: the credit lands this long after the 504.
+    public var settlementTimeoutCreditDelayMilliseconds: Int = 200
+
+    public enum SettlementMode: String, Sendable, Equatable {
+        case succeed, fail, timeout, notConfigured
+    }
+
+    public init() {}
+}

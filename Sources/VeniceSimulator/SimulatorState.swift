@@ -1,0 +1,300 @@
+import Foundation
+public import X402Protocol
+import WalletCrypto
+
+/// All mutable simulator state: balances and ledgers, keys, payments, audio jobs, knobs, recordings.
+/// Tests hold it (from `VeniceSimulator.state`) to fund wallets, flip knobs and read what happened.
+public actor SimulatorState {
+    public static let defaultAccount = "account:default"
+
+    struct Account {
+        var usdMicro: Int64 = 0
+        var transactions: [WalletTransaction] = []
+        var usage: [UsageRecord] = []
+    }
+
+    struct PaymentRecord {
+        enum Phase { case settling, settled(JSONValue, paymentResponse: String), failed }
+        var phase: Phase
+    }
+
+    struct AudioJob {
+        let id: String
+        let model: String
+        let account: String
+        let requestId: String
+        let createdAtMilliseconds: Int64
+        let durationSeconds: Double
+        let chargedMicro: Int64
+        var gone = false
+        let fails: Bool
+    }
+
+    public nonisolated let clock: any WallClock
+    public private(set) var faults: FaultKnobs
+    public private(set) var concurrencyLimit: Int
+    public private(set) var audioProcessingMilliseconds: Int64
+    let stakedWallets: Set<String>
+
+    private var accounts: [String: Account] = [:]
+    private var keysByID: [String: APIKeyRecord] = [:]
+    private var keyIDBySecret: [String: String] = [:]
+    private var payments: [String: PaymentRecord] = [:]
+    private var audioJobs: [String: AudioJob] = [:]
+    private var requests: [RecordedRequest] = []
+    private var siwxHeaders: [String] = []
+    private var inFlight: [String: Int] = [:]
+    private var windows: [String: [Int64]] = [:]
+    private var counter: UInt64 = 0
+    private var generator: SeededGenerator
+    nonisolated let secret: [UInt8]
+
+    init(configuration: SimulatorConfiguration) {
+        clock = configuration.clock
+        faults = configuration.faults
+        concurrencyLimit = configuration.concurrencyLimit
+        audioProcessingMilliseconds = configuration.audioProcessingMilliseconds
+        stakedWallets = Set(configuration.stakedWallets.map { $0.lowercased() })
+        secret = SecureRandom.bytes(count: 32)
+        generator = SeededGenerator(seed: UInt64(bitPattern: configuration.clock.nowMilliseconds()))
+        var defaultAccount = Account()
+        defaultAccount.usdMicro = Money.micro(configuration.accountUSD)
+        accounts[Self.defaultAccount] = defaultAccount
+        let now = configuration.clock.nowMilliseconds()
+        for (address, usd) in configuration.funds {
+            let key = address.lowercased()
+            var account = accounts[key] ?? Account()
+            account.usdMicro += Money.micro(usd)
+            account.transactions.append(WalletTransaction(id: UUID().uuidString.lowercased(), kind: .topUp, amountMicro: Money.micro(usd),
+                                                          balanceAfterMicro: account.usdMicro, createdAtMilliseconds: now, requestId: nil, modelId: nil))
+            accounts[key] = account
+        }
+        for (secret, type) in configuration.adminKeys.map({ ($0, APIKeyRecord.KeyType.admin) }) + configuration.inferenceKeys.map({ ($0, .inference) }) {
+            let record = Self.makeKey(secret: secret, type: type, account: Self.defaultAccount, now: now)
+            keysByID[record.id] = record
+            keyIDBySecret[secret] = record.id
+        }
+    }
+
+    // MARK: time
+
+    /// Server time: the wall clock plus the clock-offset knob.
+    public func nowMilliseconds() -> Int64 { clock.nowMilliseconds() + faults.clockOffsetSeconds * 1000 }
+
+    // MARK: knobs (tests)
+
+    public func setFaults(_ knobs: FaultKnobs) { faults = knobs }
+    public func updateFaults(_ change: @Sendable (inout FaultKnobs) -> Void) { change(&faults) }
+    public func setConcurrencyLimit(_ limit: Int) { concurrencyLimit = limit }
+    public func setAudioProcessingMilliseconds(_ ms: Int64) { audioProcessingMilliseconds = ms }
+
+    /// A number in 0..<1 from the simulator's own generator (fault draws).
+    func draw() -> Double { Double(generator.next() % 1_000_000) / 1_000_000 }
+
+    func nextID(_ prefix: String) -> String {
+        counter += 1
+        return prefix + String(format: "%08x", counter) + String(format: "%08x", UInt32(truncatingIfNeeded: generator.next()))
+    }
+
+    // MARK: balances (tests and routes)
+
+    /// Credits a wallet (a TOP_UP row), as a settled top-up would.
+    public func fund(wallet: String, usd: Double) { credit(account: wallet.lowercased(), micro: Money.micro(usd)) }
+
+    public func balanceUSD(wallet: String) -> Double { Money.usd(accounts[wallet.lowercased()]?.usdMicro ?? 0) }
+    public func balanceMicro(account: String) -> Int64 { accounts[account.lowercased()]?.usdMicro ?? accounts[account]?.usdMicro ?? 0 }
+    public func transactions(wallet: String) -> [WalletTransaction] { accounts[wallet.lowercased()]?.transactions ?? [] }
+    public func usage(account: String = SimulatorState.defaultAccount) -> [UsageRecord] { accounts[account]?.usage ?? [] }
+    /// Every charge the simulator made, all accounts, oldest first.
+    public func allUsage() -> [UsageRecord] { accounts.values.flatMap(\.usage).sorted { $0.timestampMilliseconds < $1.timestampMilliseconds } }
+
+    @discardableResult
+    func credit(account: String, micro: Int64) -> Int64 {
+        var record = accounts[account] ?? Account()
+        record.usdMicro += micro
+        record.transactions.append(WalletTransaction(id: UUID().uuidString.lowercased(), kind: .topUp, amountMicro: micro,
+                                                     balanceAfterMicro: record.usdMicro, createdAtMilliseconds: nowMilliseconds(),
+                                                     requestId: nil, modelId: nil))
+        accounts[account] = record
+        return record.usdMicro
+    }
+
+    struct ChargeItem: Sendable {
+        let modelId: String
+        let micro: Int64
+        let sku: String
+        let units: Double
+        let pricePerUnit: Double
+    }
+
+    /// Debits after a served request. Never below 0: the last item collects what is left.
+    @discardableResult
+    func charge(_ caller: Caller, requestId: String, items: [ChargeItem], executionMilliseconds: Int = 0) -> Int64 {
+        let key = caller.account
+        var record = accounts[key] ?? Account()
+        let now = nowMilliseconds()
+        var collected: Int64 = 0
+        for item in items {
+            let take = min(max(item.micro, 0), record.usdMicro)
+            record.usdMicro -= take
+            collected += take
+            record.transactions.append(WalletTransaction(id: UUID().uuidString.lowercased(), kind: .charge, amountMicro: -take,
+                                                         balanceAfterMicro: record.usdMicro, createdAtMilliseconds: now,
+                                                         requestId: requestId, modelId: item.modelId))
+            record.usage.append(UsageRecord(timestampMilliseconds: now, sku: item.sku, units: item.units, pricePerUnitUSD: item.pricePerUnit,
+                                            amountMicro: -take, currency: "USD", notes: "API Inference", requestId: requestId,
+                                            apiKeyId: caller.apiKeyId, modelId: item.modelId, executionMilliseconds: executionMilliseconds))
+        }
+        accounts[key] = record
+        return collected
+    }
+
+    /// One REFUND row returning the sum of a request's charges.
+    func refund(account: String, requestId: String) {
+        guard var record = accounts[account] else { return }
+        let charges = record.transactions.filter { $0.kind == .charge && $0.requestId == requestId }
+        let sum = -charges.reduce(0) { $0 + $1.amountMicro }
+        guard sum > 0 else { return }
+        record.usdMicro += sum
+        record.transactions.append(WalletTransaction(id: UUID().uuidString.lowercased(), kind: .refund, amountMicro: sum,
+                                                     balanceAfterMicro: record.usdMicro, createdAtMilliseconds: nowMilliseconds(),
+                                                     requestId: requestId, modelId: charges.count == 1 ? charges[0].modelId : nil))
+        accounts[account] = record
+    }
+
+    // MARK: API keys
+
+    private static func makeKey(secret: String, type: APIKeyRecord.KeyType, account: String, now: Int64,
+                                modelPrivacy: String = "ALL") -> APIKeyRecord {
+        APIKeyRecord(id: UUID().uuidString.lowercased(), secret: secret, type: type, description: "Simulator key",
+                     expiresAtMilliseconds: nil, expiresAtText: nil, limitUSD: nil, limitDIEM: nil,
+                     limitPeriod: "EPOCH", modelPrivacy: modelPrivacy, account: account, createdAtMilliseconds: now)
+    }
+
+    /// Adds a Bearer key on the default account (or `account`); returns its record.
+    @discardableResult
+    public func addKey(secret: String, type: APIKeyRecord.KeyType, account: String = SimulatorState.defaultAccount,
+                       modelPrivacy: String = "ALL", limitUSD: Double? = nil) -> APIKeyRecord {
+        var record = Self.makeKey(secret: secret, type: type, account: account, now: nowMilliseconds(), modelPrivacy: modelPrivacy)
+        record.limitUSD = limitUSD
+        keysByID[record.id] = record
+        keyIDBySecret[secret] = record.id
+        return record
+    }
+
+    func mintKey(_ record: APIKeyRecord) { keysByID[record.id] = record; keyIDBySecret[record.secret] = record.id }
+
+    /// The live key for a secret (nil if unknown, revoked or expired).
+    func key(secret: String) -> APIKeyRecord? {
+        guard let id = keyIDBySecret[secret], let record = keysByID[id], !record.revoked else { return nil }
+        if let expiry = record.expiresAtMilliseconds, expiry <= nowMilliseconds() { return nil }
+        return record
+    }
+
+    public func key(id: String) -> APIKeyRecord? {
+        guard let record = keysByID[id], !record.revoked else { return nil }
+        if let expiry = record.expiresAtMilliseconds, expiry <= nowMilliseconds() { return nil }
+        return record
+    }
+
+    func revokeKey(id: String) -> Bool {
+        guard key(id: id) != nil else { return false }
+        keysByID[id]?.revoked = true
+        return true
+    }
+
+    func liveKeys(account: String) -> [APIKeyRecord] {
+        keysByID.values.filter { $0.account == account && key(id: $0.id) != nil }.sorted { $0.createdAtMilliseconds < $1.createdAtMilliseconds }
+    }
+
+    /// USD spent by a key in its current limit period.
+    func periodUsageMicro(_ record: APIKeyRecord) -> Int64 {
+        let now = nowMilliseconds()
+        let start: Int64
+        switch record.limitPeriod {
+        case "LIFETIME": start = 0
+        case "MONTH": start = TimeFormat.startOfMonthMilliseconds(now)
+        default: start = now - now % 86_400_000
+        }
+        return -(accounts[record.account]?.usage.filter { $0.apiKeyId == record.id && $0.timestampMilliseconds >= start }
+            .reduce(0) { $0 + $1.amountMicro } ?? 0)
+    }
+
+    func isStaked(_ wallet: String) -> Bool { stakedWallets.contains(wallet.lowercased()) }
+
+    // MARK: concurrency and rate windows
+
+    func acquire(wallet: String) -> Bool {
+        let current = inFlight[wallet, default: 0]
+        guard current < concurrencyLimit else { return false }
+        inFlight[wallet] = current + 1
+        return true
+    }
+
+    func release(wallet: String) {
+        let current = inFlight[wallet, default: 0]
+        inFlight[wallet] = current > 1 ? current - 1 : nil
+    }
+
+    /// Sliding-window limiter: true if one more hit fits `limit` per `windowMilliseconds`.
+    func allow(_ key: String, limit: Int, windowMilliseconds: Int64 = 60_000) -> Bool {
+        let now = clock.nowMilliseconds()
+        var hits = windows[key, default: []].filter { $0 > now - windowMilliseconds }
+        guard hits.count < limit else { windows[key] = hits; return false }
+        hits.append(now)
+        windows[key] = hits
+        return true
+    }
+
+    /// Hits in the window without adding one (error budget).
+    func count(_ key: String, windowMilliseconds: Int64) -> (count: Int, resetsAt: Int64) {
+        let now = clock.nowMilliseconds()
+        let hits = windows[key, default: []].filter { $0 > now - windowMilliseconds }
+        windows[key] = hits
+        return (hits.count, (hits.first ?? now) + windowMilliseconds)
+    }
+
+    func record(_ key: String) { windows[key, default: []].append(clock.nowMilliseconds()) }
+
+    // MARK: payments
+
+    enum SettlementStart { case begin, inProgress, done(JSONValue, paymentResponse: String) }
+
+    func beginSettlement(_ paymentId: String) -> SettlementStart {
+        switch payments[paymentId]?.phase {
+        case .settling: return .inProgress
+        case .settled(let body, let header): return .done(body, paymentResponse: header)
+        case .failed, nil:
+            payments[paymentId] = PaymentRecord(phase: .settling)
+            return .begin
+        }
+    }
+
+    func finishSettlement(_ paymentId: String, body: JSONValue?, paymentResponse: String = "") {
+        if let body { payments[paymentId] = PaymentRecord(phase: .settled(body, paymentResponse: paymentResponse)) }
+        else { payments[paymentId] = PaymentRecord(phase: .failed) }
+    }
+
+    // MARK: audio jobs
+
+    func addAudioJob(_ job: AudioJob) { audioJobs[job.id] = job }
+    func audioJob(_ id: String) -> AudioJob? { audioJobs[id] }
+    func markAudioJobGone(_ id: String) { audioJobs[id]?.gone = true }
+
+    // MARK: recordings
+
+    func record(_ request: RecordedRequest) {
+        requests.append(request)
+        if requests.count > 2_000 { requests.removeFirst(requests.count - 2_000) }
+        if let value = request.header("sign-in-with-x") ?? request.header("x-sign-in-with-x") {
+            siwxHeaders.append(value)
+            if siwxHeaders.count > 2_000 { siwxHeaders.removeFirst() }
+        }
+    }
+
+    /// Requests as received, oldest first (last 2,000).
+    public func recordedRequests() -> [RecordedRequest] { requests }
+    /// SIWX header values seen (either name), oldest first.
+    public func siwxHeadersSeen() -> [String] { siwxHeaders }
+    public func clearRecordings() { requests.removeAll(); siwxHeaders.removeAll() }
+}

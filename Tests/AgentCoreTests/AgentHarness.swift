@@ -1,0 +1,116 @@
+import AgentCore
+import AsyncHTTPClient
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+import VeniceSimulator
+import WalletCrypto
+
+/// A real agent on a temporary Unix socket in front of an in-process simulator.
+struct AgentHarness: Sendable {
+    let socketPath: String
+    let session: KeySession
+    let sim: RunningSimulator
+    let http: HTTPClient
+
+    var address: EthereumAddress { session.address }
+
+    struct Answer: Sendable {
+        let status: Int
+        let headers: [(String, String)]
+        let body: [UInt8]
+        var text: String { String(decoding: body, as: UTF8.self) }
+        var json: JSONValue? { try? JSONValue(parsing: body) }
+        func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
+    }
+
+    func request(_ method: String, _ path: String, json: String? = nil, headers: [(String, String)] = []) async throws -> Answer {
+        guard let url = URL(httpURLWithSocketPath: socketPath, uri: path) else { throw HarnessError("bad socket URL") }
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.method = .init(rawValue: method)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let json {
+            request.headers.replaceOrAdd(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: json))
+        }
+        let response = try await http.execute(request, timeout: .seconds(60))
+        let body = try await response.body.collect(upTo: 64 << 20)
+        return Answer(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
+                      body: Array(body.readableBytesView))
+    }
+
+    static let imageRequest = #"{"model":"z-image-turbo","prompt":"a red fox in the snow","width":256,"height":256,"format":"png"}"#
+}
+
+struct HarnessError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// Makes a keystore for a fresh key (cheap scrypt) and returns its path and password.
+func makeKeystore(in dir: String, password: String = "test password") throws -> (path: String, address: EthereumAddress) {
+    let key = PrivateKey.generate()
+    var pw = Array(password.utf8)
+    let json = try Keystore.encrypt(key, password: SecretBytes(zeroingSource: &pw), scryptN: 1024)
+    let path = dir + "/key.json"
+    try SecureFile.write(json, to: path, overwrite: false)
+    return (path, key.address)
+}
+
+func temporaryDirectory() throws -> String {
+    // Short paths: Unix socket paths are limited to 107 bytes.
+    let dir = "/tmp/va-\(UUID().uuidString.prefix(8))"
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    return dir
+}
+
+/// Runs `body` with a simulator (funded wallet) and an unlocked agent in front of it.
+func withAgent<T: Sendable>(
+    fundUSD: Double = 20,
+    simulator: (inout SimulatorConfiguration) -> Void = { _ in },
+    agent: @Sendable (inout AgentConfiguration) -> Void = { _ in },
+    unlocked: Bool = true,
+    _ body: @Sendable (AgentHarness) async throws -> T
+) async throws -> T {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let keystore = try makeKeystore(in: dir)
+    var simConfig = SimulatorConfiguration()
+    simConfig.logRequests = false
+    simConfig.funds = [keystore.address.lowercasedHex: fundUSD]
+    simulator(&simConfig)
+    return try await withRunningSimulator(configuration: simConfig) { sim in
+        var config = AgentConfiguration(keystorePath: keystore.path, socketPath: dir + "/s/agent.sock", upstream: sim.baseURL)
+        config.retry.baseDelaySeconds = 0.05
+        agent(&config)
+        let session = try KeySession(keystorePath: keystore.path, lifetime: config.lifetime)
+        if unlocked {
+            var pw = Array("test password".utf8)
+            try await session.unlock(password: SecretBytes(zeroingSource: &pw))
+        }
+        let server = AgentServer(configuration: config, session: session,
+                                 logger: Logger(label: "agent-test", factory: { _ in SwiftLogNoOpLogHandler() }))
+        let (ready, readyContinuation) = AsyncStream<Void>.makeStream()
+        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        do {
+            let result = try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask {
+                    try await server.run { readyContinuation.yield(); readyContinuation.finish() }
+                    return nil
+                }
+                var iterator = ready.makeAsyncIterator()
+                _ = await iterator.next()
+                let harness = AgentHarness(socketPath: config.socketPath, session: session, sim: sim, http: http)
+                let value = try await body(harness)
+                group.cancelAll()
+                return value
+            }
+            try await http.shutdown()
+            return result
+        } catch {
+            try? await http.shutdown()
+            throw error
+        }
+    }
+}

@@ -1,0 +1,175 @@
+import AgentCore
+import Foundation
+import Testing
+import VeniceSimulator
+import WalletCrypto
+import X402Protocol
+
+@Suite("Agent proxy over the Unix socket")
+struct AgentProxyTests {
+    @Test("an image request through the socket succeeds with one valid SIWX header at the simulator")
+    func imageThroughSocket() async throws {
+        try await withAgent { agent in
+            let answer = try await agent.request("POST", "/api/v1/image/generate", json: AgentHarness.imageRequest)
+            #expect(answer.status == 200, "\(answer.text.prefix(300))")
+            #expect(answer.header("X-Agent-Request-Id")?.count == 16)
+            let images = answer.json?["images"]?.arrayValue ?? []
+            #expect(images.count == 1)
+            let headers = await agent.sim.state.siwxHeadersSeen()
+            #expect(headers.count == 1)
+            let verified = try SiwxVerifier().verify(headerValue: headers.first ?? "", nowMilliseconds: SystemWallClock().nowMilliseconds())
+            #expect(verified.address == agent.address)
+        }
+    }
+
+    @Test("30 concurrent clients are all served with 30 distinct nonces and never more than 5 upstream at once")
+    func concurrentClients() async throws {
+        try await withAgent { agent in
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<30 {
+                    group.addTask { try await agent.request("POST", "/api/v1/image/generate", json: AgentHarness.imageRequest).status }
+                }
+                var all: [Int] = []
+                for try await s in group { all.append(s) }
+                return all
+            }
+            #expect(statuses.count == 30)
+            #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses)")
+            let headers = await agent.sim.state.siwxHeadersSeen()
+            let nonces = try headers.map { try SiwxVerifier().verify(headerValue: $0, nowMilliseconds: SystemWallClock().nowMilliseconds()).nonce }
+            #expect(Set(nonces).count == headers.count)
+            #expect(headers.count == 30)
+            let status = try await agent.request("GET", "/agent/v1/status")
+            let peak = status.json?["peak_in_flight"]?.intValue ?? 99
+            #expect(peak <= 5 && peak >= 1)
+        }
+    }
+
+    @Test("a simulator clock two minutes ahead or behind still serves requests")
+    func clockSkew() async throws {
+        for offset: Int64 in [120, -120] {
+            try await withAgent(simulator: { $0.faults.clockOffsetSeconds = offset }) { agent in
+                for _ in 0..<3 {
+                    let answer = try await agent.request("POST", "/api/v1/image/generate", json: AgentHarness.imageRequest)
+                    #expect(answer.status == 200, "offset \(offset): \(answer.text.prefix(200))")
+                }
+                let status = try await agent.request("GET", "/agent/v1/status")
+                let learnt = status.json?["clock_offset_ms"]?.intValue ?? 0
+                #expect(abs(learnt - Int(offset) * 1000) < 5000, "learnt offset \(learnt) ms for \(offset) s")
+            }
+        }
+    }
+
+    @Test("client credential and hop-by-hop headers never reach upstream")
+    func credentialHeadersStripped() async throws {
+        try await withAgent { agent in
+            let sent = [
+                ("Authorization", "Bearer vat_client_token"), ("SIGN-IN-WITH-X", "forged"), ("X-Sign-In-With-X", "forged"),
+                ("PAYMENT-SIGNATURE", "forged"), ("X-PAYMENT", "forged"), ("X-402-Payment", "forged"), ("Cookie", "a=b"),
+                ("Proxy-Authorization", "Basic eA=="), ("Connection", "keep-alive, X-Secret-Hop"), ("X-Secret-Hop", "hop"),
+                ("X-Custom-Kept", "yes"),
+            ]
+            let answer = try await agent.request("POST", "/api/v1/image/generate", json: AgentHarness.imageRequest, headers: sent)
+            #expect(answer.status == 200, "\(answer.text.prefix(200))")
+            let recorded = await agent.sim.state.recordedRequests()
+            let upstream = try #require(recorded.last)
+            for name in ["authorization", "cookie", "payment-signature", "x-payment", "x-402-payment", "x-sign-in-with-x", "proxy-authorization", "x-secret-hop"] {
+                #expect(upstream.header(name) == nil, "\(name) reached upstream")
+            }
+            #expect(upstream.header("sign-in-with-x") != "forged")
+            #expect(upstream.header("x-custom-kept") == "yes")
+        }
+    }
+
+    @Test("a peer with another uid is refused with 403")
+    func otherUIDRefused() async throws {
+        try await withAgent(agent: { $0.ownerUID = $0.ownerUID &+ 4242 }) { agent in
+            let answer = try await agent.request("GET", "/agent/v1/status")
+            #expect(answer.status == 403)
+            #expect(answer.json?["error"]?["code"]?.stringValue == "AGENT_PEER_REFUSED")
+            #expect(await agent.sim.state.recordedRequests().isEmpty)
+        }
+    }
+
+    @Test("lock answers 423 AGENT_LOCKED on inference; unlock serves again")
+    func lockUnlock() async throws {
+        try await withAgent { agent in
+            #expect(try await agent.request("POST", "/agent/v1/lock").status == 200)
+            let locked = try await agent.request("POST", "/api/v1/image/generate", json: AgentHarness.imageRequest)
+            #expect(locked.status == 423)
+            #expect(locked.json?["error"]?["code"]?.stringValue == "AGENT_LOCKED")
+            let wrong = try await agent.request("POST", "/agent/v1/unlock", json: #"{"password":"nope"}"#)
+            #expect(wrong.status == 401)
+            let unlocked = try await agent.request("POST", "/agent/v1/unlock", json: #"{"password":"test password"}"#)
+            #expect(unlocked.status == 200)
+            #expect(try await agent.request("POST", "/api/v1/image/generate", json: AgentHarness.imageRequest).status == 200)
+        }
+    }
+
+    @Test("unknown routes are 404 naming the route, agent-owned routes 403, Bearer-only routes 409 without a minted key")
+    func allowList() async throws {
+        try await withAgent { agent in
+            let unknown = try await agent.request("GET", "/api/v1/secret/route")
+            #expect(unknown.status == 404)
+            #expect(unknown.text.contains("/api/v1/secret/route"))
+            #expect(try await agent.request("POST", "/api/v1/x402/top-up").status == 403)
+            #expect(try await agent.request("POST", "/api/v1/api_keys/generate_web3_key").status == 403)
+            let billing = try await agent.request("GET", "/api/v1/billing/balance")
+            #expect(billing.status == 409)
+            #expect(billing.text.contains("mint"))
+            #expect(await agent.sim.state.recordedRequests().isEmpty)
+        }
+    }
+
+    @Test("public routes are forwarded without credentials and `me` becomes the wallet address")
+    func publicAndWalletRoutes() async throws {
+        try await withAgent { agent in
+            let models = try await agent.request("GET", "/api/v1/models?type=image")
+            #expect(models.status == 200)
+            let balance = try await agent.request("GET", "/api/v1/x402/balance/me")
+            #expect(balance.status == 200, "\(balance.text.prefix(200))")
+            #expect(balance.json?["data"]?["walletAddress"]?.stringValue == agent.address.lowercasedHex)
+            let recorded = await agent.sim.state.recordedRequests()
+            #expect(recorded.first?.header("sign-in-with-x") == nil)
+            #expect(recorded.last?.path.contains(agent.address.lowercasedHex) == true)
+        }
+    }
+
+    @Test("a body over the configured limit is refused with 413 before reaching upstream")
+    func bodyLimit() async throws {
+        try await withAgent(agent: { $0.maxRequestBodyBytes = 1000 }) { agent in
+            let big = #"{"model":"z-image-turbo","prompt":""# + String(repeating: "x", count: 2000) + #""}"#
+            let answer = try await agent.request("POST", "/api/v1/image/generate", json: big)
+            #expect(answer.status == 413)
+            #expect(await agent.sim.state.recordedRequests().isEmpty)
+        }
+    }
+
+    @Test("a connection reset mid-body gives the client an error and the agent keeps serving")
+    func resetMidBody() async throws {
+        try await withAgent(simulator: { $0.faults.resetRate = 1 }) { agent in
+            await #expect(throws: (any Error).self) {
+                let answer = try await agent.request("POST", "/api/v1/image/generate", json: AgentHarness.imageRequest)
+                // A truncated body that still parsed would be a silent corruption.
+                if answer.status == 200, answer.json != nil { return }
+                throw HarnessError("status \(answer.status)")
+            }
+            await agent.sim.state.updateFaults { $0.resetRate = 0 }
+            let after = try await agent.request("POST", "/api/v1/image/generate", json: AgentHarness.imageRequest)
+            #expect(after.status == 200)
+        }
+    }
+
+    @Test("metrics expose requests by route and status, latency, queue depth and signatures")
+    func metrics() async throws {
+        try await withAgent { agent in
+            _ = try await agent.request("POST", "/api/v1/image/generate", json: AgentHarness.imageRequest)
+            let text = try await agent.request("GET", "/metrics").text
+            #expect(text.contains(#"venice_agent_requests_total{route="/api/v1/image/generate",status="200"} 1"#))
+            #expect(text.contains("venice_agent_upstream_latency_seconds_count 1"))
+            #expect(text.contains("venice_agent_queue_depth 0"))
+            #expect(text.contains("venice_agent_signatures_total 1"))
+            #expect(!text.contains(agent.address.lowercasedHex))
+        }
+    }
+}

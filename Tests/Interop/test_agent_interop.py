@@ -1,0 +1,104 @@
+"""The agent as a real process: Python clients over its socket, signals, shutdown (issue 5)."""
+import base64
+import os
+import secrets
+import signal
+import threading
+import time
+
+import httpx
+import openai
+from eth_account import Account
+
+from agent_processes import agent, client, simulator
+
+IMAGE = {"model": "z-image-turbo", "prompt": "a lighthouse at dusk", "width": 256, "height": 256, "format": "png"}
+
+
+def funded_key():
+    key = secrets.token_bytes(32)
+    return key.hex(), Account.from_key(key).address
+
+
+def test_openai_sdk_generates_an_image_through_the_socket():
+    key, address = funded_key()
+    with simulator("--fund", f"{address}=20") as upstream, agent(upstream, key) as (sock, _, _):
+        sdk = openai.OpenAI(api_key="unused-local", base_url="http://agent/api/v1",
+                            http_client=httpx.Client(transport=httpx.HTTPTransport(uds=str(sock))))
+        result = sdk.images.generate(model="z-image-turbo", prompt="a red fox", size="256x256", response_format="b64_json")
+        png = base64.b64decode(result.data[0].b64_json)
+        assert png.startswith(b"\x89PNG\r\n\x1a\n")
+
+
+def test_sigterm_lets_in_flight_requests_finish_and_removes_the_socket():
+    key, address = funded_key()
+    with simulator("--fund", f"{address}=20", "--latency-ms", "1500") as upstream, agent(upstream, key) as (sock, proc, _):
+        results = []
+
+        def call():
+            with client(sock) as c:
+                results.append(c.post("/api/v1/image/generate", json=IMAGE).status_code)
+
+        threads = [threading.Thread(target=call) for _ in range(3)]
+        for t in threads:
+            t.start()
+        time.sleep(0.7)  # requests are now waiting on the simulator's latency
+        proc.send_signal(signal.SIGTERM)
+        for t in threads:
+            t.join(timeout=30)
+        assert results == [200, 200, 200]
+        assert proc.wait(timeout=20) == 0
+        assert not sock.exists()
+
+
+def test_a_second_agent_on_a_live_socket_exits_with_a_clear_message(tmp_path):
+    key, address = funded_key()
+    with simulator() as upstream, agent(upstream, key) as (sock, _, _):
+        import subprocess
+        from conftest import binary
+        keystore = sock.parent.parent / "key.json"
+        pw = sock.parent.parent / "pw"
+        second = subprocess.run([str(binary("venice-agent")), "serve", "--keystore", str(keystore), "--password-file", str(pw),
+                                 "--socket", str(sock), "--upstream", upstream + "/api/v1"], capture_output=True, timeout=30)
+        assert second.returncode != 0
+        assert b"already listening" in second.stderr
+        with client(sock) as c:
+            assert c.get("/agent/v1/status").status_code == 200
+
+
+def test_stale_socket_of_a_dead_agent_is_replaced():
+    key, address = funded_key()
+    with simulator() as upstream:
+        with agent(upstream, key) as (sock, proc, _):
+            proc.kill()
+            proc.wait()
+            assert sock.exists()
+            keystore, pw = sock.parent.parent / "key.json", sock.parent.parent / "pw"
+        import subprocess
+        from conftest import binary
+        again = subprocess.Popen([str(binary("venice-agent")), "serve", "--keystore", str(keystore), "--password-file", str(pw),
+                                  "--socket", str(sock), "--upstream", upstream + "/api/v1", "--print-env"],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        try:
+            assert again.stdout.readline().decode().startswith("VENICE_AGENT_SOCK=")
+            with client(sock) as c:
+                assert c.get("/agent/v1/status").json()["locked"] is False
+        finally:
+            again.terminate()
+            again.wait(timeout=20)
+
+
+def test_socket_is_private_and_the_log_never_holds_secrets():
+    key, address = funded_key()
+    with simulator("--fund", f"{address}=20") as upstream, agent(upstream, key) as (sock, proc, _):
+        assert oct(os.stat(sock).st_mode & 0o777) == "0o600"
+        assert oct(os.stat(sock.parent).st_mode & 0o777) == "0o700"
+        with client(sock) as c:
+            assert c.post("/api/v1/image/generate", json=IMAGE, headers={"Authorization": "Bearer vat_secret_token"}).status_code == 200
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=20)
+        log = (sock.parent.parent / "agent.log").read_bytes()
+        assert b"route=/api/v1/image/generate" in log and b"status=200" in log
+        for secret in (key.encode(), b"vat_secret_token", b"interop"):
+            assert secret not in log
+        assert b"sign-in-with-x" not in log.lower()
