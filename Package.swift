@@ -172,6 +172,11 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "X402ProtocolTests",
+            dependencies: ["X402Protocol", "WalletCrypto"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "WalletCryptoTests",
             dependencies: ["WalletCrypto"],
             resources: [.copy("Vectors")],
