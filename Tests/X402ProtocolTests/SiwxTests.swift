@@ -238,6 +238,28 @@ struct SiwxSignerTests {
         #expect(try signer.makeHeaderValue() != header.headerValue)
     }
 
+    @Test("the pre-rendered hot path is byte-identical to the value-built header", arguments: [false, true])
+    func fastPathEquivalence(_ legacyTimestamp: Bool) throws {
+        let clock = ManualWallClock(milliseconds: Fixtures.ven1IssuedMs + 123)
+        func counter() -> NonceSource {
+            let state = ManualWallClock(milliseconds: 0)
+            return NonceSource(random: { n in
+                state.advance(by: 1)
+                return (0..<n).map { UInt8(truncatingIfNeeded: state.nowMilliseconds() &* 31 &+ Int64($0)) }
+            })
+        }
+        let config = SiwxSigner.Configuration(ttlSeconds: 180, includeLegacyTimestamp: legacyTimestamp)
+        let slow = try SiwxSigner(signer: Fixtures.anvil0(), clock: clock, nonces: counter(), configuration: config)
+        let fast = try SiwxSigner(signer: Fixtures.anvil0(), clock: clock, nonces: counter(), configuration: config)
+        for _ in 0..<5 {
+            let expected = try slow.makeHeader().headerValue
+            #expect(try fast.makeHeaderValue() == expected)
+        }
+        let value = try fast.makeHeaderValue()
+        let verified = try SiwxVerifier().verify(headerValue: value, nowMilliseconds: clock.nowMilliseconds())
+        #expect(verified.message.expirationTime?.milliseconds == Fixtures.ven1IssuedMs + 123 + 180_000)
+    }
+
     @Test("a TTL above 300 s (or below 1 s) is refused", arguments: [Int64(301), 0, -5, 600])
     func ttl(_ seconds: Int64) throws {
         let key = try Fixtures.anvil0()
