@@ -71,7 +71,8 @@ struct SiwxTests {
         #expect(try SiwxVerifier().verify(headerValue: value, nowMilliseconds: Self.now).message.chainId == 8453)
     }
 
-    @Test("domain scheme, port and path are stripped before the allow-list", arguments: ["api.venice.ai:443", "https://api.venice.ai", "venice.ai", "API.Venice.ai", "user@api.venice.ai:8443"])
+    @Test("domain scheme, port and path are stripped before the allow-list", arguments: ["api.venice.ai:443", "https://api.venice.ai", "venice.ai", "API.Venice.ai", "user@api.venice.ai:8443",
+                                                                                   "https://api.venice.ai:443/x", "api.venice.ai/api/v1?q#f"])
     func domainForms(_ domain: String) throws {
         let text = SiwxBuilder.message(domain: domain, issued: Self.now - 1000)
         let value = try SiwxBuilder.venice(now: Self.now, message: text)
@@ -116,6 +117,9 @@ struct SiwxTests {
         },
         SiwxCase(name: "domain example.com", expected: .domainMismatch) { now in
             try SiwxBuilder.venice(now: now, message: SiwxBuilder.message(domain: "example.com", issued: now))
+        },
+        SiwxCase(name: "domain example.com with a path", expected: .domainMismatch) { now in
+            try SiwxBuilder.venice(now: now, message: SiwxBuilder.message(domain: "https://example.com/api.venice.ai", issued: now))
         },
         SiwxCase(name: "domain api.venice.ai.evil.com", expected: .domainMismatch) { now in
             try SiwxBuilder.venice(now: now, message: SiwxBuilder.message(domain: "api.venice.ai.evil.com", issued: now))
