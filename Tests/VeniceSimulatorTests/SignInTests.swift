@@ -93,11 +93,10 @@ struct SignInTests {
                                        chainId: 8453, nonce: SignIn.randomNonce(), issuedAt: SiweTimestamp(milliseconds: clock.nowMilliseconds())).text
                 .replacingOccurrences(of: "api.venice.ai wants", with: "https://api.venice.ai:443/x wants")
             let reply = try await post(sim, header: signIn.raw(message: text, wallet: alice))
-            // X402Protocol's strict EIP-4361 parser refuses a path in the domain line (INVALID_MESSAGE);
-            // requested in notes/requests.md. Flips to a plain pass once the verifier strips it.
-            withKnownIssue("X402Protocol rejects a path in the SIWE domain line") {
-                #expect(reply.status == 200, "\(reply.json?.serialized() ?? "")")
-            }
+            #expect(reply.status == 200, "\(reply.json?.serialized() ?? "")")
+            // A path is stripped, but the host must still be on the allow-list.
+            let evil = text.replacingOccurrences(of: "https://api.venice.ai:443/x wants", with: "https://example.com/api.venice.ai wants")
+            #expect(try await post(sim, header: signIn.raw(message: evil, wallet: alice)).code == "X402_SIGN_IN_DOMAIN_MISMATCH")
         }
     }
 
