@@ -111,7 +111,10 @@ struct WalletCreditTests {
             let timedOut = try await topUp(sim, header)
             #expect(timedOut.status == 504)
             #expect(timedOut.error == "SETTLEMENT_TIMEOUT")
-            try await Task.sleep(for: .milliseconds(600))
+            #expect(await sim.state.balanceUSD(wallet: alice.lower) == 0)
+            // Until it lands, the same payment is still settling.
+            #expect(try await topUp(sim, header).status == 409)
+            clock.advance(by: 250)
             #expect(await sim.state.balanceUSD(wallet: alice.lower) == 10)
             await sim.state.updateFaults { $0.settlement = .succeed }
             let resent = try await topUp(sim, header)
