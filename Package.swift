@@ -174,6 +174,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "X402ProtocolTests",
+            dependencies: ["X402Protocol", "WalletCrypto"],
+            resources: [.copy("Vectors")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "WalletCryptoTests",
             dependencies: ["WalletCrypto"],
             resources: [.copy("Vectors")],
@@ -181,3 +187,13 @@ let package = Package(
         ),
     ]
 )
+
+// Fuzzing (scripts/fuzz.sh): a libFuzzer target that exists only when VENICE_FUZZ is set, so the
+// normal build never compiles it (it needs -sanitize=fuzzer and has no main of its own).
+if Context.environment["VENICE_FUZZ"] != nil {
+    package.targets.append(.executableTarget(
+        name: "fuzz-siwe",
+        dependencies: ["X402Protocol", "WalletCrypto"],
+        swiftSettings: swiftSettings
+    ))
+}

@@ -5,6 +5,8 @@ struct VeniceBench {
         #if DEBUG
         print("warning: debug build; run `make bench` for release figures")
         #endif
-        try WalletBenchmarks.run()
+        // `venice-bench --x402-only` skips the slow keystore figures.
+        if !CommandLine.arguments.contains("--x402-only") { try WalletBenchmarks.run() }
+        try X402Benchmarks.run()
     }
 }
