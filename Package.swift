@@ -176,6 +176,7 @@ let package = Package(
         .testTarget(
             name: "X402ProtocolTests",
             dependencies: ["X402Protocol", "WalletCrypto"],
+            resources: [.copy("Vectors")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -39,7 +39,7 @@ struct ClientBudgetTests {
             let token = try #require(created.json?["token"]?.stringValue)
             let auth = [("Authorization", "Bearer \(token)")]
             #expect(try await agent.request("POST", "/api/v1/image/generate", json: Self.fourImages, headers: auth).status == 200)  // $0.04
-            let signaturesBefore = agent.session.signatureCount
+            let generationsBefore = await agent.sim.state.recordedRequests().filter { $0.path.hasSuffix("/image/generate") }.count
             let refused = try await agent.request("POST", "/api/v1/image/generate", json: Self.fourImages, headers: auth)
             #expect(refused.status == 402)
             let error = refused.json?["error"]
@@ -47,7 +47,7 @@ struct ClientBudgetTests {
             #expect(error?["limit"]?.stringValue == "daily_usd")
             #expect(error?["estimate_usd"]?.doubleValue == 0.04)
             #expect((error?["spent_usd"]?.doubleValue ?? 0) >= 0.04)
-            #expect(agent.session.signatureCount == signaturesBefore)
+            #expect(await agent.sim.state.recordedRequests().filter { $0.path.hasSuffix("/image/generate") }.count == generationsBefore)
             // The owner's default client is not limited.
             #expect(try await agent.request("POST", "/api/v1/image/generate", json: Self.fourImages).status == 200)
         }
@@ -82,7 +82,8 @@ struct ClientBudgetTests {
                 if abs(charged - Double(simulatorTotal) / 1e6) < 1e-9, rows.count == 2 { break }
                 try await Task.sleep(for: .milliseconds(100))
             }
-            #expect(abs(charged - Double(simulatorTotal) / 1e6) < 1e-9, "agent \(charged) vs simulator \(simulatorTotal) micro")
+            let debugSpend = try await agent.request("GET", "/agent/v1/spend?by=model").text
+            #expect(abs(charged - Double(simulatorTotal) / 1e6) < 1e-9, "agent \(charged) vs simulator \(simulatorTotal) micro; \(debugSpend); \(charges.map { "\($0.amountMicro) \($0.requestId ?? "-") \($0.modelId ?? "-")" })")
             let byClient = try await agent.request("GET", "/agent/v1/spend?by=client")
             #expect(byClient.json?["rows"]?.arrayValue?.first?["key"]?.stringValue == "default")
             let status = try await agent.request("GET", "/agent/v1/status")

@@ -13,13 +13,16 @@ struct SiweVector: Sendable, CustomTestStringConvertible {
 
 @Suite("SIWE messages (EIP-4361)")
 struct SiweMessageTests {
-    static let vectors = [
-        SiweVector(id: "S1", text: Fixtures.s1, digest: Fixtures.s1Digest, signature: Fixtures.s1Signature),
-        SiweVector(id: "S2", text: Fixtures.s2, digest: Fixtures.s2Digest, signature: Fixtures.s2Signature),
-        SiweVector(id: "S3", text: Fixtures.s3, digest: Fixtures.s3Digest, signature: Fixtures.s3Signature),
-        SiweVector(id: "VEN1", text: Fixtures.ven1, digest: Fixtures.ven1Digest, signature: Fixtures.ven1Signature),
-        SiweVector(id: "SIWX1", text: Fixtures.siwx1, digest: Fixtures.siwx1Digest, signature: Fixtures.siwx1Signature),
-    ]
+    static let vectors: [SiweVector] = (Fixtures.vectors["siwe"]?.arrayValue ?? []).map { v in
+        SiweVector(id: v["id"]?.stringValue ?? "?", text: v["message"]?.stringValue ?? "",
+                   digest: v["digest"]?.stringValue ?? "", signature: v["signature"]?.stringValue ?? "")
+    }
+
+    @Test("the vector file holds S1, S2, S3, SIWX1 and VEN1")
+    func vectorFile() {
+        #expect(Self.vectors.map(\.id) == ["S1", "S2", "S3", "SIWX1", "VEN1"])
+        #expect(Fixtures.s1.utf8.count == 470 && Fixtures.ven1.utf8.count == 307 && Fixtures.siwx1.utf8.count == 376)
+    }
 
     @Test("vector messages parse and re-render byte for byte", arguments: vectors)
     func parseRender(_ v: SiweVector) throws {

@@ -91,6 +91,16 @@ extension AgentResponder {
             return Self.json(["events": .array(events.map { e in
                 ["time": .string(Self.iso(e.time)), "kind": .string(e.kind), "detail": .string(e.detail)]
             })], requestID: requestID)
+        case ("POST", "/agent/v1/apikey/mint"):
+            let mint = try ApiKeyService.parse(try await Self.jsonBody(request))
+            let record = try await apiKeys.mint(mint)
+            return Self.json(ApiKeyService.json(record), requestID: requestID)
+        case ("GET", "/agent/v1/apikey"):
+            return Self.json(["keys": .array(try apiKeys.list().map(ApiKeyService.json))], requestID: requestID)
+        case ("DELETE", _) where path.hasPrefix("/agent/v1/apikey/"):
+            let id = String(path.dropFirst("/agent/v1/apikey/".count))
+            try await apiKeys.revoke(id: id)
+            return Self.json(["revoked": true, "id": .string(id)], requestID: requestID)
         case ("GET", "/agent/v1/spend"):
             let by = request.uri.queryParameters["by"].map(String.init) ?? "client"
             let since = request.uri.queryParameters["since"].map(String.init)

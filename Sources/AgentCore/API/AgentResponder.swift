@@ -29,6 +29,7 @@ public struct AgentResponder: HTTPResponder {
     let requests: RequestLedger
     let prices: PriceBook
     let reconciler: ChargeReconciler
+    let apiKeys: ApiKeyService
 
     public func respond(to request: Request, context: AgentRequestContext) async throws -> Response {
         let started = ContinuousClock.now
@@ -148,7 +149,10 @@ public struct AgentResponder: HTTPResponder {
                              "client \(policy.name) may not use \(route.group.rawValue) routes; its policy allows \(policy.routes?.sorted().joined(separator: ", ") ?? "all")")
         }
         if route.auth == .signIn, !session.isUnlocked { throw .locked() }
-        if route.auth == .bearer { throw .noKeyMinted() }
+        if route.auth == .bearer {
+            guard session.isUnlocked else { throw .locked() }
+            guard apiKeys.hasActiveAdminKey else { throw .noKeyMinted() }
+        }
 
         // 4. Body: bounded; small ones kept whole so a retry can resend them.
         let limit = configuration.maxRequestBodyBytes

@@ -44,13 +44,29 @@ public final class ChargeReconciler: Service, Sendable {
     public func run() async throws {
         await withGracefulShutdownHandler {
             for await _ in pokes.cancelOnGracefulShutdown() {
-                // Venice debits after the response is served: give it a moment.
+                // Venice debits after the response is served: give it a moment, and look again
+                // while recent successful requests still have no charge (for up to 30 s).
                 try? await Task.sleep(for: .milliseconds(300))
                 await reconcile()
+                if awaitingCharges(now: AgentLedger.nowMilliseconds()) {
+                    try? await Task.sleep(for: .seconds(1))
+                    poke.yield()
+                }
             }
         } onGracefulShutdown: {
             self.poke.finish()
         }
+    }
+
+    /// Recent successful, priced requests that no transaction explains yet.
+    func awaitingCharges(now: Int64) -> Bool {
+        let count = try? ledger.writer.read { db in
+            try Int.fetchOne(db, sql: """
+                SELECT COUNT(*) FROM requests r WHERE r.status < 400 AND r.estimate_micro > 0 AND r.finished_at > ?
+                  AND NOT EXISTS (SELECT 1 FROM upstream_transactions t WHERE t.attributed_to = r.id)
+                """, arguments: [now - 30_000])
+        }
+        return (count ?? 0) ?? 0 > 0
     }
 
     /// One pass: fetch recent transactions, store new ones, attribute, update charges.
@@ -85,26 +101,35 @@ public final class ChargeReconciler: Service, Sendable {
                                      row["modelId"]?.stringValue, row["createdAt"]?.stringValue ?? "",
                                      type == "TOP_UP" ? "topup" : nil])
             }
-            let open = try Row.fetchAll(db, sql: "SELECT * FROM upstream_transactions WHERE attributed_to IS NULL")
+            // Exact matches on Venice's request id first; then, for rows left, model and time —
+            // but never onto a request whose own Venice id is known (only that id may attach to it).
+            let open = try Row.fetchAll(db, sql: "SELECT * FROM upstream_transactions WHERE attributed_to IS NULL ORDER BY created_at")
             var touched = Set<String>()
             var flagged: [String] = []
+            var unmatched: [Row] = []
             for tx in open {
+                let txID: String = tx["id"]
+                if let requestId: String = tx["request_id"],
+                   let match = try String.fetchOne(db, sql: "SELECT id FROM requests WHERE upstream_request_id = ? LIMIT 1", arguments: [requestId]) {
+                    try db.execute(sql: "UPDATE upstream_transactions SET attributed_to = ? WHERE id = ?", arguments: [match, txID])
+                    touched.insert(match)
+                } else {
+                    unmatched.append(tx)
+                }
+            }
+            for tx in unmatched {
                 let txID: String = tx["id"]
                 let requestId: String? = tx["request_id"]
                 let model: String? = tx["model_id"]
                 let created = Self.milliseconds(tx["created_at"]) ?? now
                 var match: String?
-                if let requestId {
-                    match = try String.fetchOne(db, sql: "SELECT id FROM requests WHERE upstream_request_id = ? LIMIT 1", arguments: [requestId])
-                }
-                if match == nil, let model, (tx["type"] as String) == "CHARGE" {
-                    // By model and time: the earliest successful request of that model still without a charge.
+                if let model, (tx["type"] as String) == "CHARGE" {
                     match = try String.fetchOne(db, sql: """
-                        SELECT r.id FROM requests r WHERE r.model = ? AND r.status < 400
+                        SELECT r.id FROM requests r WHERE r.model = ? AND r.status < 400 AND r.upstream_request_id IS NULL
                           AND r.started_at <= ? + 2000 AND COALESCE(r.finished_at, ?) >= ? - 15000
                           AND NOT EXISTS (SELECT 1 FROM upstream_transactions t WHERE t.attributed_to = r.id)
-                        ORDER BY r.started_at LIMIT 1
-                        """, arguments: [model, created, now, created])
+                        ORDER BY ABS(COALESCE(r.finished_at, r.started_at) - ?) LIMIT 1
+                        """, arguments: [model, created, now, created, created])
                 }
                 if let match {
                     try db.execute(sql: "UPDATE upstream_transactions SET attributed_to = ? WHERE id = ?", arguments: [match, txID])

@@ -45,9 +45,11 @@ public struct AgentServer: Sendable {
         retry.maxAttempts = configuration.retry.maxAttempts
         retry.baseDelaySeconds = configuration.retry.baseDelaySeconds
         retry.maxDelaySeconds = configuration.retry.maxDelaySeconds
+        let keyBox = ApiKeyBox()
         let upstream = try UpstreamClient(
             configuration: .init(baseURL: configuration.upstream, retry: retry),
-            httpClient: http, credentials: AgentCredentials(signer: signer), clock: clock, logger: logger)
+            httpClient: http, credentials: AgentCredentials(signer: signer, bearer: { keyBox.service?.activeAdminSecret() }),
+            clock: clock, logger: logger)
         let scheduler = UpstreamScheduler(maxInFlight: configuration.maxInFlight, maxQueued: configuration.maxQueued)
         let stateDirectory = configuration.stateDirectory ?? AgentConfiguration.defaultStateDirectory(environment: ProcessInfo.processInfo.environment)
         let ledger = try AgentLedger(directory: stateDirectory)
@@ -55,20 +57,22 @@ public struct AgentServer: Sendable {
             ledger: ledger, upstream: upstream, upstreamURL: configuration.upstream, session: session, clock: clock,
             caps: .init(perTopUpMicro: configuration.topUpCapMicro, dailyMicro: configuration.dailyTopUpCapMicro),
             logger: logger, crashHook: crashHook)
+        let apiKeys = ApiKeyService(ledger: ledger, upstream: upstream, session: session, logger: logger)
+        keyBox.service = apiKeys
         let inFlight = InFlightTracker()
         let reconciler = ChargeReconciler(ledger: ledger, upstream: upstream, session: session, logger: logger)
         let responder = AgentResponder(configuration: configuration, session: session, upstream: upstream,
                                        scheduler: scheduler, metrics: metrics, clock: clock, logger: logger,
                                        ledger: ledger, topUps: topUps, inFlight: inFlight,
                                        clients: ClientStore(ledger: ledger), requests: RequestLedger(ledger: ledger),
-                                       prices: PriceBook(upstream: upstream), reconciler: reconciler)
+                                       prices: PriceBook(upstream: upstream), reconciler: reconciler, apiKeys: apiKeys)
         let socketPath = configuration.socketPath
         // The socket is created 0600 (umask), so no other user can even connect.
         let previousMask = umask(0o177)
         let app = Application(
             responder: responder,
             configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "venice-agent"),
-            services: [LifetimeReaper(session: session, logger: logger), PendingPaymentResolver(topUps: topUps, session: session, logger: logger), reconciler],
+            services: [LifetimeReaper(session: session, logger: logger), PendingPaymentResolver(topUps: topUps, session: session, logger: logger), reconciler, apiKeys],
             onServerRunning: { _ in
                 umask(previousMask)
                 chmod(socketPath, 0o600)
@@ -136,4 +140,10 @@ struct PendingPaymentResolver: Service {
         }
         try? await gracefulShutdown()
     }
+}
+
+/// Lets the upstream client reach the key service built after it (they refer to each other).
+final class ApiKeyBox: @unchecked Sendable {
+    // Written once during start-up, before the server accepts connections; read-only afterwards.
+    var service: ApiKeyService?
 }
