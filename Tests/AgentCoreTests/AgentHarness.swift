@@ -95,7 +95,10 @@ func withAgent<T: Sendable>(
         let server = AgentServer(configuration: config, session: session,
                                  logger: Logger(label: "agent-test", factory: { _ in SwiftLogNoOpLogHandler() }))
         let (ready, readyContinuation) = AsyncStream<Void>.makeStream()
-        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        var clientConfig = HTTPClient.Configuration()
+        clientConfig.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        clientConfig.timeout = .init(connect: .seconds(30), read: .seconds(120))
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfig)
         do {
             let result = try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask {

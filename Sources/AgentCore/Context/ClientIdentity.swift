@@ -25,3 +25,8 @@ public struct ClientIdentity: Sendable, Hashable {
         return nil
     }
 }
+
+/// Exposes the cgroup parsing for tests.
+public enum ClientIdentityProbe {
+    public static func unit(_ cgroup: String) -> String? { ClientIdentity.unit(fromCgroup: cgroup) }
+}
