@@ -33,6 +33,8 @@ public struct AgentConfiguration: Sendable {
     /// Top up once (within the caps) and retry once when Venice answers 402 insufficient balance.
     public var autoTopUp: Bool
     public var autoTopUpMicro: Int64
+    /// A charge no request explains is flagged once it is this old (Venice may debit late).
+    public var unexplainedChargeGraceSeconds: Int64 = 60
     /// Policy of the owner's programs that present no client token and match no binding.
     public var defaultPolicy: ClientPolicy
     /// Policies bound to an executable path or a systemd unit.

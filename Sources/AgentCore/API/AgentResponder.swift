@@ -88,6 +88,36 @@ public struct AgentResponder: HTTPResponder {
         var ledgerRow: String?
     }
 
+    /// Auto top-up (off by default): on Venice's insufficient-balance 402, top up once within the
+    /// caps and retry once, re-signed. It never loops: one top-up per request, the balance must
+    /// have risen, and a 402 a top-up cannot fix (a quote above the balance, DIEM-linked wallets)
+    /// goes back as it is, with the reason in `X-Agent-Auto-Topup`.
+    func autoTopUp(after body: ByteBuffer, retrying request: UpstreamRequest) async -> (note: String, retried: UpstreamResponse?) {
+        let json = try? JSONValue(parsing: Array(body.readableBytesView))
+        guard json?["code"]?.stringValue == "PAYMENT_REQUIRED", json?["reason"]?.stringValue ?? "insufficient_balance" == "insufficient_balance" else {
+            ledger.audit("auto_topup_skipped", "402 without PAYMENT_REQUIRED (quote above balance or DIEM-linked wallet): a top-up cannot fix it")
+            return ("not-applicable: this 402 is not an insufficient-balance answer a top-up can fix", nil)
+        }
+        let before = json?["currentBalanceUsd"]?.doubleValue ?? 0
+        let result: TopUpService.Result
+        do {
+            result = try await topUps.topUp(usd: Double(configuration.autoTopUpMicro) / 1_000_000)
+        } catch {
+            ledger.audit("auto_topup_refused", error.description)
+            return ("refused: \(error.code)", nil)
+        }
+        guard let after = result.newBalanceUSD, after > before else {
+            ledger.audit("auto_topup_breaker", "balance did not rise after \(result.paymentId); not retrying")
+            return ("no-balance-increase: not retried", nil)
+        }
+        ledger.audit("auto_topup", "\(result.paymentId) +\(result.amountCreditedUSD) USD, retrying once")
+        do {
+            return ("topped-up: \(result.paymentId)", try await upstream.execute(request))
+        } catch {
+            return ("topped-up: \(result.paymentId); retry failed", nil)
+        }
+    }
+
     /// The caller's policy: a named client's token, else a config binding (executable or
     /// systemd unit), else the default policy of the owner's programs.
     func resolvePolicy(_ request: Request, identity: ClientIdentity) throws(AgentError) -> ClientPolicy {
@@ -218,7 +248,7 @@ public struct AgentResponder: HTTPResponder {
         }
         let upstreamRequest = UpstreamRequest(route: route, query: request.uri.query, headers: forwardHeaders, body: body)
         let upstreamStarted = ContinuousClock.now
-        let answer: UpstreamResponse
+        var answer: UpstreamResponse
         do {
             answer = try await upstream.execute(upstreamRequest)
         } catch {
@@ -235,25 +265,34 @@ public struct AgentResponder: HTTPResponder {
                 throw AgentError(.badGateway, error.code, error.description)
             }
         }
+        var autoTopUpNote: String?
+        if answer.status == 402, route.auth == .signIn, configuration.autoTopUp, upstreamRequest.isReplayable,
+           case .buffered(let buffer) = answer.body {
+            let (note, retried) = await autoTopUp(after: buffer, retrying: upstreamRequest)
+            autoTopUpNote = note
+            if let retried { answer = retried }
+        }
+        let final = answer
         let elapsed = ContinuousClock.now - upstreamStarted
         metrics.recordUpstreamLatency(seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
-        for reason in answer.retries { metrics.recordRetry(reason: reason.rawValue) }
-        outcome.retries = answer.retries.map(\.rawValue)
-        outcome.upstreamRequestID = answer.headers.first(name: "x-venice-request-id") ?? answer.headers.first(name: "cf-ray")
+        for reason in final.retries { metrics.recordRetry(reason: reason.rawValue) }
+        outcome.retries = final.retries.map(\.rawValue)
+        outcome.upstreamRequestID = final.headers.first(name: "x-venice-request-id") ?? final.headers.first(name: "cf-ray")
 
         // 8. Stream the answer back; the slot is returned when the body is done.
-        var fields = Self.httpFields(HeaderFilter.returnable(answer.headers))
+        var fields = Self.httpFields(HeaderFilter.returnable(final.headers))
         fields[.init("X-Agent-Request-Id")!] = requestID
-        let contentLength = answer.headers.first(name: "content-length").flatMap { Int($0) }
-        let status = HTTPResponse.Status(code: answer.status)
+        if let autoTopUpNote { fields[.init("X-Agent-Auto-Topup")!] = autoTopUpNote }
+        let contentLength = final.headers.first(name: "content-length").flatMap { Int($0) }
+        let status = HTTPResponse.Status(code: final.status)
         let requests = self.requests
         let reconciler = self.reconciler
         let signedIn = route.auth == .signIn
         outcome.ledgerRow = nil  // finished below, when the body is done
-        switch answer.body {
+        switch final.body {
         case .buffered(let buffer):
             await lease?.release()
-            requests.finish(id: requestID, status: answer.status, bytesOut: buffer.readableBytes, upstreamRequestID: outcome.upstreamRequestID)
+            requests.finish(id: requestID, status: final.status, bytesOut: buffer.readableBytes, upstreamRequestID: outcome.upstreamRequestID)
             return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: buffer))
         case .stream(let stream):
             let heldLease = lease
@@ -274,8 +313,8 @@ public struct AgentResponder: HTTPResponder {
                     throw error
                 }
                 await heldLease?.release()
-                requests.finish(id: requestID, status: answer.status, bytesOut: bytes, upstreamRequestID: upstreamID)
-                if signedIn, answer.status < 300 { await reconciler.requestFinished() }
+                requests.finish(id: requestID, status: final.status, bytesOut: bytes, upstreamRequestID: upstreamID)
+                if signedIn, final.status < 300 { await reconciler.requestFinished() }
             }
             return Response(status: status, headers: fields, body: responseBody)
         }

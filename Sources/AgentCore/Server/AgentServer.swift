@@ -60,7 +60,8 @@ public struct AgentServer: Sendable {
         let apiKeys = ApiKeyService(ledger: ledger, upstream: upstream, session: session, logger: logger)
         keyBox.service = apiKeys
         let inFlight = InFlightTracker()
-        let reconciler = ChargeReconciler(ledger: ledger, upstream: upstream, session: session, logger: logger)
+        let reconciler = ChargeReconciler(ledger: ledger, upstream: upstream, session: session, logger: logger,
+                                          graceMilliseconds: configuration.unexplainedChargeGraceSeconds * 1000)
         let responder = AgentResponder(configuration: configuration, session: session, upstream: upstream,
                                        scheduler: scheduler, metrics: metrics, clock: clock, logger: logger,
                                        ledger: ledger, topUps: topUps, inFlight: inFlight,
