@@ -44,6 +44,7 @@ public actor SimulatorState {
     private var requests: [RecordedRequest] = []
     private var siwxHeaders: [String] = []
     private var inFlight: [String: Int] = [:]
+    private var peakInFlight: [String: Int] = [:]
     private var windows: [String: [Int64]] = [:]
     private var counter: UInt64 = 0
     private var generator: SeededGenerator
@@ -228,6 +229,7 @@ public actor SimulatorState {
         let current = inFlight[wallet, default: 0]
         guard current < concurrencyLimit else { return false }
         inFlight[wallet] = current + 1
+        peakInFlight[wallet] = max(peakInFlight[wallet, default: 0], current + 1)
         return true
     }
 
@@ -296,5 +298,18 @@ public actor SimulatorState {
     public func recordedRequests() -> [RecordedRequest] { requests }
     /// SIWX header values seen (either name), oldest first.
     public func siwxHeadersSeen() -> [String] { siwxHeaders }
-    public func clearRecordings() { requests.removeAll(); siwxHeaders.removeAll() }
+    /// Clears recorded requests, SIWX headers and the in-flight peaks.
+    public func clearRecordings() { requests.removeAll(); siwxHeaders.removeAll(); peakInFlight.removeAll() }
+
+    /// Most SIWX requests of `wallet` in flight at once since start (or `clearRecordings()`).
+    public func peakInFlight(wallet: String) -> Int { peakInFlight[wallet.lowercased(), default: 0] }
+
+    /// Wallet requests in flight now.
+    public func inFlight(wallet: String) -> Int { inFlight[wallet.lowercased(), default: 0] }
+
+    /// Takes the next scripted status, if any.
+    func nextScriptedStatus() -> Int? {
+        guard !faults.scriptedStatuses.isEmpty else { return nil }
+        return faults.scriptedStatuses.removeFirst()
+    }
 }

@@ -68,6 +68,7 @@ func temporaryDirectory() throws -> String {
 /// Runs `body` with a simulator (funded wallet) and an unlocked agent in front of it.
 func withAgent<T: Sendable>(
     fundUSD: Double = 20,
+    staked: Bool = false,
     simulator: (inout SimulatorConfiguration) -> Void = { _ in },
     agent: @Sendable (inout AgentConfiguration) -> Void = { _ in },
     unlocked: Bool = true,
@@ -78,11 +79,13 @@ func withAgent<T: Sendable>(
     let keystore = try makeKeystore(in: dir)
     var simConfig = SimulatorConfiguration()
     simConfig.logRequests = false
-    simConfig.funds = [keystore.address.lowercasedHex: fundUSD]
+    if fundUSD > 0 { simConfig.funds = [keystore.address.lowercasedHex: fundUSD] }
+    if staked { simConfig.stakedWallets = [keystore.address.checksummed] }
     simulator(&simConfig)
     return try await withRunningSimulator(configuration: simConfig) { sim in
         var config = AgentConfiguration(keystorePath: keystore.path, socketPath: dir + "/s/agent.sock", upstream: sim.baseURL)
         config.retry.baseDelaySeconds = 0.05
+        config.stateDirectory = dir + "/state"
         agent(&config)
         let session = try KeySession(keystorePath: keystore.path, lifetime: config.lifetime)
         if unlocked {

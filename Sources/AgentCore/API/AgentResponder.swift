@@ -22,6 +22,14 @@ public struct AgentResponder: HTTPResponder {
     let metrics: AgentMetrics
     let clock: SkewClock
     let logger: Logger
+    let ledger: AgentLedger
+    let topUps: TopUpService
+    let inFlight: InFlightTracker
+    let clients: ClientStore
+    let requests: RequestLedger
+    let prices: PriceBook
+    let reconciler: ChargeReconciler
+    let apiKeys: ApiKeyService
 
     public func respond(to request: Request, context: AgentRequestContext) async throws -> Response {
         let started = ContinuousClock.now
@@ -29,13 +37,29 @@ public struct AgentResponder: HTTPResponder {
         let peer = await PeerCredentials.of(channel: context.channel)
         var routeLabel = "unmatched"
         var outcome = Outcome()
-        let response = await respondOrRefuse(request, peer: peer, requestID: requestID, routeLabel: &routeLabel, outcome: &outcome)
+        guard inFlight.enter() else {
+            return Self.errorResponse(AgentError(.serviceUnavailable, "AGENT_SHUTTING_DOWN", "the agent is shutting down; retry once it is restarted"),
+                                      requestID: requestID)
+        }
+        let tracker = inFlight
+        var response = await respondOrRefuse(request, peer: peer, requestID: requestID, routeLabel: &routeLabel, outcome: &outcome)
+        // The request stays "in flight" until its body is completely handed to the connection.
+        let body = response.body
+        response.body = ResponseBody(contentLength: body.contentLength) { writer in
+            do {
+                try await body.write(writer)
+            } catch {
+                tracker.leave()
+                throw error
+            }
+            tracker.leave()
+        }
         metrics.recordRequest(route: routeLabel, status: Int(response.status.code))
         var metadata: Logger.Metadata = [
             "uid": "\(peer?.uid ?? 0)", "pid": "\(peer?.pid ?? 0)", "method": "\(request.method.rawValue)",
             "route": "\(routeLabel)", "status": "\(response.status.code)",
             "duration_ms": "\((ContinuousClock.now - started).components.seconds * 1000 + (ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000)",
-            "request_id": "\(requestID)",
+            "request_id": "\(requestID)", "client": "\(outcome.client)",
         ]
         if let upstreamID = outcome.upstreamRequestID { metadata["upstream_request_id"] = "\(upstreamID)" }
         if !outcome.retries.isEmpty { metadata["retries"] = "\(outcome.retries.joined(separator: ","))" }
@@ -48,6 +72,10 @@ public struct AgentResponder: HTTPResponder {
         do {
             return try await handle(request, peer: peer, requestID: requestID, routeLabel: &routeLabel, outcome: &outcome)
         } catch {
+            if let row = outcome.ledgerRow {
+                requests.finish(id: row, status: Int(error.status.code), bytesOut: 0, upstreamRequestID: nil)
+                outcome.ledgerRow = nil
+            }
             return Self.errorResponse(error, requestID: requestID)
         }
     }
@@ -55,6 +83,26 @@ public struct AgentResponder: HTTPResponder {
     struct Outcome {
         var upstreamRequestID: String?
         var retries: [String] = []
+        var client = "unknown"
+        /// Set while a ledger row exists that no later step will finish.
+        var ledgerRow: String?
+    }
+
+    /// The caller's policy: a named client's token, else a config binding (executable or
+    /// systemd unit), else the default policy of the owner's programs.
+    func resolvePolicy(_ request: Request, identity: ClientIdentity) throws(AgentError) -> ClientPolicy {
+        if let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer vat_") {
+            let token = String(authorization.dropFirst("Bearer ".count))
+            guard let policy = clients.policy(forToken: token) else {
+                throw AgentError(.unauthorized, "AGENT_UNKNOWN_CLIENT",
+                                 "the client token is not known to this agent (revoked?); ask the owner for a new one: venice-agent clients add NAME")
+            }
+            return policy
+        }
+        if let binding = configuration.bindings.first(where: { $0.matches(identity) }) {
+            return binding.policy
+        }
+        return configuration.defaultPolicy
     }
 
     func handle(_ request: Request, peer: PeerCredentials?, requestID: String, routeLabel: inout String,
@@ -68,6 +116,8 @@ public struct AgentResponder: HTTPResponder {
         }
         let path = request.uri.path
         let method = request.method.rawValue
+        let policy = try resolvePolicy(request, identity: ClientIdentity.of(peer))
+        outcome.client = policy.name
 
         // 2. The agent's own API.
         if path == "/metrics" {
@@ -77,7 +127,7 @@ public struct AgentResponder: HTTPResponder {
         }
         if path.hasPrefix("/agent/v1/") || path == "/agent/v1" {
             routeLabel = path
-            return try await agentAPI(request, method: method, path: path, requestID: requestID)
+            return try await agentAPI(request, method: method, path: path, policy: policy, requestID: requestID)
         }
 
         // 3. The Venice mirror, through the allow-list.
@@ -94,8 +144,15 @@ public struct AgentResponder: HTTPResponder {
             route = r
         }
         routeLabel = "/api/v1" + route.template
+        guard policy.allows(route.group) else {
+            throw AgentError(.forbidden, "AGENT_ROUTE_NOT_ALLOWED",
+                             "client \(policy.name) may not use \(route.group.rawValue) routes; its policy allows \(policy.routes?.sorted().joined(separator: ", ") ?? "all")")
+        }
         if route.auth == .signIn, !session.isUnlocked { throw .locked() }
-        if route.auth == .bearer { throw .noKeyMinted() }
+        if route.auth == .bearer {
+            guard session.isUnlocked else { throw .locked() }
+            guard apiKeys.hasActiveAdminKey else { throw .noKeyMinted() }
+        }
 
         // 4. Body: bounded; small ones kept whole so a retry can resend them.
         let limit = configuration.maxRequestBodyBytes
@@ -118,7 +175,29 @@ public struct AgentResponder: HTTPResponder {
             body = .streamed(.stream(limited, length: length))
         }
 
-        // 5. A fair upstream slot (Venice admits 5 signed-in requests per wallet at once).
+        // 5. Price estimate against the client's budget, before anything is signed; the
+        //    estimate is held in the ledger until the actual charge is reconciled.
+        var jsonBody: JSONValue?
+        if case .buffered(let buffer) = body { jsonBody = try? JSONValue(parsing: Array(buffer.readableBytesView)) }
+        let (estimate, model) = route.auth == .signIn ? await prices.estimate(route: route, body: jsonBody) : (0, jsonBody?["model"]?.stringValue)
+        let start = RequestLedger.Start(id: requestID, client: policy.name, uid: peer.uid, pid: peer.pid, method: method,
+                                        route: "/api/v1" + route.template, model: model, estimateMicro: estimate, bytesIn: declaredLength ?? 0)
+        let admission: RequestLedger.Admission
+        do { admission = try requests.admit(start, policy: policy, dayStart: TopUpService.utcMidnight(clock.nowMilliseconds())) } catch {
+            throw AgentError(.internalServerError, "AGENT_LEDGER_ERROR", "cannot record the request: \(error)")
+        }
+        switch admission {
+        case .admitted: break
+        case .overRequest(let limit):
+            ledger.audit("budget_refused", "\(policy.name) \(route.template) estimate \(TopUpService.usd(estimate)) > max_request \(TopUpService.usd(limit))")
+            throw .budgetExceeded(client: policy.name, limit: "max_request_usd", limitMicro: limit, spentMicro: 0, estimateMicro: estimate)
+        case .overDaily(let limit, let spent):
+            ledger.audit("budget_refused", "\(policy.name) \(route.template) spent \(TopUpService.usd(spent)) + \(TopUpService.usd(estimate)) > daily \(TopUpService.usd(limit))")
+            throw .budgetExceeded(client: policy.name, limit: "daily_usd", limitMicro: limit, spentMicro: spent, estimateMicro: estimate)
+        }
+        outcome.ledgerRow = requestID
+
+        // 6. A fair upstream slot (Venice admits 5 signed-in requests per wallet at once).
         let clientKey = "uid:\(peer.uid)/pid:\(peer.pid)"
         var lease: SlotLease?
         if route.auth == .signIn {
@@ -132,7 +211,7 @@ public struct AgentResponder: HTTPResponder {
             lease = SlotLease(scheduler: scheduler)
         }
 
-        // 6. Forward, signed per attempt.
+        // 7. Forward, signed per attempt.
         var forwardHeaders = HTTPHeaders()
         for field in HeaderFilter.forwardable(Self.nioHeaders(request.headers)) {
             forwardHeaders.add(name: field.name, value: field.value)
@@ -144,6 +223,8 @@ public struct AgentResponder: HTTPResponder {
             answer = try await upstream.execute(upstreamRequest)
         } catch {
             await lease?.release()
+            requests.finish(id: requestID, status: limitedBody?.exceeded == true ? 413 : 502, bytesOut: 0, upstreamRequestID: nil)
+            outcome.ledgerRow = nil
             if limitedBody?.exceeded == true { throw .bodyTooLarge(limit: limit) }
             switch error {
             case .noBearerKey: throw .noKeyMinted()
@@ -160,84 +241,43 @@ public struct AgentResponder: HTTPResponder {
         outcome.retries = answer.retries.map(\.rawValue)
         outcome.upstreamRequestID = answer.headers.first(name: "x-venice-request-id") ?? answer.headers.first(name: "cf-ray")
 
-        // 7. Stream the answer back; the slot is returned when the body is done.
+        // 8. Stream the answer back; the slot is returned when the body is done.
         var fields = Self.httpFields(HeaderFilter.returnable(answer.headers))
         fields[.init("X-Agent-Request-Id")!] = requestID
         let contentLength = answer.headers.first(name: "content-length").flatMap { Int($0) }
         let status = HTTPResponse.Status(code: answer.status)
+        let requests = self.requests
+        let reconciler = self.reconciler
+        let signedIn = route.auth == .signIn
+        outcome.ledgerRow = nil  // finished below, when the body is done
         switch answer.body {
         case .buffered(let buffer):
             await lease?.release()
+            requests.finish(id: requestID, status: answer.status, bytesOut: buffer.readableBytes, upstreamRequestID: outcome.upstreamRequestID)
             return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: buffer))
         case .stream(let stream):
             let heldLease = lease
+            let headerID = outcome.upstreamRequestID
             let responseBody = ResponseBody(contentLength: contentLength) { writer in
+                var bytes = 0
+                var upstreamID = headerID
                 do {
-                    for try await chunk in stream { try await writer.write(chunk) }
+                    for try await chunk in stream {
+                        if bytes == 0, upstreamID == nil { upstreamID = UpstreamIdentifier.find(in: chunk) }
+                        bytes += chunk.readableBytes
+                        try await writer.write(chunk)
+                    }
                     try await writer.finish(nil)
                 } catch {
                     await heldLease?.release()
+                    requests.finish(id: requestID, status: 599, bytesOut: bytes, upstreamRequestID: upstreamID)
                     throw error
                 }
                 await heldLease?.release()
+                requests.finish(id: requestID, status: answer.status, bytesOut: bytes, upstreamRequestID: upstreamID)
+                if signedIn, answer.status < 300 { await reconciler.requestFinished() }
             }
             return Response(status: status, headers: fields, body: responseBody)
-        }
-    }
-
-    // MARK: /agent/v1
-
-    func agentAPI(_ request: Request, method: String, path: String, requestID: String) async throws(AgentError) -> Response {
-        switch (method, path) {
-        case ("GET", "/agent/v1/status"):
-            let snapshot = await scheduler.snapshot
-            let status: JSONValue = [
-                "address": .string(session.address.checksummed),
-                "locked": .bool(!session.isUnlocked),
-                "upstream": .string(configuration.upstream),
-                "clock_offset_ms": .number(String(clock.offsetMilliseconds)),
-                "in_flight": .number(String(snapshot.inFlight)),
-                "queued": .number(String(snapshot.queued)),
-                "max_in_flight": .number(String(configuration.maxInFlight)),
-                "peak_in_flight": .number(String(snapshot.peakInFlight)),
-                "signatures": .number(String(session.signatureCount)),
-                "version": .string(AgentConfiguration.version),
-            ]
-            return Self.json(status, requestID: requestID)
-        case ("POST", "/agent/v1/lock"):
-            session.lock()
-            logger.notice("key locked by client request")
-            return Self.json(["locked": true], requestID: requestID)
-        case ("POST", "/agent/v1/unlock"):
-            var raw: [UInt8]
-            do {
-                let buffer = try await request.body.collect(upTo: 64 * 1024)
-                raw = Array(buffer.readableBytesView)
-            } catch {
-                throw .badRequest("the unlock body must be a JSON object {\"password\": \"…\"} under 64 KiB")
-            }
-            defer { _ = raw.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
-            guard let json = try? JSONValue(parsing: raw), let password = json["password"]?.stringValue else {
-                throw .badRequest("the unlock body must be a JSON object {\"password\": \"…\"}")
-            }
-            var bytes = Array(password.utf8)
-            let secret = SecretBytes(zeroingSource: &bytes)
-            if configuration.upstreamIsRealVenice, AgentConfiguration.isPubliclyKnown(session.address) {
-                throw AgentError(.forbidden, "AGENT_PUBLIC_KEY_REFUSED",
-                                 "\(session.address) is a publicly known test key; it is refused against the real Venice API")
-            }
-            do {
-                try await session.unlock(password: secret)
-            } catch {
-                if error == .wrongPasswordOrCorrupted {
-                    throw AgentError(.unauthorized, "AGENT_WRONG_PASSWORD", "wrong password for \(session.keystorePath); try again")
-                }
-                throw AgentError(.internalServerError, "AGENT_UNLOCK_FAILED", error.description)
-            }
-            logger.notice("key unlocked by client request")
-            return Self.json(["locked": false, "address": .string(session.address.checksummed)], requestID: requestID)
-        default:
-            throw .unknownRoute(method: method, path: path)
         }
     }
 

@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Foundation
 internal import CAgentSystem
 #if canImport(Glibc)
 import Glibc
@@ -16,11 +17,14 @@ public struct AgentServer: Sendable {
     public let configuration: AgentConfiguration
     public let session: KeySession
     let logger: Logger
+    let crashHook: @Sendable (TopUpService.CrashPoint) -> Void
 
-    public init(configuration: AgentConfiguration, session: KeySession, logger: Logger) {
+    public init(configuration: AgentConfiguration, session: KeySession, logger: Logger,
+                crashHook: @escaping @Sendable (TopUpService.CrashPoint) -> Void = { _ in }) {
         self.configuration = configuration
         self.session = session
         self.logger = logger
+        self.crashHook = crashHook
     }
 
     /// Process hardening ssh-agent does: no core dumps, no ptrace by same-uid processes.
@@ -41,19 +45,34 @@ public struct AgentServer: Sendable {
         retry.maxAttempts = configuration.retry.maxAttempts
         retry.baseDelaySeconds = configuration.retry.baseDelaySeconds
         retry.maxDelaySeconds = configuration.retry.maxDelaySeconds
+        let keyBox = ApiKeyBox()
         let upstream = try UpstreamClient(
             configuration: .init(baseURL: configuration.upstream, retry: retry),
-            httpClient: http, credentials: AgentCredentials(signer: signer), clock: clock, logger: logger)
+            httpClient: http, credentials: AgentCredentials(signer: signer, bearer: { keyBox.service?.activeAdminSecret() }),
+            clock: clock, logger: logger)
         let scheduler = UpstreamScheduler(maxInFlight: configuration.maxInFlight, maxQueued: configuration.maxQueued)
+        let stateDirectory = configuration.stateDirectory ?? AgentConfiguration.defaultStateDirectory(environment: ProcessInfo.processInfo.environment)
+        let ledger = try AgentLedger(directory: stateDirectory)
+        let topUps = try TopUpService(
+            ledger: ledger, upstream: upstream, upstreamURL: configuration.upstream, session: session, clock: clock,
+            caps: .init(perTopUpMicro: configuration.topUpCapMicro, dailyMicro: configuration.dailyTopUpCapMicro),
+            logger: logger, crashHook: crashHook)
+        let apiKeys = ApiKeyService(ledger: ledger, upstream: upstream, session: session, logger: logger)
+        keyBox.service = apiKeys
+        let inFlight = InFlightTracker()
+        let reconciler = ChargeReconciler(ledger: ledger, upstream: upstream, session: session, logger: logger)
         let responder = AgentResponder(configuration: configuration, session: session, upstream: upstream,
-                                       scheduler: scheduler, metrics: metrics, clock: clock, logger: logger)
+                                       scheduler: scheduler, metrics: metrics, clock: clock, logger: logger,
+                                       ledger: ledger, topUps: topUps, inFlight: inFlight,
+                                       clients: ClientStore(ledger: ledger), requests: RequestLedger(ledger: ledger),
+                                       prices: PriceBook(upstream: upstream), reconciler: reconciler, apiKeys: apiKeys)
         let socketPath = configuration.socketPath
         // The socket is created 0600 (umask), so no other user can even connect.
         let previousMask = umask(0o177)
         let app = Application(
             responder: responder,
             configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "venice-agent"),
-            services: [LifetimeReaper(session: session, logger: logger)],
+            services: [LifetimeReaper(session: session, logger: logger), PendingPaymentResolver(topUps: topUps, session: session, logger: logger), reconciler, apiKeys],
             onServerRunning: { _ in
                 umask(previousMask)
                 chmod(socketPath, 0o600)
@@ -61,7 +80,9 @@ public struct AgentServer: Sendable {
             },
             logger: logger
         )
-        var groupConfig = ServiceGroupConfiguration(services: [app], logger: logger)
+        let drain = ShutdownDrain(tracker: inFlight, grace: .seconds(configuration.shutdownGraceSeconds), logger: logger)
+        // Stopped in reverse order: the drain first (in-flight responses finish), then the server.
+        var groupConfig = ServiceGroupConfiguration(services: [app, drain], logger: logger)
         groupConfig.gracefulShutdownSignals = [.sigterm, .sigint]
         groupConfig.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGraceSeconds)
         let group = ServiceGroup(configuration: groupConfig)
@@ -97,4 +118,32 @@ struct LifetimeReaper: Service {
             }
         }
     }
+}
+
+/// Resolves payment intents left unknown by a crash or a timeout, once the key is available.
+struct PendingPaymentResolver: Service {
+    let topUps: TopUpService
+    let session: KeySession
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            if session.isUnlocked {
+                do {
+                    try await topUps.resolvePending()
+                    break
+                } catch {
+                    logger.warning("could not resolve pending top-ups yet", metadata: ["error": "\(error.code)"])
+                }
+            }
+            try? await Task.sleep(for: .seconds(2))
+        }
+        try? await gracefulShutdown()
+    }
+}
+
+/// Lets the upstream client reach the key service built after it (they refer to each other).
+final class ApiKeyBox: @unchecked Sendable {
+    // Written once during start-up, before the server accepts connections; read-only afterwards.
+    var service: ApiKeyService?
 }

@@ -1,0 +1,82 @@
+import AgentCore
+import Foundation
+import Testing
+import VeniceSimulator
+import WalletCrypto
+
+@Suite("Minted API keys")
+struct ApiKeyTests {
+    @Test("mint an ADMIN key, then billing is served with it and the secret never appears in an answer")
+    func mintAndUse() async throws {
+        try await withAgent(staked: true) { agent in
+            #expect(try await agent.request("GET", "/api/v1/billing/balance").status == 409)
+            let minted = try await agent.request("POST", "/agent/v1/apikey/mint", json: #"{"type":"ADMIN","description":"agent billing"}"#)
+            #expect(minted.status == 200, "\(minted.text)")
+            let last6 = try #require(minted.json?["last6"]?.stringValue)
+            #expect(last6.count == 6)
+            #expect(!minted.text.contains("VENICE_ADMIN_KEY_"))
+            let billing = try await agent.request("GET", "/api/v1/billing/balance")
+            #expect(billing.status == 200, "\(billing.text)")
+            let recorded = await agent.sim.state.recordedRequests()
+            let bearer = try #require(recorded.last?.header("authorization"))
+            #expect(bearer.hasPrefix("Bearer VENICE_ADMIN_KEY_") && bearer.hasSuffix(last6))
+            let list = try await agent.request("GET", "/agent/v1/apikey")
+            #expect(list.json?["keys"]?.arrayValue?.count == 1)
+            #expect(!list.text.contains(String(bearer.dropFirst(7))))
+            #expect(try await agent.request("GET", "/api/v1/api_keys/rate_limits").status == 200)
+        }
+    }
+
+    @Test("the secret is stored sealed: the ledger file never holds it in the clear")
+    func sealedAtRest() async throws {
+        let dirBox = DirBox()
+        try await withAgent(staked: true, agent: { dirBox.state = $0.stateDirectory }) { agent in
+            _ = try await agent.request("POST", "/agent/v1/apikey/mint", json: #"{"type":"ADMIN"}"#)
+            _ = try await agent.request("GET", "/api/v1/billing/balance")
+            let secret = try #require(await agent.sim.state.recordedRequests().last?.header("authorization")).dropFirst(7)
+            var ledgerBytes = Data()
+            for suffix in ["", "-wal"] {
+                ledgerBytes += (try? Data(contentsOf: URL(fileURLWithPath: (dirBox.state ?? "") + "/ledger.sqlite" + suffix))) ?? Data()
+            }
+            #expect(!ledgerBytes.isEmpty)
+            #expect(ledgerBytes.range(of: Data(secret.utf8)) == nil)
+            let attributes = try FileManager.default.attributesOfItem(atPath: (dirBox.state ?? "") + "/ledger.sqlite")
+            #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        }
+    }
+
+    @Test("a wallet without staked VVV gets a clear error")
+    func unstaked() async throws {
+        try await withAgent(staked: false) { agent in
+            let answer = try await agent.request("POST", "/agent/v1/apikey/mint", json: #"{"type":"ADMIN"}"#)
+            #expect(answer.status == 403)
+            #expect(answer.json?["error"]?["code"]?.stringValue == "AGENT_NO_STAKED_VVV")
+        }
+    }
+
+    @Test("revoke removes the key upstream; billing then needs a new key")
+    func revoke() async throws {
+        try await withAgent(staked: true) { agent in
+            let minted = try await agent.request("POST", "/agent/v1/apikey/mint", json: #"{"type":"ADMIN"}"#)
+            let id = try #require(minted.json?["id"]?.stringValue)
+            #expect(try await agent.request("DELETE", "/agent/v1/apikey/\(id)").status == 200)
+            #expect(await agent.sim.state.key(id: id) == nil)  // revoked keys are no longer live upstream
+            #expect(try await agent.request("GET", "/api/v1/billing/balance").status == 409)
+            let audit = try await agent.request("GET", "/agent/v1/audit").text
+            #expect(audit.contains("apikey_minted") && audit.contains("apikey_revoked"))
+        }
+    }
+
+    @Test("bad mint requests are refused with a named field")
+    func badMint() async throws {
+        try await withAgent(staked: true) { agent in
+            let answer = try await agent.request("POST", "/agent/v1/apikey/mint", json: #"{"type":"ROOT"}"#)
+            #expect(answer.status == 400)
+            #expect(answer.text.contains("type"))
+        }
+    }
+}
+
+final class DirBox: @unchecked Sendable {
+    var state: String?
+}
