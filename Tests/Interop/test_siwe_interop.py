@@ -101,11 +101,11 @@ def expected_siwe_fields(f: dict, address: str) -> dict:
     }
 
 
-def test_siwe_parses_and_verifies_600_messages_we_render(tool):
+def test_siwe_parses_and_verifies_500_messages_we_render(tool):
     rng = random.Random(4361)
-    fields = [random_fields(rng) for _ in range(600)]
+    fields = [random_fields(rng) for _ in range(500)]
     rendered = call(tool, "siwe-render", {"key": ANVIL0, "messages": fields})
-    assert len(rendered) == 600
+    assert len(rendered) == 500
     for f, r in zip(fields, rendered):
         assert "error" not in r, (f, r)
         parsed = SiweMessage.from_message(r["message"])          # ABNF parser
@@ -119,7 +119,7 @@ def test_siwe_parses_and_verifies_600_messages_we_render(tool):
 def test_messages_siwe_renders_parse_with_ours_to_equal_fields(tool):
     rng = random.Random(55)
     messages, expected = [], []
-    for i in range(400):
+    for i in range(300):
         f = random_fields(rng)
         address = Account.create(f"seed {i}").address
         m = SiweMessage(
