@@ -112,7 +112,13 @@ let package = Package(
         // `make bench`: release-mode figures for the issues' notes.
         .executableTarget(
             name: "venice-bench",
-            dependencies: ["WalletCrypto", "X402Protocol"],
+            dependencies: [
+                "WalletCrypto", "X402Protocol", "AgentCore", "VeniceSimulator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
 
