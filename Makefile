@@ -44,9 +44,11 @@ interop: build venv
 
 test: swift-test interop
 
-bench: deps
+bench: deps venv
 	$(SWIFT) build -c release --product venice-bench
+	$(SWIFT) build -c release --product venice-agent
 	"$$($(SWIFT) build -c release --show-bin-path)/venice-bench"
+	$(VENV)/bin/python scripts/bench_stream_rss.py "$$($(SWIFT) build -c release --show-bin-path)"
 
 clean:
 	rm -rf .build $(VENV)

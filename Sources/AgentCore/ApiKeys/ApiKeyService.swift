@@ -163,7 +163,8 @@ public final class ApiKeyService: Service, Sendable {
 
     public func run() async throws {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: renewalCheck)
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.renewalCheck) }
+            if Task.isShuttingDownGracefully { break }
             await renewExpiring(now: AgentLedger.nowMilliseconds())
         }
     }

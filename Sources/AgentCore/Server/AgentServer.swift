@@ -113,7 +113,7 @@ struct LifetimeReaper: Service {
             return
         }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: .seconds(1))
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
             if session.lockIfIdle() {
                 logger.notice("key locked after its idle lifetime")
             }
@@ -137,7 +137,7 @@ struct PendingPaymentResolver: Service {
                     logger.warning("could not resolve pending top-ups yet", metadata: ["error": "\(error.code)"])
                 }
             }
-            try? await Task.sleep(for: .seconds(2))
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(2)) }
         }
         try? await gracefulShutdown()
     }
