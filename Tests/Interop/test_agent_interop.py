@@ -94,11 +94,12 @@ def test_socket_is_private_and_the_log_never_holds_secrets():
         assert oct(os.stat(sock).st_mode & 0o777) == "0o600"
         assert oct(os.stat(sock.parent).st_mode & 0o777) == "0o700"
         with client(sock) as c:
-            assert c.post("/api/v1/image/generate", json=IMAGE, headers={"Authorization": "Bearer vat_secret_token"}).status_code == 200
+            assert c.post("/api/v1/image/generate", json=IMAGE, headers={"Authorization": "Bearer sk-openai-style-secret"}).status_code == 200
+            assert c.get("/agent/v1/status", headers={"Authorization": "Bearer vat_unknown_token"}).status_code == 401
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
         log = (sock.parent.parent / "agent.log").read_bytes()
         assert b"route=/api/v1/image/generate" in log and b"status=200" in log
-        for secret in (key.encode(), b"vat_secret_token", b"interop"):
+        for secret in (key.encode(), b"sk-openai-style-secret", b"vat_unknown_token", b"interop"):
             assert secret not in log
         assert b"sign-in-with-x" not in log.lower()
