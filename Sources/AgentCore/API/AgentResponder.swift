@@ -92,7 +92,8 @@ public struct AgentResponder: HTTPResponder {
     /// caps and retry once, re-signed. It never loops: one top-up per request, the balance must
     /// have risen, and a 402 a top-up cannot fix (a quote above the balance, DIEM-linked wallets)
     /// goes back as it is, with the reason in `X-Agent-Auto-Topup`.
-    func autoTopUp(after body: ByteBuffer, retrying request: UpstreamRequest) async -> (note: String, retried: UpstreamResponse?) {
+    func autoTopUp(after body: ByteBuffer, retrying request: UpstreamRequest,
+                   reacquire: () async throws -> SlotLease) async -> (note: String, retried: (answer: UpstreamResponse, lease: SlotLease)?) {
         let json = try? JSONValue(parsing: Array(body.readableBytesView))
         guard json?["code"]?.stringValue == "PAYMENT_REQUIRED", json?["reason"]?.stringValue ?? "insufficient_balance" == "insufficient_balance" else {
             ledger.audit("auto_topup_skipped", "402 without PAYMENT_REQUIRED (quote above balance or DIEM-linked wallet): a top-up cannot fix it")
@@ -112,9 +113,15 @@ public struct AgentResponder: HTTPResponder {
         }
         ledger.audit("auto_topup", "\(result.paymentId) +\(result.amountCreditedUSD) USD, retrying once")
         do {
-            return ("topped-up: \(result.paymentId)", try await upstream.execute(request))
+            let lease = try await reacquire()
+            do {
+                return ("topped-up: \(result.paymentId)", (try await upstream.execute(request), lease))
+            } catch {
+                await lease.release()
+                return ("topped-up: \(result.paymentId); retry failed", nil)
+            }
         } catch {
-            return ("topped-up: \(result.paymentId); retry failed", nil)
+            return ("topped-up: \(result.paymentId); retry not queued", nil)
         }
     }
 
@@ -268,9 +275,16 @@ public struct AgentResponder: HTTPResponder {
         var autoTopUpNote: String?
         if answer.status == 402, route.auth == .signIn, configuration.autoTopUp, upstreamRequest.isReplayable,
            case .buffered(let buffer) = answer.body {
-            let (note, retried) = await autoTopUp(after: buffer, retrying: upstreamRequest)
+            // Give the slot back while paying (the top-up may itself need a signed-in slot).
+            await lease?.release()
+            lease = nil
+            let (note, retried) = await autoTopUp(after: buffer, retrying: upstreamRequest) { [scheduler] in
+                try await scheduler.acquire(client: clientKey)
+                return SlotLease(scheduler: scheduler)
+            }
+            if let retried { lease = retried.lease }
             autoTopUpNote = note
-            if let retried { answer = retried }
+            if let retried { answer = retried.answer }
         }
         let final = answer
         let elapsed = ContinuousClock.now - upstreamStarted

@@ -14,14 +14,14 @@ import X402Protocol
 /// renews keys that are about to expire (mint new, switch, revoke old; audited).
 public final class ApiKeyService: Service, Sendable {
     let store: ApiKeyStore
-    let upstream: UpstreamClient
+    let upstream: AgentUpstream
     let session: KeySession
     let logger: Logger
     let renewalCheck: Duration
     /// Renew when less than this fraction of the key's lifetime is left.
     let renewFraction: Double
 
-    init(ledger: AgentLedger, upstream: UpstreamClient, session: KeySession, logger: Logger,
+    init(ledger: AgentLedger, upstream: AgentUpstream, session: KeySession, logger: Logger,
          renewalCheck: Duration = .seconds(30), renewFraction: Double = 0.1) {
         self.store = ApiKeyStore(ledger: ledger)
         self.upstream = upstream
@@ -206,13 +206,8 @@ public final class ApiKeyService: Service, Sendable {
         if let bearer { headers.add(name: "Authorization", value: "Bearer \(bearer)") }
         let route = VeniceRoute(method: method, path: path, auth: .none, group: .billing)
         do {
-            let response = try await upstream.execute(UpstreamRequest(route: route, query: query, headers: headers, body: body))
-            let buffer: ByteBuffer
-            switch response.body {
-            case .buffered(let b): buffer = b
-            case .stream(let s): buffer = (try? await s.collect(upTo: 1 << 20)) ?? ByteBuffer()
-            }
-            return Answer(status: response.status, json: try? JSONValue(parsing: Array(buffer.readableBytesView)))
+            let answer = try await upstream.fetch(UpstreamRequest(route: route, query: query, headers: headers, body: body))
+            return Answer(status: answer.status, json: try? JSONValue(parsing: answer.body))
         } catch {
             throw AgentError(.badGateway, error.code, error.description)
         }

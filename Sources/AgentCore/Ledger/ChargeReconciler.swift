@@ -15,7 +15,7 @@ import X402Protocol
 /// flagged in the audit log and in `status`.
 public final class ChargeReconciler: Service, Sendable {
     let ledger: AgentLedger
-    let upstream: UpstreamClient
+    let upstream: AgentUpstream
     let session: KeySession
     let logger: Logger
     let graceMilliseconds: Int64
@@ -23,7 +23,7 @@ public final class ChargeReconciler: Service, Sendable {
     private let poke: AsyncStream<Void>.Continuation
     private let flagged = Atomic<Int>(0)
 
-    init(ledger: AgentLedger, upstream: UpstreamClient, session: KeySession, logger: Logger, graceMilliseconds: Int64 = 60_000) {
+    init(ledger: AgentLedger, upstream: AgentUpstream, session: KeySession, logger: Logger, graceMilliseconds: Int64 = 60_000) {
         self.ledger = ledger
         self.upstream = upstream
         self.session = session
@@ -74,14 +74,9 @@ public final class ChargeReconciler: Service, Sendable {
         guard session.isUnlocked else { return }
         let route = VeniceRoute(method: "GET", path: "/x402/transactions/\(session.address.lowercasedHex)",
                                 template: "/x402/transactions/me", auth: .signIn, group: .wallet)
-        guard let response = try? await upstream.execute(UpstreamRequest(route: route, query: "limit=100&offset=0", headers: HTTPHeaders(), body: .none)),
-              response.status == 200 else { return }
-        let buffer: ByteBuffer
-        switch response.body {
-        case .buffered(let b): buffer = b
-        case .stream(let s): buffer = (try? await s.collect(upTo: 8 << 20)) ?? ByteBuffer()
-        }
-        guard let rows = (try? JSONValue(parsing: Array(buffer.readableBytesView)))?["data"]?["transactions"]?.arrayValue else { return }
+        guard let answer = try? await upstream.fetch(UpstreamRequest(route: route, query: "limit=100&offset=0", headers: HTTPHeaders(), body: .none)),
+              answer.status == 200,
+              let rows = (try? JSONValue(parsing: answer.body))?["data"]?["transactions"]?.arrayValue else { return }
         do {
             try apply(rows, now: AgentLedger.nowMilliseconds())
         } catch {

@@ -8,11 +8,11 @@ import WalletCrypto
 /// 10 minutes) and `/audio/quote`. Amounts are USDC micro-units. Unknown prices estimate 0;
 /// the actual charge is reconciled afterwards from the wallet's transactions.
 public actor PriceBook {
-    let upstream: UpstreamClient
+    let upstream: AgentUpstream
     let ttl: Duration
     private var catalogs: [String: (fetched: ContinuousClock.Instant, models: [String: JSONValue])] = [:]
 
-    init(upstream: UpstreamClient, ttl: Duration = .seconds(600)) {
+    init(upstream: AgentUpstream, ttl: Duration = .seconds(600)) {
         self.upstream = upstream
         self.ttl = ttl
     }
@@ -89,13 +89,8 @@ public actor PriceBook {
             body = .buffered(ByteBuffer(string: json.serialized()))
         }
         let route = VeniceRoute(method: method, path: path, auth: .none, group: .models)
-        guard let response = try? await upstream.execute(UpstreamRequest(route: route, query: query, headers: headers, body: body)),
-              response.status == 200 else { return nil }
-        let buffer: ByteBuffer
-        switch response.body {
-        case .buffered(let b): buffer = b
-        case .stream(let s): buffer = (try? await s.collect(upTo: 8 << 20)) ?? ByteBuffer()
-        }
-        return try? JSONValue(parsing: Array(buffer.readableBytesView))
+        guard let answer = try? await upstream.fetch(UpstreamRequest(route: route, query: query, headers: headers, body: body)),
+              answer.status == 200 else { return nil }
+        return try? JSONValue(parsing: answer.body)
     }
 }

@@ -51,22 +51,23 @@ public struct AgentServer: Sendable {
             httpClient: http, credentials: AgentCredentials(signer: signer, bearer: { keyBox.service?.activeAdminSecret() }),
             clock: clock, logger: logger)
         let scheduler = UpstreamScheduler(maxInFlight: configuration.maxInFlight, maxQueued: configuration.maxQueued)
+        let agentUpstream = AgentUpstream(client: upstream, scheduler: scheduler)
         let stateDirectory = configuration.stateDirectory ?? AgentConfiguration.defaultStateDirectory(environment: ProcessInfo.processInfo.environment)
         let ledger = try AgentLedger(directory: stateDirectory)
         let topUps = try TopUpService(
-            ledger: ledger, upstream: upstream, upstreamURL: configuration.upstream, session: session, clock: clock,
+            ledger: ledger, upstream: agentUpstream, upstreamURL: configuration.upstream, session: session, clock: clock,
             caps: .init(perTopUpMicro: configuration.topUpCapMicro, dailyMicro: configuration.dailyTopUpCapMicro),
             logger: logger, crashHook: crashHook)
-        let apiKeys = ApiKeyService(ledger: ledger, upstream: upstream, session: session, logger: logger)
+        let apiKeys = ApiKeyService(ledger: ledger, upstream: agentUpstream, session: session, logger: logger)
         keyBox.service = apiKeys
         let inFlight = InFlightTracker()
-        let reconciler = ChargeReconciler(ledger: ledger, upstream: upstream, session: session, logger: logger,
+        let reconciler = ChargeReconciler(ledger: ledger, upstream: agentUpstream, session: session, logger: logger,
                                           graceMilliseconds: configuration.unexplainedChargeGraceSeconds * 1000)
         let responder = AgentResponder(configuration: configuration, session: session, upstream: upstream,
                                        scheduler: scheduler, metrics: metrics, clock: clock, logger: logger,
                                        ledger: ledger, topUps: topUps, inFlight: inFlight,
                                        clients: ClientStore(ledger: ledger), requests: RequestLedger(ledger: ledger),
-                                       prices: PriceBook(upstream: upstream), reconciler: reconciler, apiKeys: apiKeys)
+                                       prices: PriceBook(upstream: agentUpstream), reconciler: reconciler, apiKeys: apiKeys)
         let socketPath = configuration.socketPath
         // The socket is created 0600 (umask), so no other user can even connect.
         let previousMask = umask(0o177)
