@@ -43,6 +43,12 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .customLong("auto-topup"), help: "On a 402 insufficient-balance answer, top up once within the caps and retry once.")
     var autoTopUp = false
 
+    @Flag(help: "Run in the background (new session, detached from the terminal) once the socket is ready; with --print-env: eval \"$(venice-agent serve --daemonize --print-env)\". Without --password-file it starts locked.")
+    var daemonize = false
+
+    @Option(help: "With --daemonize: append the agent's log here (default: discarded).")
+    var logFile: String?
+
     @Flag(help: "Print VENICE_AGENT_SOCK=…; export VENICE_AGENT_SOCK; once the socket is ready.")
     var printEnv = false
 
@@ -95,6 +101,32 @@ struct Serve: AsyncParsableCommand {
         if let topUpCapUSD { configuration.topUpCapMicro = Int64((topUpCapUSD * 1_000_000).rounded()) }
         if let dailyCapUSD { configuration.dailyTopUpCapMicro = Int64((dailyCapUSD * 1_000_000).rounded()) }
         if autoTopUp { configuration.autoTopUp = true }
+
+        if daemonize {
+            // The child gets the same command without --daemonize/--print-env, and an explicit socket.
+            var childArguments: [String] = []
+            var skipNext = false
+            for argument in CommandLine.arguments.dropFirst() {
+                if skipNext { skipNext = false; continue }
+                if argument == "--daemonize" || argument == "--print-env" { continue }
+                if argument == "--log-file" || argument == "--socket" { skipNext = true; continue }
+                if argument.hasPrefix("--log-file=") || argument.hasPrefix("--socket=") { continue }
+                childArguments.append(argument)
+            }
+            childArguments += ["--socket", configuration.socketPath]
+            do {
+                let pid = try Daemonizer.spawnDetached(arguments: childArguments, socketPath: configuration.socketPath, logFile: logFile)
+                if printEnv {
+                    print("VENICE_AGENT_SOCK=\(configuration.socketPath); export VENICE_AGENT_SOCK;")
+                    print("VENICE_AGENT_PID=\(pid); export VENICE_AGENT_PID;")
+                    print("echo Agent pid \(pid);")
+                }
+            } catch {
+                KeyCommands.printError(String(describing: error))
+                throw ExitCode.failure
+            }
+            return
+        }
 
         let session: KeySession
         do {
