@@ -32,6 +32,9 @@ public struct AgentServer: Sendable {
         venice_harden_process() == 0
     }
 
+    /// False once `hardenProcess()` ran: no core dumps, no same-uid ptrace.
+    public static var isDumpable: Bool { venice_is_dumpable() == 1 }
+
     /// Runs until SIGTERM/SIGINT: stops accepting, lets in-flight requests finish (bounded),
     /// removes the socket and zeroes the key. `onReady` runs once the socket accepts connections.
     public func run(onReady: @escaping @Sendable () -> Void = {}) async throws {
