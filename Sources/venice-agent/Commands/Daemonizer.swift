@@ -1,3 +1,4 @@
+import AgentCore
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -40,25 +41,10 @@ enum Daemonizer {
             if waitpid(pid, &status, WNOHANG) == pid {
                 throw Failure(description: "the agent exited during start-up (status \(status)); run it without --daemonize to see why")
             }
-            if socketAnswers(socketPath) { return pid }
+            if SocketPreparation.isLive(socketPath) { return pid }
             usleep(50_000)
         }
         kill(pid, SIGTERM)
         throw Failure(description: "the agent did not open \(socketPath) within 30 s")
-    }
-
-    static func socketAnswers(_ path: String) -> Bool {
-        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return false }
-        defer { close(fd) }
-        var addr = sockaddr_un()
-        addr.sun_family = sa_family_t(AF_UNIX)
-        let bytes = Array(path.utf8)
-        withUnsafeMutableBytes(of: &addr.sun_path) { raw in
-            for (i, b) in bytes.enumerated() where i < raw.count - 1 { raw[i] = b }
-        }
-        return withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
-        } == 0
     }
 }
