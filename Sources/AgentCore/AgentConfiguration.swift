@@ -33,6 +33,8 @@ public struct AgentConfiguration: Sendable {
     /// Top up once (within the caps) and retry once when Venice answers 402 insufficient balance.
     public var autoTopUp: Bool
     public var autoTopUpMicro: Int64
+    /// How often minted keys are checked for renewal (renewed with < 10 % of their lifetime left).
+    public var apiKeyRenewalCheck: Duration = .seconds(30)
     /// A charge no request explains is flagged once it is this old (Venice may debit late).
     public var unexplainedChargeGraceSeconds: Int64 = 60
     /// Policy of the owner's programs that present no client token and match no binding.

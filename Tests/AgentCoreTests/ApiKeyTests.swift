@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import VeniceSimulator
 import WalletCrypto
+import X402Protocol
 
 @Suite("Minted API keys")
 struct ApiKeyTests {
@@ -64,6 +65,27 @@ struct ApiKeyTests {
             #expect(try await agent.request("GET", "/api/v1/billing/balance").status == 409)
             let audit = try await agent.request("GET", "/agent/v1/audit").text
             #expect(audit.contains("apikey_minted") && audit.contains("apikey_revoked"))
+        }
+    }
+
+    @Test("a key about to expire is renewed before it lapses: new key minted, old revoked, audited")
+    func renewal() async throws {
+        try await withAgent(staked: true, agent: { $0.apiKeyRenewalCheck = .milliseconds(200) }) { agent in
+            let expires = SiweTimestamp(milliseconds: SystemWallClock().nowMilliseconds() + 4_000).text
+            let minted = try await agent.request("POST", "/agent/v1/apikey/mint", json: #"{"type":"ADMIN","expires_at":"\#(expires)"}"#)
+            #expect(minted.status == 200, "\(minted.text)")
+            let oldID = try #require(minted.json?["id"]?.stringValue)
+            var keys: [JSONValue] = []
+            for _ in 0..<40 {
+                try await Task.sleep(for: .milliseconds(100))
+                keys = try await agent.request("GET", "/agent/v1/apikey").json?["keys"]?.arrayValue ?? []
+                if keys.count == 2, keys.first?["revoked"]?.boolValue == true { break }
+            }
+            #expect(keys.count == 2)
+            #expect(keys.first { $0["id"]?.stringValue == oldID }?["revoked"]?.boolValue == true)
+            #expect(await agent.sim.state.key(id: oldID) == nil)
+            #expect(try await agent.request("GET", "/api/v1/billing/balance").status == 200)
+            #expect(try await agent.request("GET", "/agent/v1/audit").text.contains("apikey_renewed"))
         }
     }
 

@@ -61,7 +61,8 @@ public struct AgentServer: Sendable {
             ledger: ledger, upstream: agentUpstream, upstreamURL: configuration.upstream, session: session, clock: clock,
             caps: .init(perTopUpMicro: configuration.topUpCapMicro, dailyMicro: configuration.dailyTopUpCapMicro),
             logger: logger, crashHook: crashHook)
-        let apiKeys = ApiKeyService(ledger: ledger, upstream: agentUpstream, session: session, logger: logger)
+        let apiKeys = ApiKeyService(ledger: ledger, upstream: agentUpstream, session: session, logger: logger,
+                                    renewalCheck: configuration.apiKeyRenewalCheck)
         keyBox.service = apiKeys
         let inFlight = InFlightTracker()
         let reconciler = ChargeReconciler(ledger: ledger, upstream: agentUpstream, session: session, logger: logger,
