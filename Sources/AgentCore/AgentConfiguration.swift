@@ -27,6 +27,12 @@ public struct AgentConfiguration: Sendable {
     public var signInTTLSeconds: Int64
     public var retry: RetryConfiguration
     public var shutdownGraceSeconds: Int
+    /// Largest single top-up and total per UTC day, in USDC micro-units ($10 and $50 by default).
+    public var topUpCapMicro: Int64
+    public var dailyTopUpCapMicro: Int64
+    /// Top up once (within the caps) and retry once when Venice answers 402 insufficient balance.
+    public var autoTopUp: Bool
+    public var autoTopUpMicro: Int64
 
     public struct RetryConfiguration: Sendable {
         public var maxAttempts = 4
@@ -50,6 +56,16 @@ public struct AgentConfiguration: Sendable {
         self.signInTTLSeconds = 240
         self.retry = RetryConfiguration()
         self.shutdownGraceSeconds = 30
+        self.topUpCapMicro = 10_000_000
+        self.dailyTopUpCapMicro = 50_000_000
+        self.autoTopUp = false
+        self.autoTopUpMicro = 10_000_000
+    }
+
+    /// `$XDG_STATE_HOME/venice-agent`, else `~/.local/state/venice-agent`.
+    public static func defaultStateDirectory(environment: [String: String]) -> String {
+        if let state = environment["XDG_STATE_HOME"], !state.isEmpty { return state + "/venice-agent" }
+        return (environment["HOME"] ?? "/tmp") + "/.local/state/venice-agent"
     }
 
     /// `$XDG_RUNTIME_DIR/venice-agent/agent.sock`, else `~/.venice-agent/agent.sock`.

@@ -1,5 +1,6 @@
 public import HTTPTypes
 import Foundation
+public import WalletCrypto
 
 /// Errors the agent answers itself, as `{"error": {"code": "AGENT_…", "message": "…"}}`.
 /// Messages say what to do next and never contain a secret.
@@ -8,6 +9,8 @@ public struct AgentError: Error, Sendable, CustomStringConvertible {
     public let code: String
     public let message: String
     public var headers: [(String, String)] = []
+    /// Extra fields placed beside `code` and `message` (e.g. a refusal `reason`).
+    public var extra: [(String, JSONValue)] = []
 
     public init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
         self.status = status
@@ -59,30 +62,9 @@ public struct AgentError: Error, Sendable, CustomStringConvertible {
     }
 
     public var jsonBody: String {
-        JSONValueText.object([("code", code), ("message", message)], wrappedIn: "error")
+        var inner = JSONObject([("code", .string(code)), ("message", .string(message))])
+        for (key, value) in extra { inner[key] = value }
+        return JSONValue.object(JSONObject([("error", .object(inner))])).serialized()
     }
 }
 
-/// Tiny JSON writer for the agent's own small answers (escapes strings correctly).
-enum JSONValueText {
-    static func string(_ s: String) -> String {
-        var out = "\""
-        for scalar in s.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
-
-    static func object(_ pairs: [(String, String)], wrappedIn key: String) -> String {
-        let inner = pairs.map { "\(string($0.0)):\(string($0.1))" }.joined(separator: ",")
-        return "{\(string(key)):{\(inner)}}"
-    }
-}

@@ -78,11 +78,12 @@ func withAgent<T: Sendable>(
     let keystore = try makeKeystore(in: dir)
     var simConfig = SimulatorConfiguration()
     simConfig.logRequests = false
-    simConfig.funds = [keystore.address.lowercasedHex: fundUSD]
+    if fundUSD > 0 { simConfig.funds = [keystore.address.lowercasedHex: fundUSD] }
     simulator(&simConfig)
     return try await withRunningSimulator(configuration: simConfig) { sim in
         var config = AgentConfiguration(keystorePath: keystore.path, socketPath: dir + "/s/agent.sock", upstream: sim.baseURL)
         config.retry.baseDelaySeconds = 0.05
+        config.stateDirectory = dir + "/state"
         agent(&config)
         let session = try KeySession(keystorePath: keystore.path, lifetime: config.lifetime)
         if unlocked {

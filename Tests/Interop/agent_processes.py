@@ -36,19 +36,23 @@ def simulator(*extra):
 
 
 @contextmanager
-def agent(upstream: str, key_hex: str, *extra):
-    """A keystore for `key_hex` and `venice-agent serve` on a temporary socket; yields (socket, process, address)."""
-    d = tempfile.mkdtemp(prefix="va-", dir="/tmp")
+def agent(upstream: str, key_hex: str, *extra, workdir=None, env=None):
+    """A keystore for `key_hex` and `venice-agent serve` on a temporary socket; yields (socket, process, address).
+    With `workdir`, an existing folder (keystore, state) is reused, as after a restart."""
+    d = workdir or tempfile.mkdtemp(prefix="va-", dir="/tmp")
     pw = Path(d) / "pw"
-    pw.write_text("interop\n")
     keystore = Path(d) / "key.json"
-    address = run([binary("venice-agent"), "key", "import", "--keystore", keystore, "--password-file", pw, "--scrypt-n", 1024],
-                  stdin=key_hex.encode()).stdout.decode().strip()
+    if not keystore.exists():
+        pw.write_text("interop\n")
+        run([binary("venice-agent"), "key", "import", "--keystore", keystore, "--password-file", pw, "--scrypt-n", 1024],
+            stdin=key_hex.encode())
+    address = run([binary("venice-agent"), "key", "address", "--keystore", keystore]).stdout.decode().strip()
     sock = Path(d) / "s" / "agent.sock"
-    log = open(Path(d) / "agent.log", "wb")
+    log = open(Path(d) / "agent.log", "ab")
     proc = subprocess.Popen([str(binary("venice-agent")), "serve", "--keystore", str(keystore), "--password-file", str(pw),
-                             "--socket", str(sock), "--upstream", upstream + "/api/v1", "--print-env", *map(str, extra)],
-                            stdout=subprocess.PIPE, stderr=log)
+                             "--socket", str(sock), "--upstream", upstream + "/api/v1", "--state-dir", str(Path(d) / "state"),
+                             "--print-env", *map(str, extra)],
+                            stdout=subprocess.PIPE, stderr=log, env={**os.environ, **(env or {})})
     try:
         line = proc.stdout.readline().decode()
         assert line.startswith(f"VENICE_AGENT_SOCK={sock};"), line

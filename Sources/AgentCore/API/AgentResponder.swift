@@ -22,6 +22,9 @@ public struct AgentResponder: HTTPResponder {
     let metrics: AgentMetrics
     let clock: SkewClock
     let logger: Logger
+    let ledger: AgentLedger
+    let topUps: TopUpService
+    let inFlight: InFlightTracker
 
     public func respond(to request: Request, context: AgentRequestContext) async throws -> Response {
         let started = ContinuousClock.now
@@ -29,7 +32,23 @@ public struct AgentResponder: HTTPResponder {
         let peer = await PeerCredentials.of(channel: context.channel)
         var routeLabel = "unmatched"
         var outcome = Outcome()
-        let response = await respondOrRefuse(request, peer: peer, requestID: requestID, routeLabel: &routeLabel, outcome: &outcome)
+        guard inFlight.enter() else {
+            return Self.errorResponse(AgentError(.serviceUnavailable, "AGENT_SHUTTING_DOWN", "the agent is shutting down; retry once it is restarted"),
+                                      requestID: requestID)
+        }
+        let tracker = inFlight
+        var response = await respondOrRefuse(request, peer: peer, requestID: requestID, routeLabel: &routeLabel, outcome: &outcome)
+        // The request stays "in flight" until its body is completely handed to the connection.
+        let body = response.body
+        response.body = ResponseBody(contentLength: body.contentLength) { writer in
+            do {
+                try await body.write(writer)
+            } catch {
+                tracker.leave()
+                throw error
+            }
+            tracker.leave()
+        }
         metrics.recordRequest(route: routeLabel, status: Int(response.status.code))
         var metadata: Logger.Metadata = [
             "uid": "\(peer?.uid ?? 0)", "pid": "\(peer?.pid ?? 0)", "method": "\(request.method.rawValue)",
@@ -182,62 +201,6 @@ public struct AgentResponder: HTTPResponder {
                 await heldLease?.release()
             }
             return Response(status: status, headers: fields, body: responseBody)
-        }
-    }
-
-    // MARK: /agent/v1
-
-    func agentAPI(_ request: Request, method: String, path: String, requestID: String) async throws(AgentError) -> Response {
-        switch (method, path) {
-        case ("GET", "/agent/v1/status"):
-            let snapshot = await scheduler.snapshot
-            let status: JSONValue = [
-                "address": .string(session.address.checksummed),
-                "locked": .bool(!session.isUnlocked),
-                "upstream": .string(configuration.upstream),
-                "clock_offset_ms": .number(String(clock.offsetMilliseconds)),
-                "in_flight": .number(String(snapshot.inFlight)),
-                "queued": .number(String(snapshot.queued)),
-                "max_in_flight": .number(String(configuration.maxInFlight)),
-                "peak_in_flight": .number(String(snapshot.peakInFlight)),
-                "signatures": .number(String(session.signatureCount)),
-                "version": .string(AgentConfiguration.version),
-            ]
-            return Self.json(status, requestID: requestID)
-        case ("POST", "/agent/v1/lock"):
-            session.lock()
-            logger.notice("key locked by client request")
-            return Self.json(["locked": true], requestID: requestID)
-        case ("POST", "/agent/v1/unlock"):
-            var raw: [UInt8]
-            do {
-                let buffer = try await request.body.collect(upTo: 64 * 1024)
-                raw = Array(buffer.readableBytesView)
-            } catch {
-                throw .badRequest("the unlock body must be a JSON object {\"password\": \"…\"} under 64 KiB")
-            }
-            defer { _ = raw.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
-            guard let json = try? JSONValue(parsing: raw), let password = json["password"]?.stringValue else {
-                throw .badRequest("the unlock body must be a JSON object {\"password\": \"…\"}")
-            }
-            var bytes = Array(password.utf8)
-            let secret = SecretBytes(zeroingSource: &bytes)
-            if configuration.upstreamIsRealVenice, AgentConfiguration.isPubliclyKnown(session.address) {
-                throw AgentError(.forbidden, "AGENT_PUBLIC_KEY_REFUSED",
-                                 "\(session.address) is a publicly known test key; it is refused against the real Venice API")
-            }
-            do {
-                try await session.unlock(password: secret)
-            } catch {
-                if error == .wrongPasswordOrCorrupted {
-                    throw AgentError(.unauthorized, "AGENT_WRONG_PASSWORD", "wrong password for \(session.keystorePath); try again")
-                }
-                throw AgentError(.internalServerError, "AGENT_UNLOCK_FAILED", error.description)
-            }
-            logger.notice("key unlocked by client request")
-            return Self.json(["locked": false, "address": .string(session.address.checksummed)], requestID: requestID)
-        default:
-            throw .unknownRoute(method: method, path: path)
         }
     }
 

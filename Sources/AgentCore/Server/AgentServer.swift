@@ -1,4 +1,5 @@
 import AsyncHTTPClient
+import Foundation
 internal import CAgentSystem
 #if canImport(Glibc)
 import Glibc
@@ -16,11 +17,14 @@ public struct AgentServer: Sendable {
     public let configuration: AgentConfiguration
     public let session: KeySession
     let logger: Logger
+    let crashHook: @Sendable (TopUpService.CrashPoint) -> Void
 
-    public init(configuration: AgentConfiguration, session: KeySession, logger: Logger) {
+    public init(configuration: AgentConfiguration, session: KeySession, logger: Logger,
+                crashHook: @escaping @Sendable (TopUpService.CrashPoint) -> Void = { _ in }) {
         self.configuration = configuration
         self.session = session
         self.logger = logger
+        self.crashHook = crashHook
     }
 
     /// Process hardening ssh-agent does: no core dumps, no ptrace by same-uid processes.
@@ -45,15 +49,23 @@ public struct AgentServer: Sendable {
             configuration: .init(baseURL: configuration.upstream, retry: retry),
             httpClient: http, credentials: AgentCredentials(signer: signer), clock: clock, logger: logger)
         let scheduler = UpstreamScheduler(maxInFlight: configuration.maxInFlight, maxQueued: configuration.maxQueued)
+        let stateDirectory = configuration.stateDirectory ?? AgentConfiguration.defaultStateDirectory(environment: ProcessInfo.processInfo.environment)
+        let ledger = try AgentLedger(directory: stateDirectory)
+        let topUps = try TopUpService(
+            ledger: ledger, upstream: upstream, upstreamURL: configuration.upstream, session: session, clock: clock,
+            caps: .init(perTopUpMicro: configuration.topUpCapMicro, dailyMicro: configuration.dailyTopUpCapMicro),
+            logger: logger, crashHook: crashHook)
+        let inFlight = InFlightTracker()
         let responder = AgentResponder(configuration: configuration, session: session, upstream: upstream,
-                                       scheduler: scheduler, metrics: metrics, clock: clock, logger: logger)
+                                       scheduler: scheduler, metrics: metrics, clock: clock, logger: logger,
+                                       ledger: ledger, topUps: topUps, inFlight: inFlight)
         let socketPath = configuration.socketPath
         // The socket is created 0600 (umask), so no other user can even connect.
         let previousMask = umask(0o177)
         let app = Application(
             responder: responder,
             configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "venice-agent"),
-            services: [LifetimeReaper(session: session, logger: logger)],
+            services: [LifetimeReaper(session: session, logger: logger), PendingPaymentResolver(topUps: topUps, session: session, logger: logger)],
             onServerRunning: { _ in
                 umask(previousMask)
                 chmod(socketPath, 0o600)
@@ -61,7 +73,9 @@ public struct AgentServer: Sendable {
             },
             logger: logger
         )
-        var groupConfig = ServiceGroupConfiguration(services: [app], logger: logger)
+        let drain = ShutdownDrain(tracker: inFlight, grace: .seconds(configuration.shutdownGraceSeconds), logger: logger)
+        // Stopped in reverse order: the drain first (in-flight responses finish), then the server.
+        var groupConfig = ServiceGroupConfiguration(services: [app, drain], logger: logger)
         groupConfig.gracefulShutdownSignals = [.sigterm, .sigint]
         groupConfig.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGraceSeconds)
         let group = ServiceGroup(configuration: groupConfig)
@@ -96,5 +110,27 @@ struct LifetimeReaper: Service {
                 logger.notice("key locked after its idle lifetime")
             }
         }
+    }
+}
+
+/// Resolves payment intents left unknown by a crash or a timeout, once the key is available.
+struct PendingPaymentResolver: Service {
+    let topUps: TopUpService
+    let session: KeySession
+    let logger: Logger
+
+    func run() async throws {
+        while !Task.isCancelled && !Task.isShuttingDownGracefully {
+            if session.isUnlocked {
+                do {
+                    try await topUps.resolvePending()
+                    break
+                } catch {
+                    logger.warning("could not resolve pending top-ups yet", metadata: ["error": "\(error.code)"])
+                }
+            }
+            try? await Task.sleep(for: .seconds(2))
+        }
+        try? await gracefulShutdown()
     }
 }

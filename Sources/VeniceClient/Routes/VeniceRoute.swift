@@ -22,6 +22,15 @@ public struct VeniceRoute: Sendable, Hashable {
     public let template: String
     public let auth: Auth
     public let group: Group
+    /// A route the agent calls on its own behalf (top-up, key minting, balance checks).
+    public init(method: String, path: String, template: String? = nil, auth: Auth, group: Group) {
+        self.method = method
+        self.path = path
+        self.template = template ?? path
+        self.auth = auth
+        self.group = group
+    }
+
     /// Only idempotent, charge-free requests may be retried after the server answered 5xx.
     public var retriesServerErrors: Bool { method == "GET" || method == "HEAD" }
 }

@@ -31,6 +31,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Upstream requests in flight at once (Venice allows 5 per wallet).")
     var maxInFlight: Int = 5
 
+    @Option(name: .customLong("topup-cap-usd"), help: "Largest single top-up in USD.")
+    var topUpCapUSD: Double = 10
+
+    @Option(name: .customLong("daily-cap-usd"), help: "Most the agent may top up per UTC day, in USD.")
+    var dailyCapUSD: Double = 50
+
     @Flag(help: "Print VENICE_AGENT_SOCK=…; export VENICE_AGENT_SOCK; once the socket is ready.")
     var printEnv = false
 
@@ -39,6 +45,8 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--lifetime \(lifetime) is not a duration; use e.g. 8h, 30m, 90s or 1h30m")
         }
         guard (1...64).contains(maxInFlight) else { throw ValidationError("--max-in-flight must be between 1 and 64") }
+        guard topUpCapUSD >= 0, topUpCapUSD <= 10_000 else { throw ValidationError("--topup-cap-usd must be between 0 and 10000") }
+        guard dailyCapUSD >= 0, dailyCapUSD <= 100_000 else { throw ValidationError("--daily-cap-usd must be between 0 and 100000") }
     }
 
     func run() async throws {
@@ -59,6 +67,8 @@ struct Serve: AsyncParsableCommand {
         configuration.stateDirectory = stateDir
         configuration.lifetime = lifetime.flatMap(DurationParser.parse)
         configuration.maxInFlight = maxInFlight
+        configuration.topUpCapMicro = Int64((topUpCapUSD * 1_000_000).rounded())
+        configuration.dailyTopUpCapMicro = Int64((dailyCapUSD * 1_000_000).rounded())
 
         let session: KeySession
         do {
@@ -83,7 +93,11 @@ struct Serve: AsyncParsableCommand {
         }
         let socketPath = configuration.socketPath
         let printEnv = self.printEnv
-        let server = AgentServer(configuration: configuration, session: session, logger: logger)
+        // Test seam (crash-safety tests only): stop the process dead at a point of the payment flow.
+        let crashAt = environment["VENICE_AGENT_TEST_CRASH_AT"].flatMap(TopUpService.CrashPoint.init(rawValue:))
+        let server = AgentServer(configuration: configuration, session: session, logger: logger) { point in
+            if point == crashAt { kill(getpid(), SIGKILL) }
+        }
         do {
             try await server.run {
                 if printEnv {

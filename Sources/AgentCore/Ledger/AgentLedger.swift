@@ -1,0 +1,138 @@
+import Foundation
+public import GRDB
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The agent's durable state in SQLite (WAL): request ledger, payment intents, minted keys
+/// (sealed), local clients (token hashes only), audit trail. Money is stored as integer
+/// USDC micro-units. Writes are named after intent; each is one transaction.
+public final class AgentLedger: Sendable {
+    public let writer: any DatabaseWriter
+
+    /// Opens (and migrates) `<directory>/ledger.sqlite`; the folder is made 0700, the files 0600.
+    public convenience init(directory: String) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
+                                                attributes: [.posixPermissions: 0o700])
+        let path = directory + "/ledger.sqlite"
+        var config = Configuration()
+        config.prepareDatabase { db in
+            // FULL: a committed payment intent survives power loss before it is sent.
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+        }
+        let previous = umask(0o077)
+        defer { umask(previous) }
+        let pool = try DatabasePool(path: path, configuration: config)
+        for suffix in ["", "-wal", "-shm"] { chmod(path + suffix, 0o600) }
+        try self.init(writer: pool)
+    }
+
+    /// For tests: any writer (e.g. an in-memory `DatabaseQueue`).
+    public init(writer: any DatabaseWriter) throws {
+        self.writer = writer
+        try Self.migrator.migrate(writer)
+    }
+
+    static var migrator: DatabaseMigrator {
+        var migrator = DatabaseMigrator()
+        // Shipped migrations are never edited; add new ones below.
+        migrator.registerMigration("v1") { db in
+            try db.execute(sql: """
+                CREATE TABLE requests (
+                    id TEXT PRIMARY KEY,
+                    client TEXT NOT NULL,
+                    uid INTEGER NOT NULL,
+                    pid INTEGER NOT NULL,
+                    method TEXT NOT NULL,
+                    route TEXT NOT NULL,
+                    model TEXT,
+                    estimate_micro INTEGER NOT NULL DEFAULT 0 CHECK (estimate_micro >= 0),
+                    charged_micro INTEGER,
+                    status INTEGER,
+                    bytes_in INTEGER NOT NULL DEFAULT 0,
+                    bytes_out INTEGER NOT NULL DEFAULT 0,
+                    upstream_request_id TEXT,
+                    started_at INTEGER NOT NULL,
+                    finished_at INTEGER
+                );
+                CREATE INDEX requests_client_time ON requests(client, started_at);
+                CREATE INDEX requests_upstream_id ON requests(upstream_request_id);
+                CREATE TABLE topups (
+                    id TEXT PRIMARY KEY,
+                    created_at INTEGER NOT NULL,
+                    amount_micro INTEGER NOT NULL CHECK (amount_micro > 0),
+                    pay_to TEXT NOT NULL,
+                    authorization_nonce TEXT NOT NULL UNIQUE,
+                    valid_before INTEGER NOT NULL,
+                    payload TEXT NOT NULL,
+                    state TEXT NOT NULL CHECK (state IN ('pending', 'settled', 'failed', 'unknown')),
+                    payment_id TEXT,
+                    transaction_hash TEXT,
+                    outcome TEXT,
+                    updated_at INTEGER NOT NULL
+                );
+                CREATE TABLE upstream_transactions (
+                    id TEXT PRIMARY KEY,
+                    type TEXT NOT NULL,
+                    amount_micro INTEGER NOT NULL,
+                    request_id TEXT,
+                    model_id TEXT,
+                    created_at TEXT NOT NULL,
+                    attributed_to TEXT
+                );
+                CREATE TABLE api_keys (
+                    id TEXT PRIMARY KEY,
+                    type TEXT NOT NULL CHECK (type IN ('ADMIN', 'INFERENCE')),
+                    last6 TEXT NOT NULL,
+                    description TEXT NOT NULL,
+                    usd_limit REAL,
+                    diem_limit REAL,
+                    limit_period TEXT,
+                    expires_at TEXT,
+                    sealed_secret BLOB NOT NULL,
+                    created_at INTEGER NOT NULL,
+                    revoked_at INTEGER
+                );
+                CREATE TABLE clients (
+                    name TEXT PRIMARY KEY,
+                    token_hash TEXT NOT NULL UNIQUE,
+                    routes TEXT NOT NULL,
+                    max_request_micro INTEGER,
+                    daily_micro INTEGER,
+                    created_at INTEGER NOT NULL
+                );
+                CREATE TABLE audit (
+                    id INTEGER PRIMARY KEY AUTOINCREMENT,
+                    time INTEGER NOT NULL,
+                    kind TEXT NOT NULL,
+                    detail TEXT NOT NULL
+                );
+                """)
+        }
+        return migrator
+    }
+
+    static func nowMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    // MARK: audit
+
+    public func audit(_ kind: String, _ detail: String) {
+        _ = try? writer.write { db in
+            try db.execute(sql: "INSERT INTO audit (time, kind, detail) VALUES (?, ?, ?)",
+                           arguments: [Self.nowMilliseconds(), kind, detail])
+        }
+    }
+
+    public struct AuditEvent: Sendable {
+        public let time: Int64
+        public let kind: String
+        public let detail: String
+    }
+
+    public func auditEvents(limit: Int) throws -> [AuditEvent] {
+        try writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT time, kind, detail FROM audit ORDER BY id DESC LIMIT ?", arguments: [limit])
+                .map { AuditEvent(time: $0["time"], kind: $0["kind"], detail: $0["detail"]) }
+        }
+    }
+}
