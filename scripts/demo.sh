@@ -49,19 +49,14 @@ wait_for_file() {  # FILE PID WHAT
     return 1
 }
 
-start_sim() {  # [extra venice-sim flags]
-    rm -f "$work/port"
-    "$SIM" --port "${SIM_PORT:-0}" --port-file "$work/port" --audio-processing-ms 6000 --quiet "$@" >"$work/sim.log" 2>&1 </dev/null &
-    sim_pid=$!
-    wait_for_file "$work/port" "$sim_pid" venice-sim
-    SIM_PORT=$(cat "$work/port")
-}
-
 mkdir -p "$OUT_DIR"
 rm -f "$OUT_DIR"/*.png "$OUT_DIR"/*.wav
 
 step "1. The simulator plays Venice on loopback"
-start_sim
+"$SIM" --port 0 --port-file "$work/port" --audio-processing-ms 6000 --quiet >"$work/sim.log" 2>&1 </dev/null &
+sim_pid=$!
+wait_for_file "$work/port" "$sim_pid" venice-sim
+SIM_PORT=$(cat "$work/port")
 echo "venice-sim listening on http://127.0.0.1:$SIM_PORT/api/v1"
 
 step "2. A throwaway wallet (encrypted keystore, random password, nothing funded)"
@@ -72,7 +67,7 @@ echo "$address"
 
 step "3. The agent holds the key and serves a Unix socket"
 say "venice-agent serve --keystore wallet.json --password-file password --upstream http://127.0.0.1:$SIM_PORT/api/v1 --print-env"
-"$AGENT" serve --keystore "$work/wallet.json" --password-file "$work/password" --socket "$work/agent/agent.sock" \
+"$AGENT" serve --keystore "$work/wallet.json" --password-file "$work/password" --socket "$work/agent/agent.sock" --state-dir "$work/state" \
     --upstream "http://127.0.0.1:$SIM_PORT/api/v1" --print-env >"$work/env" 2>"$work/agent.log" </dev/null &
 agent_pid=$!
 wait_for_file "$work/env" "$agent_pid" venice-agent
@@ -81,20 +76,9 @@ eval "$(cat "$work/env")"
 say "venice-agent status"
 "$AGENT" status
 
-step "4. Top up \$10 of credit"
+step "4. Top up \$10 of credit (the agent signs an EIP-3009 USDC authorization; the simulator verifies and settles it)"
 say "venice-agent topup 10"
-if ! topup=$("$AGENT" topup 10 2>&1); then
-    echo "$topup"
-    if grep -q AGENT_UNKNOWN_ROUTE <<<"$topup"; then
-        echo "(this agent has no top-up route yet; funding \$10 through venice-sim --fund instead)"
-        stop "$sim_pid"
-        start_sim --fund "$address=10"
-    else
-        exit 1
-    fi
-else
-    echo "$topup"
-fi
+"$AGENT" topup 10
 
 step "5. An image"
 say "venice-agent image generate 'a lighthouse at dusk, watercolor' --size 512x512 --out $OUT_DIR"

@@ -289,3 +289,12 @@ def test_clients_add_list_remove_and_the_budget_line(funded, tmp_path):
     line = one_error_line(cli("image", "generate", "two", "--size", "64x64", "--out", tmp_path, sock=sock, env=env))
     assert "AGENT_BUDGET_EXCEEDED" in line and "daily_usd" in line
     assert "removed painter" in ok(cli("clients", "remove", "painter", sock=sock))
+
+
+def test_topup_over_the_cap_is_refused_with_its_reason(fresh):
+    sock, _, _, _ = fresh
+    proc = cli("topup", "25", sock=sock)
+    skip_if_not_yet(proc, "/agent/v1/topup")
+    line = one_error_line(proc)
+    assert "top-up refused [over_cap]" in line and "AGENT_PAYMENT_REFUSED" in line
+    assert json.loads(ok(cli("balance", "--json", sock=sock)))["data"]["balanceUsd"] == 0

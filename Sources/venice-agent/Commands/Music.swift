@@ -87,8 +87,7 @@ enum MusicCommand {
             let status = answer.json?["status"]?.stringValue ?? "?"
             let average = answer.json?["average_execution_time"]?.doubleValue ?? 0
             let elapsed = answer.json?["execution_duration"]?.doubleValue ?? 0
-            let fraction = average > 0 ? min(elapsed / average, 0.99) : nil
-            await progress.update(fraction: fraction, note: status.lowercased())
+            await progress.update(doneMs: elapsed, totalMs: average, note: status.lowercased())
             guard ContinuousClock.now < deadline else {
                 throw AgentClientError.usage("the job \(queueID) is still \(status.lowercased()) after \(timeout) s; it was charged, so retrieve it later (model \(ids["model"]?.stringValue ?? ""), queue_id \(queueID))")
             }

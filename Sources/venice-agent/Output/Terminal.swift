@@ -35,6 +35,8 @@ enum Terminal {
 actor ProgressIndicator {
     private let label: String
     private var fraction: Double?
+    /// Known progress of a job: done and expected milliseconds, as of `measuredAt`; drawn moving between updates.
+    private var job: (doneMs: Double, totalMs: Double, measuredAt: ContinuousClock.Instant)?
     private var note = ""
     private let started = ContinuousClock.now
     private var drawn = false
@@ -47,7 +49,19 @@ actor ProgressIndicator {
         self.note = note
     }
 
+    /// A job that has run `doneMs` of an expected `totalMs`; the bar keeps moving between polls, stopping at 99%.
+    func update(doneMs: Double, totalMs: Double, note: String = "") {
+        job = totalMs > 0 ? (doneMs, totalMs, ContinuousClock.now) : nil
+        fraction = nil
+        self.note = note
+    }
+
     fileprivate func draw(frame: Int) {
+        if let job {
+            let since = ContinuousClock.now - job.measuredAt
+            let sinceMs = Double(since.components.seconds) * 1000 + Double(since.components.attoseconds) / 1e15
+            fraction = min((job.doneMs + sinceMs) / job.totalMs, 0.99)
+        }
         let elapsed = ContinuousClock.now - started
         guard elapsed >= .seconds(1) else { return }
         let seconds = elapsed.components.seconds
