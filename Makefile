@@ -1,5 +1,6 @@
 # venice-agent — build, test and benchmark entry points.
 #   make test   deps + build + swift test + the Python interop suite
+#   make demo   the whole flow offline: simulator, throwaway wallet, agent, CLI (scripts/demo.sh)
 #   make bench  release-mode benchmarks
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -11,7 +12,7 @@ DEB_PACKAGES := libsecp256k1-dev libssl-dev libsqlite3-dev pkg-config
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN_DIR       = $(shell $(SWIFT) build --show-bin-path)
 
-.PHONY: all deps build test swift-test interop venv bench clean
+.PHONY: all deps build test swift-test interop venv demo bench clean
 
 all: build
 
@@ -43,6 +44,12 @@ interop: build venv
 	cd Tests/Interop && VENICE_BIN_DIR="$(BIN_DIR)" ../../$(VENV)/bin/pytest -q -p no:cacheprovider .
 
 test: swift-test interop
+
+# Release build of the two binaries, then scripts/demo.sh drives them; output in demo-output/.
+demo: deps
+	$(SWIFT) build -c release --product venice-sim
+	$(SWIFT) build -c release --product venice-agent
+	scripts/demo.sh "$$($(SWIFT) build -c release --show-bin-path)" demo-output
 
 bench: deps venv
 	$(SWIFT) build -c release --product venice-bench

@@ -6,7 +6,12 @@ struct VeniceAgent: AsyncParsableCommand {
         commandName: "venice-agent",
         abstract: "A wallet agent for the Venice AI API: holds an Ethereum key, signs for local programs.",
         version: VeniceAgentVersion.current,
-        subcommands: [Serve.self, Key.self]
+        subcommands: [
+            Serve.self, Key.self,
+            Status.self, Lock.self, Unlock.self, Topup.self, Balance.self, Transactions.self, Spend.self,
+            Image.self, Speech.self, Transcribe.self, Music.self,
+            Billing.self, APIKey.self, Clients.self,
+        ]
     )
 }
 

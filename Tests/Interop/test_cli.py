@@ -1,0 +1,300 @@
+"""The client commands of `venice-agent` as a user runs them: real CLI, real agent, venice-sim as Venice.
+
+Tests of issue-6 endpoints (topup, spend, apikey, clients) skip with a reason while the agent answers
+404 AGENT_UNKNOWN_ROUTE for them, and check the real behaviour once it does not.
+"""
+import json
+import socket
+from pathlib import Path
+
+import pytest
+
+from agent_processes import agent, simulator
+from cli_support import NOT_YET, cli, new_key, ok, one_error_line, png_size, wav_seconds
+
+
+@pytest.fixture(scope="module")
+def funded():
+    """One simulator with a $20 wallet and an unlocked agent in front of it: (socket, address, upstream)."""
+    key, address = new_key()
+    with simulator("--fund", f"{address}=20", "--audio-processing-ms", "2500") as upstream, \
+            agent(upstream, key) as (sock, _, _):
+        yield sock, address, upstream
+
+
+@pytest.fixture()
+def fresh():
+    """An unfunded wallet's agent of its own (safe to lock): (socket, password file, address, upstream)."""
+    key, address = new_key()
+    with simulator() as upstream, agent(upstream, key) as (sock, _, _):
+        yield sock, sock.parent.parent / "pw", address, upstream
+
+
+def skip_if_not_yet(proc, what):
+    if proc.returncode != 0 and NOT_YET in proc.stderr:
+        pytest.skip(f"the agent has no {what} endpoint yet (answers {NOT_YET}); issue 6")
+
+
+# --- finding the agent, and the errors when it is not there ---
+
+def test_status_shows_address_and_unlocked(funded):
+    sock, address, upstream = funded
+    out = ok(cli("status", sock=sock))
+    assert address in out and "unlocked" in out and upstream in out
+
+
+def test_status_json_is_the_agents_answer(funded):
+    sock, address, _ = funded
+    status = json.loads(ok(cli("status", "--json", sock=sock)))
+    assert status["address"] == address and status["locked"] is False
+
+
+def test_the_socket_comes_from_VENICE_AGENT_SOCK(funded):
+    sock, address, _ = funded
+    assert address in ok(cli("status", env={"VENICE_AGENT_SOCK": str(sock)}))
+
+
+def test_the_socket_falls_back_to_XDG_RUNTIME_DIR(tmp_path):
+    line = one_error_line(cli("status", env={"XDG_RUNTIME_DIR": str(tmp_path)}))
+    assert f"{tmp_path}/venice-agent/agent.sock" in line
+
+
+def test_no_agent_running_says_how_to_start_one(tmp_path):
+    line = one_error_line(cli("status", sock=tmp_path / "missing.sock"))
+    assert "no agent is listening at" in line and "venice-agent serve --keystore" in line
+
+
+def test_a_stale_socket_is_reported_as_not_running(tmp_path):
+    path = tmp_path / "stale.sock"
+    s = socket.socket(socket.AF_UNIX)
+    s.bind(str(path))
+    s.close()  # the file stays, nobody listens
+    line = one_error_line(cli("balance", sock=path))
+    assert "no agent is listening" in line and "venice-agent serve" in line
+
+
+def test_a_path_that_is_not_a_socket_is_named(tmp_path):
+    path = tmp_path / "plain-file"
+    path.write_text("x")
+    line = one_error_line(cli("status", sock=path))
+    assert f"{path} is not a Unix socket" in line
+
+
+# --- lock / unlock ---
+
+def test_lock_then_a_request_says_to_unlock_then_unlock_with_a_password_file(fresh):
+    sock, pw, address, _ = fresh
+    assert "locked" in ok(cli("lock", sock=sock))
+    assert json.loads(ok(cli("status", "--json", sock=sock)))["locked"] is True
+    line = one_error_line(cli("image", "generate", "a red fox", "--size", "256x256", "--out", sock.parent, sock=sock))
+    assert "venice-agent unlock" in line and "AGENT_LOCKED" in line
+    line = one_error_line(cli("balance", sock=sock))
+    assert "venice-agent unlock" in line
+    assert address in ok(cli("unlock", "--password-file", pw, sock=sock))
+    assert json.loads(ok(cli("status", "--json", sock=sock)))["locked"] is False
+
+
+def test_unlock_with_a_wrong_password_is_one_line(fresh, tmp_path):
+    sock, _, _, _ = fresh
+    ok(cli("lock", sock=sock))
+    wrong = tmp_path / "wrong"
+    wrong.write_text("not-the-password\n")
+    line = one_error_line(cli("unlock", "--password-file", wrong, sock=sock))
+    assert "AGENT_WRONG_PASSWORD" in line and "not-the-password" not in line
+
+
+def test_unlock_without_a_terminal_asks_for_a_password_file(fresh):
+    sock, _, _, _ = fresh
+    # setsid: no controlling terminal, as under cron or CI.
+    import subprocess
+    from conftest import binary
+    proc = subprocess.run(["setsid", str(binary("venice-agent")), "unlock", "--socket", str(sock)],
+                          capture_output=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 1
+    assert b"--password-file" in proc.stderr
+
+
+# --- wallet ---
+
+def test_balance_shows_the_wallets_credit(funded):
+    sock, address, _ = funded
+    out = ok(cli("balance", sock=sock))
+    assert address.lower() in out and "$" in out
+    data = json.loads(ok(cli("balance", "--json", sock=sock)))["data"]
+    assert data["walletAddress"] == address.lower() and data["balanceUsd"] > 0
+
+
+def test_transactions_list_the_top_up_and_charges(funded):
+    sock, _, _ = funded
+    ok(cli("image", "generate", "a teapot", "--size", "256x256", "--out", sock.parent, sock=sock))
+    out = ok(cli("transactions", sock=sock))
+    assert "TOP_UP" in out and "CHARGE" in out and "z-image-turbo" in out
+    page = json.loads(ok(cli("transactions", "--json", "--limit", "1", sock=sock)))["data"]
+    assert len(page["transactions"]) == 1 and page["pagination"]["hasMore"] is True
+
+
+def test_an_unfunded_wallet_is_told_to_top_up(fresh):
+    sock, _, _, _ = fresh
+    line = one_error_line(cli("speech", "hello there", "--out", sock.parent / "x.wav", sock=sock))
+    assert "Venice answered 402" in line and "venice-agent topup" in line
+
+
+# --- images ---
+
+def test_image_generate_writes_pngs_of_the_requested_size(funded, tmp_path):
+    sock, _, _ = funded
+    out = ok(cli("image", "generate", "a lighthouse at dusk", "--size", "320x192", "--variants", "2", "--seed", "5",
+                 "--out", tmp_path / "imgs", sock=sock))
+    paths = [Path(p) for p in out.split()]
+    assert len(paths) == 2
+    for p in paths:
+        assert p.parent == tmp_path / "imgs" and p.suffix == ".png"
+        assert png_size(p.read_bytes()) == (320, 192)
+
+
+def test_image_generate_json_lists_the_files(funded, tmp_path):
+    sock, _, _ = funded
+    out = json.loads(ok(cli("image", "generate", "a fox", "--size", "64x64", "--json", "--out", tmp_path, sock=sock)))
+    assert out["id"] and len(out["files"]) == 1 and Path(out["files"][0]).exists()
+
+
+def test_image_generate_passes_venices_refusal_as_one_line(funded, tmp_path):
+    sock, _, _ = funded
+    line = one_error_line(cli("image", "generate", "a fox", "--style", "No Such Style", "--out", tmp_path, sock=sock))
+    assert "Venice answered 400" in line
+
+
+def test_image_generate_rejects_a_bad_size_before_calling(tmp_path):
+    proc = cli("image", "generate", "a fox", "--size", "big", sock=tmp_path / "none.sock")
+    assert proc.returncode != 0 and "--size takes WIDTHxHEIGHT" in proc.stderr
+
+
+def test_image_styles_lists_presets(funded):
+    sock, _, _ = funded
+    styles = ok(cli("image", "styles", sock=sock)).splitlines()
+    assert len(styles) > 5 and "Anime" in styles
+
+
+# --- audio ---
+
+def test_speech_writes_a_wav(funded, tmp_path):
+    sock, _, _ = funded
+    target = tmp_path / "hello.wav"
+    out = ok(cli("speech", "Hello from the command line.", "--out", target, sock=sock))
+    assert out.strip() == str(target)
+    assert wav_seconds(target.read_bytes()) > 0.2
+
+
+def test_speech_with_an_unknown_voice_is_one_line(funded, tmp_path):
+    sock, _, _ = funded
+    line = one_error_line(cli("speech", "Hello.", "--voice", "nobody", "--out", tmp_path / "x.wav", sock=sock))
+    assert "Venice answered 400" in line
+    assert not (tmp_path / "x.wav").exists()
+
+
+def test_transcribe_uploads_a_file_and_prints_text(funded, tmp_path):
+    sock, _, _ = funded
+    wav = tmp_path / "speech.wav"
+    ok(cli("speech", "The quick brown fox jumps over the lazy dog.", "--out", wav, sock=sock))
+    text = ok(cli("transcribe", wav, sock=sock)).strip()
+    assert text
+    assert ok(cli("transcribe", wav, "--format", "text", sock=sock)).strip()
+    answer = json.loads(ok(cli("transcribe", wav, "--timestamps", "--json", sock=sock)))
+    assert answer["text"] and "timestamps" in answer
+
+
+def test_transcribe_a_missing_file_is_one_line(funded, tmp_path):
+    sock, _, _ = funded
+    line = one_error_line(cli("transcribe", tmp_path / "nope.wav", sock=sock))
+    assert "cannot read" in line
+
+
+def test_music_shows_the_quote_follows_the_job_and_saves_audio(funded, tmp_path):
+    sock, _, _ = funded
+    target = tmp_path / "song.wav"
+    proc = cli("music", "calm ambient piano with rain", "--duration", "60", "--yes", "--out", target, sock=sock, timeout=180)
+    out = ok(proc)
+    assert out.splitlines()[0].startswith("quote: $0.03")
+    assert out.splitlines()[-1] == str(target)
+    assert proc.stderr == ""  # no progress bar when stderr is not a terminal
+    assert 0 < wav_seconds(target.read_bytes()) <= 60  # venice-sim renders at most 10 s
+
+
+def test_music_without_yes_and_without_a_terminal_refuses_before_queueing(funded, tmp_path):
+    sock, _, _ = funded
+    before = json.loads(ok(cli("transactions", "--json", sock=sock)))["data"]["currentBalance"]
+    line = one_error_line(cli("music", "calm ambient piano with rain", "--duration", "60", "--out", tmp_path / "m.wav", sock=sock))
+    assert "--yes" in line
+    assert json.loads(ok(cli("transactions", "--json", sock=sock)))["data"]["currentBalance"] == before
+
+
+# --- billing (needs a minted ADMIN key) ---
+
+def test_billing_without_a_minted_key_says_how_to_mint_one(funded):
+    sock, _, _ = funded
+    line = one_error_line(cli("billing", "balance", sock=sock))
+    assert "AGENT_NO_API_KEY" in line and "venice-agent apikey mint" in line
+
+
+# --- issue-6 endpoints: skipped while the agent answers AGENT_UNKNOWN_ROUTE ---
+
+def test_topup_adds_credit(fresh):
+    sock, _, _, _ = fresh
+    proc = cli("topup", "10", sock=sock)
+    skip_if_not_yet(proc, "/agent/v1/topup")
+    assert "credited $10.00" in ok(proc)
+    assert json.loads(ok(cli("balance", "--json", sock=sock)))["data"]["balanceUsd"] == pytest.approx(10)
+
+
+def test_topup_rejects_a_non_positive_amount(tmp_path):
+    proc = cli("topup", "0", sock=tmp_path / "none.sock")
+    assert proc.returncode != 0 and "positive" in proc.stderr
+
+
+def test_spend_table_sums_to_the_simulators_charges(funded, tmp_path):
+    sock, _, _ = funded
+    ok(cli("image", "generate", "a kite", "--size", "64x64", "--out", tmp_path, sock=sock))
+    proc = cli("spend", "--by", "model", "--json", sock=sock)
+    skip_if_not_yet(proc, "/agent/v1/spend")
+    spend = json.loads(ok(proc))
+    ledger = json.loads(ok(cli("transactions", "--json", "--limit", "100", sock=sock)))["data"]["transactions"]
+    charged = -sum(t["amount"] for t in ledger if t["type"] in ("CHARGE", "REFUND"))
+    assert spend["total_charged_usd"] == pytest.approx(charged, abs=1e-6)
+    assert "z-image-turbo" in ok(cli("spend", "--by", "model", sock=sock))
+
+
+def test_apikey_list_mint_revoke():
+    key, address = new_key()
+    with simulator("--fund", f"{address}=5", "--staked-wallet", address) as upstream, agent(upstream, key) as (sock, _, _):
+        proc = cli("apikey", "list", "--json", sock=sock)
+        skip_if_not_yet(proc, "/agent/v1/apikey")
+        assert json.loads(ok(proc))["keys"] == []
+        minted = json.loads(ok(cli("apikey", "mint", "--type", "ADMIN", "--description", "cli test", "--json", sock=sock)))
+        assert minted["type"] == "ADMIN" and len(minted["last6"]) == 6
+        assert minted["id"] in ok(cli("apikey", "list", sock=sock))
+        assert "can consume" in ok(cli("billing", "balance", sock=sock))
+        assert ok(cli("apikey", "revoke", minted["id"], sock=sock)).strip() == f"revoked {minted['id']}"
+        assert json.loads(ok(cli("apikey", "list", "--json", sock=sock)))["keys"] == []
+
+
+def test_clients_add_list_remove_and_the_budget_line(funded, tmp_path):
+    sock, _, _ = funded
+    proc = cli("clients", "add", "painter", "--routes", "image", "--daily-usd", "0.015", "--json", sock=sock)
+    skip_if_not_yet(proc, "/agent/v1/clients")
+    token = json.loads(ok(proc))["token"]
+    assert token.startswith("vat_")
+    assert "painter" in ok(cli("clients", "list", sock=sock))
+    env = {"VENICE_AGENT_TOKEN": token}
+    ok(cli("image", "generate", "one", "--size", "64x64", "--out", tmp_path, sock=sock, env=env))
+    line = one_error_line(cli("image", "generate", "two", "--size", "64x64", "--out", tmp_path, sock=sock, env=env))
+    assert "AGENT_BUDGET_EXCEEDED" in line and "daily_usd" in line
+    assert "removed painter" in ok(cli("clients", "remove", "painter", sock=sock))
+
+
+def test_topup_over_the_cap_is_refused_with_its_reason(fresh):
+    sock, _, _, _ = fresh
+    proc = cli("topup", "25", sock=sock)
+    skip_if_not_yet(proc, "/agent/v1/topup")
+    line = one_error_line(proc)
+    assert "top-up refused [over_cap]" in line and "AGENT_PAYMENT_REFUSED" in line
+    assert json.loads(ok(cli("balance", "--json", sock=sock)))["data"]["balanceUsd"] == 0
