@@ -63,6 +63,7 @@ struct ApiKeyTests {
             #expect(try await agent.request("DELETE", "/agent/v1/apikey/\(id)").status == 200)
             #expect(await agent.sim.state.key(id: id) == nil)  // revoked keys are no longer live upstream
             #expect(try await agent.request("GET", "/api/v1/billing/balance").status == 409)
+            #expect(try await agent.request("GET", "/agent/v1/apikey").json?["keys"]?.arrayValue?.isEmpty == true)
             let audit = try await agent.request("GET", "/agent/v1/audit").text
             #expect(audit.contains("apikey_minted") && audit.contains("apikey_revoked"))
         }
@@ -78,7 +79,7 @@ struct ApiKeyTests {
             var keys: [JSONValue] = []
             for _ in 0..<40 {
                 try await Task.sleep(for: .milliseconds(100))
-                keys = try await agent.request("GET", "/agent/v1/apikey").json?["keys"]?.arrayValue ?? []
+                keys = try await agent.request("GET", "/agent/v1/apikey?all=true").json?["keys"]?.arrayValue ?? []
                 if keys.count == 2, keys.first?["revoked"]?.boolValue == true { break }
             }
             #expect(keys.count == 2)

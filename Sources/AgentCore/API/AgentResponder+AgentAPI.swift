@@ -96,7 +96,10 @@ extension AgentResponder {
             let record = try await apiKeys.mint(mint)
             return Self.json(ApiKeyService.json(record), requestID: requestID)
         case ("GET", "/agent/v1/apikey"):
-            return Self.json(["keys": .array(try apiKeys.list().map(ApiKeyService.json))], requestID: requestID)
+            // Live keys; `?all=true` includes revoked ones (they stay in the ledger for the audit trail).
+            let all = request.uri.queryParameters["all"].map(String.init) == "true"
+            let keys = try apiKeys.list().filter { all || $0.revokedAt == nil }
+            return Self.json(["keys": .array(keys.map(ApiKeyService.json))], requestID: requestID)
         case ("DELETE", _) where path.hasPrefix("/agent/v1/apikey/"):
             let id = String(path.dropFirst("/agent/v1/apikey/".count))
             try await apiKeys.revoke(id: id)
