@@ -217,22 +217,25 @@ public struct AgentResponder: HTTPResponder {
         var jsonBody: JSONValue?
         if case .buffered(let buffer) = body { jsonBody = try? JSONValue(parsing: Array(buffer.readableBytesView)) }
         let (estimate, model) = route.auth == .signIn ? await prices.estimate(route: route, body: jsonBody) : (0, jsonBody?["model"]?.stringValue)
-        let start = RequestLedger.Start(id: requestID, client: policy.name, uid: peer.uid, pid: peer.pid, method: method,
-                                        route: "/api/v1" + route.template, model: model, estimateMicro: estimate, bytesIn: declaredLength ?? 0)
-        let admission: RequestLedger.Admission
-        do { admission = try requests.admit(start, policy: policy, dayStart: TopUpService.utcMidnight(clock.nowMilliseconds())) } catch {
-            throw AgentError(.internalServerError, "AGENT_LEDGER_ERROR", "cannot record the request: \(error)")
+        // Public routes (models, quotes) cost nothing and are not ledgered.
+        if route.auth != .none {
+            let start = RequestLedger.Start(id: requestID, client: policy.name, uid: peer.uid, pid: peer.pid, method: method,
+                                            route: "/api/v1" + route.template, model: model, estimateMicro: estimate, bytesIn: declaredLength ?? 0)
+            let admission: RequestLedger.Admission
+            do { admission = try requests.admit(start, policy: policy, dayStart: TopUpService.utcMidnight(clock.nowMilliseconds())) } catch {
+                throw AgentError(.internalServerError, "AGENT_LEDGER_ERROR", "cannot record the request: \(error)")
+            }
+            switch admission {
+            case .admitted: break
+            case .overRequest(let limit):
+                ledger.audit("budget_refused", "\(policy.name) \(route.template) estimate \(TopUpService.usd(estimate)) > max_request \(TopUpService.usd(limit))")
+                throw .budgetExceeded(client: policy.name, limit: "max_request_usd", limitMicro: limit, spentMicro: 0, estimateMicro: estimate)
+            case .overDaily(let limit, let spent):
+                ledger.audit("budget_refused", "\(policy.name) \(route.template) spent \(TopUpService.usd(spent)) + \(TopUpService.usd(estimate)) > daily \(TopUpService.usd(limit))")
+                throw .budgetExceeded(client: policy.name, limit: "daily_usd", limitMicro: limit, spentMicro: spent, estimateMicro: estimate)
+            }
+            outcome.ledgerRow = requestID
         }
-        switch admission {
-        case .admitted: break
-        case .overRequest(let limit):
-            ledger.audit("budget_refused", "\(policy.name) \(route.template) estimate \(TopUpService.usd(estimate)) > max_request \(TopUpService.usd(limit))")
-            throw .budgetExceeded(client: policy.name, limit: "max_request_usd", limitMicro: limit, spentMicro: 0, estimateMicro: estimate)
-        case .overDaily(let limit, let spent):
-            ledger.audit("budget_refused", "\(policy.name) \(route.template) spent \(TopUpService.usd(spent)) + \(TopUpService.usd(estimate)) > daily \(TopUpService.usd(limit))")
-            throw .budgetExceeded(client: policy.name, limit: "daily_usd", limitMicro: limit, spentMicro: spent, estimateMicro: estimate)
-        }
-        outcome.ledgerRow = requestID
 
         // 6. A fair upstream slot (Venice admits 5 signed-in requests per wallet at once).
         let clientKey = "uid:\(peer.uid)/pid:\(peer.pid)"
