@@ -1,5 +1,8 @@
 import AgentCore
+import AsyncHTTPClient
 import Foundation
+import NIOCore
+import NIOHTTP1
 import Testing
 import VeniceSimulator
 import WalletCrypto
@@ -88,6 +91,48 @@ struct ClientBudgetTests {
             #expect(byClient.json?["rows"]?.arrayValue?.first?["key"]?.stringValue == "default")
             let status = try await agent.request("GET", "/agent/v1/status")
             #expect(status.json?["unexplained_charges"]?.intValue == 0)
+        }
+    }
+}
+
+@Suite("Uploads are attributed")
+struct UploadAttributionTests {
+    static func wav(seconds: Int) -> [UInt8] {
+        let rate = 16_000, samples = rate * seconds
+        func le32(_ v: Int) -> [UInt8] { (0..<4).map { UInt8((v >> (8 * $0)) & 0xff) } }
+        func le16(_ v: Int) -> [UInt8] { (0..<2).map { UInt8((v >> (8 * $0)) & 0xff) } }
+        var out = Array("RIFF".utf8) + le32(36 + samples * 2) + Array("WAVEfmt ".utf8) + le32(16) + le16(1) + le16(1)
+        out += le32(rate) + le32(rate * 2) + le16(2) + le16(16) + Array("data".utf8) + le32(samples * 2)
+        out += (0..<samples).flatMap { i in le16(Int(8000 * sin(Double(i) / 20)) & 0xffff) }
+        return out
+    }
+
+    @Test("a transcription upload (multipart) is charged to its model in the spend table", arguments: [2, 40])
+    func transcription(seconds: Int) async throws {
+        try await withAgent { agent in
+            let boundary = "agentboundary"
+            var body = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nnvidia/parakeet-tdt-0.6b-v3\r\n".utf8)
+            body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\nContent-Type: audio/wav\r\n\r\n".utf8)
+            body += Self.wav(seconds: seconds) + Array("\r\n--\(boundary)--\r\n".utf8)
+            guard let url = URL(httpURLWithSocketPath: agent.socketPath, uri: "/api/v1/audio/transcriptions") else { return }
+            var request = HTTPClientRequest(url: url.absoluteString)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "multipart/form-data; boundary=\(boundary)")
+            request.body = .bytes(ByteBuffer(bytes: body))
+            let response = try await agent.http.execute(request, timeout: .seconds(60))
+            _ = try await response.body.collect(upTo: 1 << 20)
+            #expect(response.status == .ok)
+            var row: JSONValue?
+            for _ in 0..<50 {
+                try await Task.sleep(for: .milliseconds(100))
+                row = try await agent.request("GET", "/agent/v1/spend?by=model").json?["rows"]?.arrayValue?
+                    .first { $0["key"]?.stringValue == "nvidia/parakeet-tdt-0.6b-v3" }
+                if (row?["charged_usd"]?.doubleValue ?? 0) > 0 { break }
+            }
+            let charges = await agent.sim.state.transactions(wallet: agent.address.lowercasedHex).filter { $0.kind == .charge }
+            #expect(abs((row?["charged_usd"]?.doubleValue ?? 0) - Double(-charges.map(\.amountMicro).reduce(0, +)) / 1e6) < 1e-9)
+            let spendText = try await agent.request("GET", "/agent/v1/spend?by=model").text
+            #expect((row?["charged_usd"]?.doubleValue ?? 0) > 0, "\(spendText) \(charges.map { "\($0.requestId ?? "-") \($0.modelId ?? "-") \($0.createdAtMilliseconds)" })")
         }
     }
 }

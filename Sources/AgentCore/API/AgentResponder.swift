@@ -216,6 +216,10 @@ public struct AgentResponder: HTTPResponder {
         //    estimate is held in the ledger until the actual charge is reconciled.
         var jsonBody: JSONValue?
         if case .buffered(let buffer) = body { jsonBody = try? JSONValue(parsing: Array(buffer.readableBytesView)) }
+        if jsonBody == nil, case .buffered(let buffer) = body,
+           let model = MultipartField.value(named: "model", in: Array(buffer.readableBytesView), contentType: request.headers[.contentType]) {
+            jsonBody = ["model": .string(model)]
+        }
         let (estimate, model) = route.auth == .signIn ? await prices.estimate(route: route, body: jsonBody) : (0, jsonBody?["model"]?.stringValue)
         // Public routes (models, quotes) cost nothing and are not ledgered.
         if route.auth != .none {
@@ -288,6 +292,10 @@ public struct AgentResponder: HTTPResponder {
             if let retried { lease = retried.lease }
             autoTopUpNote = note
             if let retried { answer = retried.answer }
+        }
+        if model == nil, let streamed = limitedBody,
+           let sniffed = MultipartField.value(named: "model", in: streamed.head, contentType: request.headers[.contentType]) {
+            requests.setModel(id: requestID, model: sniffed)
         }
         let final = answer
         let elapsed = ContinuousClock.now - upstreamStarted

@@ -56,6 +56,12 @@ struct RequestLedger: Sendable {
         (try? ledger.writer.read { db in try Self.spent(db, client: client, since: dayStart) }) ?? 0
     }
 
+    func setModel(id: String, model: String) {
+        _ = try? ledger.writer.write { db in
+            try db.execute(sql: "UPDATE requests SET model = COALESCE(model, ?) WHERE id = ?", arguments: [model, id])
+        }
+    }
+
     func finish(id: String, status: Int, bytesOut: Int, upstreamRequestID: String?) {
         _ = try? ledger.writer.write { db in
             try db.execute(sql: """

@@ -10,7 +10,14 @@ struct LimitedBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable wher
 
     final class Flag: Sendable {
         let value = Atomic<Bool>(false)
+        /// The first bytes that went through (to read small form fields such as `model`).
+        let head = Mutex<[UInt8]>([])
     }
+
+    static var headLimit: Int { 64 * 1024 }
+
+    /// The first (up to 64 KiB) bytes of the body seen so far.
+    var head: [UInt8] { flag.head.withLock { $0 } }
 
     let base: Base
     let limit: Int
@@ -26,6 +33,12 @@ struct LimitedBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable wher
 
         mutating func next() async throws -> ByteBuffer? {
             guard let chunk = try await inner.next() else { return nil }
+            if seen < LimitedBody.headLimit {
+                let take = Swift.min(chunk.readableBytes, LimitedBody.headLimit - seen)
+                if let bytes = chunk.getBytes(at: chunk.readerIndex, length: take) {
+                    flag.head.withLock { $0 += bytes }
+                }
+            }
             seen += chunk.readableBytes
             if seen > limit {
                 flag.value.store(true, ordering: .relaxed)
