@@ -298,3 +298,75 @@ def test_topup_over_the_cap_is_refused_with_its_reason(fresh):
     line = one_error_line(proc)
     assert "top-up refused [over_cap]" in line and "AGENT_PAYMENT_REFUSED" in line
     assert json.loads(ok(cli("balance", "--json", sock=sock)))["data"]["balanceUsd"] == 0
+
+
+def test_audit_lists_the_top_ups_payment_events(fresh):
+    sock, _, _, _ = fresh
+    proc = cli("topup", "5", sock=sock)
+    skip_if_not_yet(proc, "/agent/v1/topup")
+    ok(proc)
+    proc = cli("audit", "--json", sock=sock)
+    skip_if_not_yet(proc, "/agent/v1/audit")
+    kinds = [e["kind"] for e in json.loads(ok(proc))["events"]]
+    table = ok(cli("audit", sock=sock))
+    assert table.splitlines()[0].split() == ["time", "event", "detail"]
+    assert len(table.splitlines()) == len(kinds) + 1
+    assert "payment_signed" in kinds and "payment_settled" in kinds, kinds
+
+
+# --- every client command, the same error lines ---
+
+def every_command(tmp_path):
+    audio = tmp_path / "a.wav"
+    audio.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt ")
+    pw = tmp_path / "pw"
+    pw.write_text("x\n")
+    return [
+        ["status"], ["lock"], ["unlock", "--password-file", pw], ["topup", "5"], ["balance"], ["transactions"],
+        ["spend"], ["audit"], ["image", "generate", "a fox", "--out", tmp_path], ["image", "styles"],
+        ["speech", "hello", "--out", tmp_path / "s.wav"], ["transcribe", audio], ["music", "calm piano music", "--yes"],
+        ["billing", "balance"], ["billing", "usage"], ["billing", "analytics"],
+        ["apikey", "list"], ["apikey", "mint"], ["apikey", "revoke", "k1"],
+        ["clients", "list"], ["clients", "add", "bot"], ["clients", "remove", "bot"],
+    ]
+
+
+def test_every_command_says_how_to_start_a_missing_agent(tmp_path):
+    for args in every_command(tmp_path):
+        line = one_error_line(cli(*args, sock=tmp_path / "nowhere.sock"))
+        assert "no agent is listening at" in line and "venice-agent serve" in line, (args, line)
+
+
+def test_every_command_names_a_path_that_is_not_a_socket(tmp_path):
+    plain = tmp_path / "plain"
+    plain.write_text("")
+    for args in every_command(tmp_path):
+        line = one_error_line(cli(*args, sock=plain))
+        assert "is not a Unix socket" in line, (args, line)
+
+
+def test_every_signed_command_on_a_locked_agent_says_unlock(fresh, tmp_path):
+    sock, _, _, _ = fresh
+    wav = tmp_path / "in.wav"
+    ok(cli("lock", sock=sock))
+    wav.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x40\x1f\x00\x00\x80\x3e\x00\x00\x02\x00\x10\x00data\x00\x00\x00\x00")
+    for args in (["balance"], ["transactions"], ["topup", "5"], ["image", "generate", "a fox", "--out", tmp_path],
+                 ["speech", "hello", "--out", tmp_path / "s.wav"], ["transcribe", wav],
+                 ["music", "calm piano music", "--duration", "60", "--yes", "--out", tmp_path / "m.wav"]):
+        line = one_error_line(cli(*args, sock=sock))
+        assert "venice-agent unlock" in line, (args, line)
+
+
+def test_unlock_sends_a_password_with_quotes_backslashes_and_unicode_intact(tmp_path):
+    import tempfile
+    from conftest import binary, run
+    key, _ = new_key()
+    d = Path(tempfile.mkdtemp(prefix="va-", dir="/tmp"))
+    password = 'pa"ss\\wörd\ttab'
+    (d / "pw").write_text(password + "\n")
+    run([binary("venice-agent"), "key", "import", "--keystore", d / "key.json", "--password-file", d / "pw", "--scrypt-n", 1024],
+        stdin=key.encode())
+    with simulator() as upstream, agent(upstream, key, workdir=str(d)) as (sock, _, address):
+        ok(cli("lock", sock=sock))
+        assert address in ok(cli("unlock", "--password-file", d / "pw", sock=sock))
+        assert json.loads(ok(cli("status", "--json", sock=sock)))["locked"] is False
