@@ -51,9 +51,11 @@ demo: deps
 	$(SWIFT) build -c release --product venice-agent
 	scripts/demo.sh "$$($(SWIFT) build -c release --show-bin-path)" demo-output
 
-bench: deps
+bench: deps venv
 	$(SWIFT) build -c release --product venice-bench
+	$(SWIFT) build -c release --product venice-agent
 	"$$($(SWIFT) build -c release --show-bin-path)/venice-bench"
+	$(VENV)/bin/python scripts/bench_stream_rss.py "$$($(SWIFT) build -c release --show-bin-path)"
 
 clean:
 	rm -rf .build $(VENV)

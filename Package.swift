@@ -29,6 +29,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
     ],
     targets: [
         // System libraries (Debian: libsecp256k1-dev, libssl-dev).
@@ -86,6 +87,7 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "TOMLKit", package: "TOMLKit"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -113,7 +115,13 @@ let package = Package(
         // `make bench`: release-mode figures for the issues' notes.
         .executableTarget(
             name: "venice-bench",
-            dependencies: ["WalletCrypto", "X402Protocol"],
+            dependencies: [
+                "WalletCrypto", "X402Protocol", "AgentCore", "VeniceSimulator",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
 
@@ -177,6 +185,12 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "X402ProtocolTests",
+            dependencies: ["X402Protocol", "WalletCrypto"],
+            resources: [.copy("Vectors")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "WalletCryptoTests",
             dependencies: ["WalletCrypto"],
             resources: [.copy("Vectors")],
@@ -184,3 +198,13 @@ let package = Package(
         ),
     ]
 )
+
+// Fuzzing (scripts/fuzz.sh): a libFuzzer target that exists only when VENICE_FUZZ is set, so the
+// normal build never compiles it (it needs -sanitize=fuzzer and has no main of its own).
+if Context.environment["VENICE_FUZZ"] != nil {
+    package.targets.append(.executableTarget(
+        name: "fuzz-siwe",
+        dependencies: ["X402Protocol", "WalletCrypto"],
+        swiftSettings: swiftSettings
+    ))
+}

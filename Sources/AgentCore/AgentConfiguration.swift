@@ -33,6 +33,14 @@ public struct AgentConfiguration: Sendable {
     /// Top up once (within the caps) and retry once when Venice answers 402 insufficient balance.
     public var autoTopUp: Bool
     public var autoTopUpMicro: Int64
+    /// How often minted keys are checked for renewal (renewed with < 10 % of their lifetime left).
+    public var apiKeyRenewalCheck: Duration = .seconds(30)
+    /// A charge no request explains is flagged once it is this old (Venice may debit late).
+    public var unexplainedChargeGraceSeconds: Int64 = 60
+    /// Policy of the owner's programs that present no client token and match no binding.
+    public var defaultPolicy: ClientPolicy
+    /// Policies bound to an executable path or a systemd unit.
+    public var bindings: [ClientBinding]
 
     public struct RetryConfiguration: Sendable {
         public var maxAttempts = 4
@@ -60,6 +68,8 @@ public struct AgentConfiguration: Sendable {
         self.dailyTopUpCapMicro = 50_000_000
         self.autoTopUp = false
         self.autoTopUpMicro = 10_000_000
+        self.defaultPolicy = .allowAll
+        self.bindings = []
     }
 
     /// `$XDG_STATE_HOME/venice-agent`, else `~/.local/state/venice-agent`.

@@ -57,6 +57,17 @@ public struct AgentError: Error, Sendable, CustomStringConvertible {
                    "this route needs a minted Venice API key and none exists yet; mint one with `venice-agent apikey mint --type ADMIN`")
     }
 
+    public static func budgetExceeded(client: String, limit: String, limitMicro: Int64, spentMicro: Int64, estimateMicro: Int64) -> AgentError {
+        func usd(_ m: Int64) -> String { String(format: "%.4f", Double(m) / 1e6) }
+        var e = AgentError(.init(code: 402, reasonPhrase: "Payment Required"), "AGENT_BUDGET_EXCEEDED",
+                           limit == "daily_usd"
+                           ? "client \(client) has spent $\(usd(spentMicro)) of its $\(usd(limitMicro)) daily budget and this request is estimated at $\(usd(estimateMicro)); it resets at 00:00 UTC or the owner can raise daily_usd"
+                           : "this request is estimated at $\(usd(estimateMicro)), above client \(client)'s limit of $\(usd(limitMicro)) per request (max_request_usd)")
+        e.extra = [("client", .string(client)), ("limit", .string(limit)), ("limit_usd", .number(usd(limitMicro))),
+                   ("spent_usd", .number(usd(spentMicro))), ("estimate_usd", .number(usd(estimateMicro)))]
+        return e
+    }
+
     public static func badRequest(_ message: String) -> AgentError {
         AgentError(.badRequest, "AGENT_BAD_REQUEST", message)
     }

@@ -46,6 +46,13 @@ public struct FaultKnobs: Sendable, Equatable {
     public var latencyMilliseconds: Int = 0
     /// Status → share of requests answered with it (429 gets `Retry-After: 30`; 500, 502, 503 their bodies).
     public var failRates: [Int: Double] = [:]
+    /// `Retry-After` seconds sent with injected 429s (random or scripted).
+    public var retryAfterSeconds: Int = 30
+    /// Deterministic faults: the next inference requests (Bearer or SIWX, after sign-in, the concurrency slot and
+    /// admission, so a SIWX nonce is already burnt, as on Venice) are answered with these statuses, one per request,
+    /// in order. Only inference routes consume them (`/image/*`, `/images/generations`, `/audio/speech|transcriptions|queue|retrieve|complete`);
+    /// `/models`, `/audio/quote`, top-up, balance, billing and key routes never do. 429 carries `Retry-After`.
+    public var scriptedStatuses: [Int] = []
     /// Share of responses cut after the headers and part of the body.
     public var resetRate: Double = 0
     /// Seconds added to the server's clock (SIWE checks and the `Date` header).

@@ -40,10 +40,12 @@ public actor SimulatorState {
     private var keysByID: [String: APIKeyRecord] = [:]
     private var keyIDBySecret: [String: String] = [:]
     private var payments: [String: PaymentRecord] = [:]
+    private var pendingSettlements: [(dueMilliseconds: Int64, payment: VerifiedPayment)] = []
     private var audioJobs: [String: AudioJob] = [:]
     private var requests: [RecordedRequest] = []
     private var siwxHeaders: [String] = []
     private var inFlight: [String: Int] = [:]
+    private var peakInFlight: [String: Int] = [:]
     private var windows: [String: [Int64]] = [:]
     private var counter: UInt64 = 0
     private var generator: SeededGenerator
@@ -101,9 +103,20 @@ public actor SimulatorState {
     /// Credits a wallet (a TOP_UP row), as a settled top-up would.
     public func fund(wallet: String, usd: Double) { credit(account: wallet.lowercased(), micro: Money.micro(usd)) }
 
-    public func balanceUSD(wallet: String) -> Double { Money.usd(accounts[wallet.lowercased()]?.usdMicro ?? 0) }
-    public func balanceMicro(account: String) -> Int64 { accounts[account.lowercased()]?.usdMicro ?? accounts[account]?.usdMicro ?? 0 }
-    public func transactions(wallet: String) -> [WalletTransaction] { accounts[wallet.lowercased()]?.transactions ?? [] }
+    public func balanceUSD(wallet: String) -> Double {
+        applyDueSettlements()
+        return Money.usd(accounts[wallet.lowercased()]?.usdMicro ?? 0)
+    }
+
+    public func balanceMicro(account: String) -> Int64 {
+        applyDueSettlements()
+        return accounts[account.lowercased()]?.usdMicro ?? accounts[account]?.usdMicro ?? 0
+    }
+
+    public func transactions(wallet: String) -> [WalletTransaction] {
+        applyDueSettlements()
+        return accounts[wallet.lowercased()]?.transactions ?? []
+    }
     public func usage(account: String = SimulatorState.defaultAccount) -> [UsageRecord] { accounts[account]?.usage ?? [] }
     /// Every charge the simulator made, all accounts, oldest first.
     public func allUsage() -> [UsageRecord] { accounts.values.flatMap(\.usage).sorted { $0.timestampMilliseconds < $1.timestampMilliseconds } }
@@ -228,6 +241,7 @@ public actor SimulatorState {
         let current = inFlight[wallet, default: 0]
         guard current < concurrencyLimit else { return false }
         inFlight[wallet] = current + 1
+        peakInFlight[wallet] = max(peakInFlight[wallet, default: 0], current + 1)
         return true
     }
 
@@ -261,6 +275,7 @@ public actor SimulatorState {
     enum SettlementStart { case begin, inProgress, done(JSONValue, paymentResponse: String) }
 
     func beginSettlement(_ paymentId: String) -> SettlementStart {
+        applyDueSettlements()
         switch payments[paymentId]?.phase {
         case .settling: return .inProgress
         case .settled(let body, let header): return .done(body, paymentResponse: header)
@@ -268,6 +283,31 @@ public actor SimulatorState {
             payments[paymentId] = PaymentRecord(phase: .settling)
             return .begin
         }
+    }
+
+    /// Credits a verified payment and records the answer; returns the 200 body and the `PAYMENT-RESPONSE` header.
+    func settle(_ payment: VerifiedPayment) -> (JSONValue, String) {
+        let newBalance = credit(account: payment.payer, micro: Int64(payment.amount))
+        let body: JSONValue = ["success": true, "data": ["walletAddress": .string(payment.payer), "amountCredited": .usd(Int64(payment.amount)),
+                                                         "newBalance": .usd(newBalance), "paymentId": .string(payment.paymentId)]]
+        let header = DiscoveryBodies.base64(["success": true, "network": "eip155:8453", "payer": .string(payment.payerChecksummed),
+                                             "transaction": .string(payment.transaction)])
+        finishSettlement(payment.paymentId, body: body, paymentResponse: header)
+        return (body, header)
+    }
+
+    /// A timed-out settlement that still lands `afterMilliseconds` later (simulator clock); until then it is "settling".
+    func scheduleSettlement(_ payment: VerifiedPayment, afterMilliseconds: Int64) {
+        pendingSettlements.append((clock.nowMilliseconds() + afterMilliseconds, payment))
+    }
+
+    /// Lands the scheduled settlements that are due (called before any balance or settlement read).
+    private func applyDueSettlements() {
+        let now = clock.nowMilliseconds()
+        let due = pendingSettlements.filter { $0.dueMilliseconds <= now }
+        guard !due.isEmpty else { return }
+        pendingSettlements.removeAll { $0.dueMilliseconds <= now }
+        for entry in due { _ = settle(entry.payment) }
     }
 
     func finishSettlement(_ paymentId: String, body: JSONValue?, paymentResponse: String = "") {
@@ -296,5 +336,18 @@ public actor SimulatorState {
     public func recordedRequests() -> [RecordedRequest] { requests }
     /// SIWX header values seen (either name), oldest first.
     public func siwxHeadersSeen() -> [String] { siwxHeaders }
-    public func clearRecordings() { requests.removeAll(); siwxHeaders.removeAll() }
+    /// Clears recorded requests, SIWX headers and the in-flight peaks.
+    public func clearRecordings() { requests.removeAll(); siwxHeaders.removeAll(); peakInFlight.removeAll() }
+
+    /// Most SIWX requests of `wallet` in flight at once since start (or `clearRecordings()`).
+    public func peakInFlight(wallet: String) -> Int { peakInFlight[wallet.lowercased(), default: 0] }
+
+    /// Wallet requests in flight now.
+    public func inFlight(wallet: String) -> Int { inFlight[wallet.lowercased(), default: 0] }
+
+    /// Takes the next scripted status, if any.
+    func nextScriptedStatus() -> Int? {
+        guard !faults.scriptedStatuses.isEmpty else { return nil }
+        return faults.scriptedStatuses.removeFirst()
+    }
 }

@@ -7,6 +7,27 @@ import NIOPosix
 public import ServiceLifecycle
 import X402Protocol
 
+/// # venice-sim — a local Venice API as strict as the real one
+///
+/// Routes under `/api/v1` (VENICE.md §10): SIWX with every `X402_SIGN_IN_*` code (X402Protocol's verifier and
+/// replay guard), Bearer INFERENCE/ADMIN keys, 402 discovery bodies with `PAYMENT-REQUIRED`, the $0.10 wallet
+/// admission minimum, 5 in flight per wallet, `/x402/top-up` settlement (EIP-712 recovery of EIP-3009
+/// authorizations, idempotent per payment), `/x402/balance|transactions`, `generate_web3_key`, `/api_keys*`,
+/// `/billing/*`, `/models`, `/image/generate`, `/images/generations`, `/image/styles`, `/audio/speech`,
+/// `/audio/transcriptions`, `/audio/quote|queue|retrieve|complete`.
+///
+/// Media are real: images in lossless WebP (default), PNG or baseline JPEG, deterministic per seed and prompt;
+/// speech in WAV, PCM and FLAC (synthetic tones), MP3 as MPEG-1 Layer III silence of the right length;
+/// opus/aac answer a 400 that names the limitation.
+///
+/// Deviations chosen on purpose ([sim]): a settled payment resubmitted answers its original 200 (no second
+/// credit) instead of 409; every SIWX failure burns nothing but a verified nonce; error-budget buckets are
+/// credential × model × `user`; queued jobs are charged at queue for wallets and keys alike.
+///
+/// Start it in-process with ``withRunningSimulator(configuration:logger:_:)`` (ephemeral port, ``RunningSimulator/state``
+/// to fund wallets, flip ``FaultKnobs``, read ledgers and recorded headers), or build it with
+/// ``buildSimulator(configuration:logger:onServerRunning:)`` and run it in a `ServiceGroup` as `venice-sim` does.
+///
 /// The simulator as a Hummingbird application. Its `run()` stamps each response with the
 /// server's `Date` (clock offset knob included) instead of Hummingbird's cached one.
 public struct VeniceSimulator: ApplicationProtocol {

@@ -68,6 +68,7 @@ func temporaryDirectory() throws -> String {
 /// Runs `body` with a simulator (funded wallet) and an unlocked agent in front of it.
 func withAgent<T: Sendable>(
     fundUSD: Double = 20,
+    staked: Bool = false,
     simulator: (inout SimulatorConfiguration) -> Void = { _ in },
     agent: @Sendable (inout AgentConfiguration) -> Void = { _ in },
     unlocked: Bool = true,
@@ -79,6 +80,7 @@ func withAgent<T: Sendable>(
     var simConfig = SimulatorConfiguration()
     simConfig.logRequests = false
     if fundUSD > 0 { simConfig.funds = [keystore.address.lowercasedHex: fundUSD] }
+    if staked { simConfig.stakedWallets = [keystore.address.checksummed] }
     simulator(&simConfig)
     return try await withRunningSimulator(configuration: simConfig) { sim in
         var config = AgentConfiguration(keystorePath: keystore.path, socketPath: dir + "/s/agent.sock", upstream: sim.baseURL)
@@ -93,7 +95,10 @@ func withAgent<T: Sendable>(
         let server = AgentServer(configuration: config, session: session,
                                  logger: Logger(label: "agent-test", factory: { _ in SwiftLogNoOpLogHandler() }))
         let (ready, readyContinuation) = AsyncStream<Void>.makeStream()
-        let http = HTTPClient(eventLoopGroupProvider: .singleton)
+        var clientConfig = HTTPClient.Configuration()
+        clientConfig.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
+        clientConfig.timeout = .init(connect: .seconds(30), read: .seconds(120))
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfig)
         do {
             let result = try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask {

@@ -15,7 +15,8 @@ struct AgentProxyTests {
             #expect(answer.header("X-Agent-Request-Id")?.count == 16)
             let images = answer.json?["images"]?.arrayValue ?? []
             #expect(images.count == 1)
-            let headers = await agent.sim.state.siwxHeadersSeen()
+            let headers = await agent.sim.state.recordedRequests()
+                .filter { $0.path.hasSuffix("/image/generate") }.compactMap { $0.header("sign-in-with-x") }
             #expect(headers.count == 1)
             let verified = try SiwxVerifier().verify(headerValue: headers.first ?? "", nowMilliseconds: SystemWallClock().nowMilliseconds())
             #expect(verified.address == agent.address)
@@ -35,7 +36,8 @@ struct AgentProxyTests {
             }
             #expect(statuses.count == 30)
             #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses)")
-            let headers = await agent.sim.state.siwxHeadersSeen()
+            let headers = await agent.sim.state.recordedRequests()
+                .filter { $0.path.hasSuffix("/image/generate") }.compactMap { $0.header("sign-in-with-x") }
             let nonces = try headers.map { try SiwxVerifier().verify(headerValue: $0, nowMilliseconds: SystemWallClock().nowMilliseconds()).nonce }
             #expect(Set(nonces).count == headers.count)
             #expect(headers.count == 30)
@@ -64,7 +66,7 @@ struct AgentProxyTests {
     func credentialHeadersStripped() async throws {
         try await withAgent { agent in
             let sent = [
-                ("Authorization", "Bearer vat_client_token"), ("SIGN-IN-WITH-X", "forged"), ("X-Sign-In-With-X", "forged"),
+                ("Authorization", "Bearer sk-some-openai-key"), ("SIGN-IN-WITH-X", "forged"), ("X-Sign-In-With-X", "forged"),
                 ("PAYMENT-SIGNATURE", "forged"), ("X-PAYMENT", "forged"), ("X-402-Payment", "forged"), ("Cookie", "a=b"),
                 ("Proxy-Authorization", "Basic eA=="), ("Connection", "keep-alive, X-Secret-Hop"), ("X-Secret-Hop", "hop"),
                 ("X-Custom-Kept", "yes"),

@@ -94,11 +94,41 @@ def test_socket_is_private_and_the_log_never_holds_secrets():
         assert oct(os.stat(sock).st_mode & 0o777) == "0o600"
         assert oct(os.stat(sock.parent).st_mode & 0o777) == "0o700"
         with client(sock) as c:
-            assert c.post("/api/v1/image/generate", json=IMAGE, headers={"Authorization": "Bearer vat_secret_token"}).status_code == 200
+            assert c.post("/api/v1/image/generate", json=IMAGE, headers={"Authorization": "Bearer sk-openai-style-secret"}).status_code == 200
+            assert c.get("/agent/v1/status", headers={"Authorization": "Bearer vat_unknown_token"}).status_code == 401
         proc.send_signal(signal.SIGTERM)
         proc.wait(timeout=20)
         log = (sock.parent.parent / "agent.log").read_bytes()
         assert b"route=/api/v1/image/generate" in log and b"status=200" in log
-        for secret in (key.encode(), b"vat_secret_token", b"interop"):
+        for secret in (key.encode(), b"sk-openai-style-secret", b"vat_unknown_token", b"interop"):
             assert secret not in log
         assert b"sign-in-with-x" not in log.lower()
+
+
+def test_daemonize_print_env_works_with_eval(tmp_path):
+    import subprocess
+    from conftest import binary, run
+    key, address = funded_key()
+    with simulator() as upstream:
+        pw = tmp_path / "pw"
+        pw.write_text("pw\n")
+        keystore = tmp_path / "k.json"
+        run([binary("venice-agent"), "key", "import", "--keystore", keystore, "--password-file", pw, "--scrypt-n", 1024], stdin=key.encode())
+        sock = tmp_path / "d.sock"
+        script = (f'eval "$({binary("venice-agent")} serve --keystore {keystore} --password-file {pw} --socket {sock} '
+                  f'--upstream {upstream}/api/v1 --state-dir {tmp_path / "state"} --daemonize --print-env)" && '
+                  'echo "$VENICE_AGENT_SOCK $VENICE_AGENT_PID"')
+        out = subprocess.run(["bash", "-c", script], capture_output=True, timeout=60, check=True).stdout.decode().split()
+        assert out[-2] == str(sock)
+        pid = int(out[-1])
+        try:
+            with client(sock) as c:
+                assert c.get("/agent/v1/status").json()["address"] == address
+            assert os.getsid(pid) == pid  # its own session: not killed with the terminal
+        finally:
+            os.kill(pid, signal.SIGTERM)
+        for _ in range(100):
+            if not sock.exists():
+                break
+            time.sleep(0.1)
+        assert not sock.exists()

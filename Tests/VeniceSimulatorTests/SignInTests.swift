@@ -19,7 +19,7 @@ struct SignInTests {
 
     @Test("a valid header is accepted under both header names, in any case", arguments: ["SIGN-IN-WITH-X", "x-sign-in-with-x", "Sign-In-With-X"])
     func acceptedHeaderNames(name: String) async throws {
-        try await withRunningSimulator(configuration: configuration) { sim in
+        try await withRunningSimulator(configuration: configuration) { sim async throws in
             let reply = try await post(sim, header: try signIn.header(alice), name: name)
             #expect(reply.status == 200)
             #expect(reply.json?["images"]?.arrayValue?.count == 1)
@@ -28,7 +28,7 @@ struct SignInTests {
 
     @Test("each broken header gets its X402_SIGN_IN code")
     func codes() async throws {
-        try await withRunningSimulator(configuration: configuration) { sim in
+        try await withRunningSimulator(configuration: configuration) { sim async throws in
             let goodMessage = try SiweMessage(domain: "api.venice.ai", address: alice.address, statement: nil, uri: "https://api.venice.ai",
                                               chainId: 8453, nonce: SignIn.randomNonce(), issuedAt: SiweTimestamp(milliseconds: clock.nowMilliseconds())).text
             let signature = alice.key.signPersonalMessage(Array(goodMessage.utf8)).hex
@@ -68,7 +68,7 @@ struct SignInTests {
 
     @Test("accepted variants: chainId forms, lowercase address, venice.ai domains, 29 s margins, absent timestamp")
     func acceptedVariants() async throws {
-        try await withRunningSimulator(configuration: configuration) { sim in
+        try await withRunningSimulator(configuration: configuration) { sim async throws in
             let headers: [(String, String)] = [
                 ("chainId 8453", try signIn.custom(alice, payloadChainId: 8453)),
                 ("chainId \"8453\"", try signIn.custom(alice, payloadChainId: "8453")),
@@ -86,11 +86,25 @@ struct SignInTests {
         }
     }
 
+    @Test("a domain line with scheme, port and path (https://api.venice.ai:443/x) is accepted, as on Venice")
+    func domainWithPath() async throws {
+        try await withRunningSimulator(configuration: configuration) { sim async throws in
+            let text = try SiweMessage(domain: "api.venice.ai", address: alice.address, statement: nil, uri: "https://api.venice.ai",
+                                       chainId: 8453, nonce: SignIn.randomNonce(), issuedAt: SiweTimestamp(milliseconds: clock.nowMilliseconds())).text
+                .replacingOccurrences(of: "api.venice.ai wants", with: "https://api.venice.ai:443/x wants")
+            let reply = try await post(sim, header: signIn.raw(message: text, wallet: alice))
+            #expect(reply.status == 200, "\(reply.json?.serialized() ?? "")")
+            // A path is stripped, but the host must still be on the allow-list.
+            let evil = text.replacingOccurrences(of: "https://api.venice.ai:443/x wants", with: "https://example.com/api.venice.ai wants")
+            #expect(try await post(sim, header: signIn.raw(message: evil, wallet: alice)).code == "X402_SIGN_IN_DOMAIN_MISMATCH")
+        }
+    }
+
     @Test("a replayed header is refused with NONCE_REUSED, also after a 402; another wallet may use the same nonce")
     func replay() async throws {
         var configuration = self.configuration
         configuration.funds[bob.lower] = 0.05
-        try await withRunningSimulator(configuration: configuration) { sim in
+        try await withRunningSimulator(configuration: configuration) { sim async throws in
             let header = try signIn.header(alice)
             let reply1 = try await post(sim, header: try header)
             #expect(reply1.status == 200)
@@ -111,7 +125,7 @@ struct SignInTests {
 
     @Test("a wrong-signer header does not consume its nonce")
     func invalidSignatureKeepsNonce() async throws {
-        try await withRunningSimulator(configuration: configuration) { sim in
+        try await withRunningSimulator(configuration: configuration) { sim async throws in
             let bad = try signIn.custom(alice, signer: bob, nonce: "keepthisnonce")
             let reply5 = try await post(sim, header: try bad)
             #expect(reply5.code == "X402_SIGN_IN_INVALID_SIGNATURE")
@@ -122,7 +136,7 @@ struct SignInTests {
 
     @Test("nonces are forgotten after 5.5 minutes (manual clock)")
     func nonceWindow() async throws {
-        try await withRunningSimulator(configuration: configuration) { sim in
+        try await withRunningSimulator(configuration: configuration) { sim async throws in
             let reply7 = try await post(sim, header: try signIn.custom(alice, nonce: "windownonce1"))
             #expect(reply7.status == 200)
             clock.advance(by: 200_000)
@@ -136,7 +150,7 @@ struct SignInTests {
 
     @Test("SIWX together with Authorization on an inference route bills the wallet")
     func siwxWinsOverBearer() async throws {
-        try await withRunningSimulator(configuration: configuration) { sim in
+        try await withRunningSimulator(configuration: configuration) { sim async throws in
             let accountBefore = await sim.state.usage().count
             let reply = try await post(sim, header: try signIn.header(alice), extra: [("Authorization", "Bearer admin-key")])
             #expect(reply.status == 200)
@@ -147,7 +161,7 @@ struct SignInTests {
 
     @Test("a bad SIWX on /x402/balance gets the generic 401 without a code")
     func badSignInOnBalance() async throws {
-        try await withRunningSimulator(configuration: configuration) { sim in
+        try await withRunningSimulator(configuration: configuration) { sim async throws in
             let reply = try await call(sim, .GET, "/x402/balance/\(alice.lower)", headers: [("SIGN-IN-WITH-X", try signIn.custom(alice, signer: bob))])
             #expect(reply.status == 401)
             #expect(reply.error == "Invalid Sign-in-with-x signature")
@@ -159,7 +173,7 @@ struct SignInTests {
     func concurrencyLimit() async throws {
         var configuration = self.configuration
         configuration.faults.latencyMilliseconds = 1_500
-        try await withRunningSimulator(configuration: configuration) { sim in
+        try await withRunningSimulator(configuration: configuration) { sim async throws in
             let headers = try (0..<6).map { _ in try signIn.header(alice) }
             let statuses = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
                 for header in headers.prefix(5) {
@@ -183,7 +197,7 @@ struct SignInTests {
     func admissionMinimum() async throws {
         var configuration = self.configuration
         configuration.funds[bob.lower] = 0.09
-        try await withRunningSimulator(configuration: configuration) { sim in
+        try await withRunningSimulator(configuration: configuration) { sim async throws in
             let reply = try await post(sim, header: try signIn.header(bob))
             #expect(reply.status == 402)
             #expect(reply.code == "PAYMENT_REQUIRED")
@@ -206,7 +220,7 @@ struct SignInTests {
 
     @Test("a payment header on an inference route is refused with PAYMENT_HEADER_NOT_ACCEPTED")
     func paymentHeaderOnInference() async throws {
-        try await withRunningSimulator(configuration: configuration) { sim in
+        try await withRunningSimulator(configuration: configuration) { sim async throws in
             for name in ["PAYMENT-SIGNATURE", "X-PAYMENT", "X-402-Payment"] {
                 let reply = try await post(sim, header: try signIn.header(alice), extra: [(name, "eyJ4IjoxfQ==")])
                 #expect(reply.status == 400)

@@ -18,7 +18,7 @@ struct WalletCreditTests {
 
     @Test("top-up without a header: 402 {x402Version, accepts} at $5, CAIP-2 networks, mirrored in PAYMENT-REQUIRED")
     func discovery() async throws {
-        try await withRunningSimulator(configuration: testConfiguration(clock: clock)) { sim in
+        try await withRunningSimulator(configuration: testConfiguration(clock: clock)) { sim async throws in
             let reply = try await call(sim, .POST, "/x402/top-up")
             #expect(reply.status == 402)
             #expect(reply.json?.objectValue?.keys.sorted() == ["accepts", "x402Version"])
@@ -35,7 +35,7 @@ struct WalletCreditTests {
     @Test("a valid $10 authorization settles under each header name and payload shape, with PAYMENT-RESPONSE and a TOP_UP row",
           arguments: [("PAYMENT-SIGNATURE", 2, "eip155:8453"), ("X-402-Payment", 2, "base"), ("X-PAYMENT", 1, "base"), ("X-PAYMENT", 1, "eip155:8453")])
     func settles(name: String, version: Int, network: String) async throws {
-        try await withRunningSimulator(configuration: testConfiguration(clock: clock)) { sim in
+        try await withRunningSimulator(configuration: testConfiguration(clock: clock)) { sim async throws in
             let header = try topUpHeader(alice, amount: 10_000_000, clock: clock, network: network, version: version)
             let reply = try await topUp(sim, header, name: name)
             #expect(reply.status == 200, "\(reply.json?.serialized() ?? "")")
@@ -55,7 +55,7 @@ struct WalletCreditTests {
     func idempotent() async throws {
         var configuration = testConfiguration(clock: clock)
         configuration.faults.settlementHoldMilliseconds = 800
-        try await withRunningSimulator(configuration: configuration) { sim in
+        try await withRunningSimulator(configuration: configuration) { sim async throws in
             let header = try topUpHeader(alice, amount: 25_000_000, clock: clock)
             async let first = topUp(sim, header)
             try await Task.sleep(for: .milliseconds(250))
@@ -73,7 +73,7 @@ struct WalletCreditTests {
 
     @Test("each invalid payment gets its top-up error code and credits nothing")
     func refusals() async throws {
-        try await withRunningSimulator(configuration: testConfiguration(clock: clock)) { sim in
+        try await withRunningSimulator(configuration: testConfiguration(clock: clock)) { sim async throws in
             let usdbc = "0xd9aAEc86B65D86f6A7B5B1b0c42FFA531710b6CA"
             let cases: [(String, String, String)] = [
                 ("$4.99", try topUpHeader(alice, amount: 4_990_000, clock: clock), "AMOUNT_TOO_LOW"),
@@ -99,7 +99,7 @@ struct WalletCreditTests {
 
     @Test("settlement knobs: 402 SETTLEMENT_FAILED, 504 SETTLEMENT_TIMEOUT then the credit lands, 503 X402_NOT_CONFIGURED")
     func settlementKnobs() async throws {
-        try await withRunningSimulator(configuration: testConfiguration(clock: clock)) { sim in
+        try await withRunningSimulator(configuration: testConfiguration(clock: clock)) { sim async throws in
             await sim.state.updateFaults { $0.settlement = .fail }
             let failed = try await topUp(sim, try topUpHeader(alice, amount: 10_000_000, clock: clock))
             #expect(failed.status == 402)
@@ -111,7 +111,10 @@ struct WalletCreditTests {
             let timedOut = try await topUp(sim, header)
             #expect(timedOut.status == 504)
             #expect(timedOut.error == "SETTLEMENT_TIMEOUT")
-            try await Task.sleep(for: .milliseconds(600))
+            #expect(await sim.state.balanceUSD(wallet: alice.lower) == 0)
+            // Until it lands, the same payment is still settling.
+            #expect(try await topUp(sim, header).status == 409)
+            clock.advance(by: 250)
             #expect(await sim.state.balanceUSD(wallet: alice.lower) == 10)
             await sim.state.updateFaults { $0.settlement = .succeed }
             let resent = try await topUp(sim, header)
@@ -127,7 +130,7 @@ struct WalletCreditTests {
 
     @Test("the 11th top-up in a minute from one IP gets 429")
     func topUpRateLimit() async throws {
-        try await withRunningSimulator(configuration: testConfiguration(clock: clock)) { sim in
+        try await withRunningSimulator(configuration: testConfiguration(clock: clock)) { sim async throws in
             for _ in 0..<10 { #expect(try await call(sim, .POST, "/x402/top-up").status == 402) }
             let limited = try await call(sim, .POST, "/x402/top-up")
             #expect(limited.status == 429)
@@ -139,7 +142,7 @@ struct WalletCreditTests {
 
     @Test("balance: own wallet only (403), 402 with accepts [] without a header, address lowercased, canConsume flips at $0.10")
     func balance() async throws {
-        try await withRunningSimulator(configuration: testConfiguration(clock: clock, funds: [alice.lower: 0.09])) { sim in
+        try await withRunningSimulator(configuration: testConfiguration(clock: clock, funds: [alice.lower: 0.09])) { sim async throws in
             let path = "/x402/balance/\(alice.address.checksummed)"
             let none = try await call(sim, .GET, path)
             #expect(none.status == 402)
@@ -166,7 +169,7 @@ struct WalletCreditTests {
 
     @Test("a charge never takes the balance below 0: the CHARGE row is what was collected")
     func clampedCharge() async throws {
-        try await withRunningSimulator(configuration: testConfiguration(clock: clock, funds: [alice.lower: 0.12])) { sim in
+        try await withRunningSimulator(configuration: testConfiguration(clock: clock, funds: [alice.lower: 0.12])) { sim async throws in
             // gpt-image-2 high 1K = $0.26 > $0.12.
             let reply = try await call(sim, .POST, "/image/generate", headers: [("SIGN-IN-WITH-X", try signIn.header(alice))],
                                        json: #"{"model":"gpt-image-2","prompt":"a boat","format":"png"}"#)
@@ -181,7 +184,7 @@ struct WalletCreditTests {
 
     @Test("enhance_prompt adds a second CHARGE row with the same requestId and another modelId")
     func enhanceCharges() async throws {
-        try await withRunningSimulator(configuration: testConfiguration(clock: clock, funds: [alice.lower: 5])) { sim in
+        try await withRunningSimulator(configuration: testConfiguration(clock: clock, funds: [alice.lower: 5])) { sim async throws in
             let reply = try await call(sim, .POST, "/image/generate", headers: [("SIGN-IN-WITH-X", try signIn.header(alice))],
                                        json: #"{"model":"z-image-turbo","prompt":"a boat","width":8,"height":8,"format":"png","enhance_prompt":true}"#)
             #expect(reply.status == 200)
@@ -195,7 +198,7 @@ struct WalletCreditTests {
 
     @Test("transactions: newest first, limit 0 and 101 refused, hasMore right at the boundary")
     func transactions() async throws {
-        try await withRunningSimulator(configuration: testConfiguration(clock: clock, funds: [alice.lower: 5])) { sim in
+        try await withRunningSimulator(configuration: testConfiguration(clock: clock, funds: [alice.lower: 5])) { sim async throws in
             for _ in 0..<3 {
                 clock.advance(by: 1_000)
                 _ = try await call(sim, .POST, "/image/generate", headers: [("SIGN-IN-WITH-X", try signIn.header(alice))], json: smallImage)
@@ -218,6 +221,36 @@ struct WalletCreditTests {
             #expect(try await page("?limit=101").status == 400)
             #expect(try await page("?offset=-1").status == 400)
             #expect(all.header("X-Balance-Remaining") == nil)
+        }
+    }
+}
+
+@Suite("Per-wallet rate limits (VENICE.md §3.1)")
+struct WalletRateLimitTests {
+    let clock = ManualWallClock(milliseconds: 1_790_000_000_000)
+    let alice = Wallet(13)
+
+    @Test("the 31st balance and the 21st transactions request in a minute get 429", arguments: [("balance", 30), ("transactions", 20)])
+    func limits(kind: String, limit: Int) async throws {
+        let signIn = SignIn(clock: clock)
+        try await withRunningSimulator(configuration: testConfiguration(clock: clock)) { sim async throws in
+            for _ in 0..<limit {
+                let reply = try await call(sim, .GET, "/x402/\(kind)/\(alice.lower)", headers: [("SIGN-IN-WITH-X", try signIn.header(alice))])
+                #expect(reply.status == 200)
+            }
+            let limited = try await call(sim, .GET, "/x402/\(kind)/\(alice.lower)", headers: [("SIGN-IN-WITH-X", try signIn.header(alice))])
+            #expect(limited.status == 429)
+            #expect(limited.error == "Rate limit exceeded. Please try again later.")
+            #expect(limited.header("x-ratelimit-remaining") == nil)
+        }
+    }
+
+    @Test("unknown routes answer a JSON 404")
+    func unknownRoute() async throws {
+        try await withRunningSimulator(configuration: testConfiguration(clock: clock)) { sim async throws in
+            let reply = try await call(sim, .GET, "/no/such/route")
+            #expect(reply.status == 404)
+            #expect(reply.error == "Not found")
         }
     }
 }

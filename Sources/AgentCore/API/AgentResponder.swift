@@ -25,6 +25,11 @@ public struct AgentResponder: HTTPResponder {
     let ledger: AgentLedger
     let topUps: TopUpService
     let inFlight: InFlightTracker
+    let clients: ClientStore
+    let requests: RequestLedger
+    let prices: PriceBook
+    let reconciler: ChargeReconciler
+    let apiKeys: ApiKeyService
 
     public func respond(to request: Request, context: AgentRequestContext) async throws -> Response {
         let started = ContinuousClock.now
@@ -54,7 +59,7 @@ public struct AgentResponder: HTTPResponder {
             "uid": "\(peer?.uid ?? 0)", "pid": "\(peer?.pid ?? 0)", "method": "\(request.method.rawValue)",
             "route": "\(routeLabel)", "status": "\(response.status.code)",
             "duration_ms": "\((ContinuousClock.now - started).components.seconds * 1000 + (ContinuousClock.now - started).components.attoseconds / 1_000_000_000_000_000)",
-            "request_id": "\(requestID)",
+            "request_id": "\(requestID)", "client": "\(outcome.client)",
         ]
         if let upstreamID = outcome.upstreamRequestID { metadata["upstream_request_id"] = "\(upstreamID)" }
         if !outcome.retries.isEmpty { metadata["retries"] = "\(outcome.retries.joined(separator: ","))" }
@@ -67,6 +72,10 @@ public struct AgentResponder: HTTPResponder {
         do {
             return try await handle(request, peer: peer, requestID: requestID, routeLabel: &routeLabel, outcome: &outcome)
         } catch {
+            if let row = outcome.ledgerRow {
+                requests.finish(id: row, status: Int(error.status.code), bytesOut: 0, upstreamRequestID: nil)
+                outcome.ledgerRow = nil
+            }
             return Self.errorResponse(error, requestID: requestID)
         }
     }
@@ -74,6 +83,63 @@ public struct AgentResponder: HTTPResponder {
     struct Outcome {
         var upstreamRequestID: String?
         var retries: [String] = []
+        var client = "unknown"
+        /// Set while a ledger row exists that no later step will finish.
+        var ledgerRow: String?
+    }
+
+    /// Auto top-up (off by default): on Venice's insufficient-balance 402, top up once within the
+    /// caps and retry once, re-signed. It never loops: one top-up per request, the balance must
+    /// have risen, and a 402 a top-up cannot fix (a quote above the balance, DIEM-linked wallets)
+    /// goes back as it is, with the reason in `X-Agent-Auto-Topup`.
+    func autoTopUp(after body: ByteBuffer, retrying request: UpstreamRequest,
+                   reacquire: () async throws -> SlotLease) async -> (note: String, retried: (answer: UpstreamResponse, lease: SlotLease)?) {
+        let json = try? JSONValue(parsing: Array(body.readableBytesView))
+        guard json?["code"]?.stringValue == "PAYMENT_REQUIRED", json?["reason"]?.stringValue ?? "insufficient_balance" == "insufficient_balance" else {
+            ledger.audit("auto_topup_skipped", "402 without PAYMENT_REQUIRED (quote above balance or DIEM-linked wallet): a top-up cannot fix it")
+            return ("not-applicable: this 402 is not an insufficient-balance answer a top-up can fix", nil)
+        }
+        let before = json?["currentBalanceUsd"]?.doubleValue ?? 0
+        let result: TopUpService.Result
+        do {
+            result = try await topUps.topUp(usd: Double(configuration.autoTopUpMicro) / 1_000_000)
+        } catch {
+            ledger.audit("auto_topup_refused", error.description)
+            return ("refused: \(error.code)", nil)
+        }
+        guard let after = result.newBalanceUSD, after > before else {
+            ledger.audit("auto_topup_breaker", "balance did not rise after \(result.paymentId); not retrying")
+            return ("no-balance-increase: not retried", nil)
+        }
+        ledger.audit("auto_topup", "\(result.paymentId) +\(result.amountCreditedUSD) USD, retrying once")
+        do {
+            let lease = try await reacquire()
+            do {
+                return ("topped-up: \(result.paymentId)", (try await upstream.execute(request), lease))
+            } catch {
+                await lease.release()
+                return ("topped-up: \(result.paymentId); retry failed", nil)
+            }
+        } catch {
+            return ("topped-up: \(result.paymentId); retry not queued", nil)
+        }
+    }
+
+    /// The caller's policy: a named client's token, else a config binding (executable or
+    /// systemd unit), else the default policy of the owner's programs.
+    func resolvePolicy(_ request: Request, identity: ClientIdentity) throws(AgentError) -> ClientPolicy {
+        if let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer vat_") {
+            let token = String(authorization.dropFirst("Bearer ".count))
+            guard let policy = clients.policy(forToken: token) else {
+                throw AgentError(.unauthorized, "AGENT_UNKNOWN_CLIENT",
+                                 "the client token is not known to this agent (revoked?); ask the owner for a new one: venice-agent clients add NAME")
+            }
+            return policy
+        }
+        if let binding = configuration.bindings.first(where: { $0.matches(identity) }) {
+            return binding.policy
+        }
+        return configuration.defaultPolicy
     }
 
     func handle(_ request: Request, peer: PeerCredentials?, requestID: String, routeLabel: inout String,
@@ -87,6 +153,8 @@ public struct AgentResponder: HTTPResponder {
         }
         let path = request.uri.path
         let method = request.method.rawValue
+        let policy = try resolvePolicy(request, identity: ClientIdentity.of(peer))
+        outcome.client = policy.name
 
         // 2. The agent's own API.
         if path == "/metrics" {
@@ -96,7 +164,7 @@ public struct AgentResponder: HTTPResponder {
         }
         if path.hasPrefix("/agent/v1/") || path == "/agent/v1" {
             routeLabel = path
-            return try await agentAPI(request, method: method, path: path, requestID: requestID)
+            return try await agentAPI(request, method: method, path: path, policy: policy, requestID: requestID)
         }
 
         // 3. The Venice mirror, through the allow-list.
@@ -113,8 +181,15 @@ public struct AgentResponder: HTTPResponder {
             route = r
         }
         routeLabel = "/api/v1" + route.template
+        guard policy.allows(route.group) else {
+            throw AgentError(.forbidden, "AGENT_ROUTE_NOT_ALLOWED",
+                             "client \(policy.name) may not use \(route.group.rawValue) routes; its policy allows \(policy.routes?.sorted().joined(separator: ", ") ?? "all")")
+        }
         if route.auth == .signIn, !session.isUnlocked { throw .locked() }
-        if route.auth == .bearer { throw .noKeyMinted() }
+        if route.auth == .bearer {
+            guard session.isUnlocked else { throw .locked() }
+            guard apiKeys.hasActiveAdminKey else { throw .noKeyMinted() }
+        }
 
         // 4. Body: bounded; small ones kept whole so a retry can resend them.
         let limit = configuration.maxRequestBodyBytes
@@ -137,7 +212,32 @@ public struct AgentResponder: HTTPResponder {
             body = .streamed(.stream(limited, length: length))
         }
 
-        // 5. A fair upstream slot (Venice admits 5 signed-in requests per wallet at once).
+        // 5. Price estimate against the client's budget, before anything is signed; the
+        //    estimate is held in the ledger until the actual charge is reconciled.
+        var jsonBody: JSONValue?
+        if case .buffered(let buffer) = body { jsonBody = try? JSONValue(parsing: Array(buffer.readableBytesView)) }
+        let (estimate, model) = route.auth == .signIn ? await prices.estimate(route: route, body: jsonBody) : (0, jsonBody?["model"]?.stringValue)
+        // Public routes (models, quotes) cost nothing and are not ledgered.
+        if route.auth != .none {
+            let start = RequestLedger.Start(id: requestID, client: policy.name, uid: peer.uid, pid: peer.pid, method: method,
+                                            route: "/api/v1" + route.template, model: model, estimateMicro: estimate, bytesIn: declaredLength ?? 0)
+            let admission: RequestLedger.Admission
+            do { admission = try requests.admit(start, policy: policy, dayStart: TopUpService.utcMidnight(clock.nowMilliseconds())) } catch {
+                throw AgentError(.internalServerError, "AGENT_LEDGER_ERROR", "cannot record the request: \(error)")
+            }
+            switch admission {
+            case .admitted: break
+            case .overRequest(let limit):
+                ledger.audit("budget_refused", "\(policy.name) \(route.template) estimate \(TopUpService.usd(estimate)) > max_request \(TopUpService.usd(limit))")
+                throw .budgetExceeded(client: policy.name, limit: "max_request_usd", limitMicro: limit, spentMicro: 0, estimateMicro: estimate)
+            case .overDaily(let limit, let spent):
+                ledger.audit("budget_refused", "\(policy.name) \(route.template) spent \(TopUpService.usd(spent)) + \(TopUpService.usd(estimate)) > daily \(TopUpService.usd(limit))")
+                throw .budgetExceeded(client: policy.name, limit: "daily_usd", limitMicro: limit, spentMicro: spent, estimateMicro: estimate)
+            }
+            outcome.ledgerRow = requestID
+        }
+
+        // 6. A fair upstream slot (Venice admits 5 signed-in requests per wallet at once).
         let clientKey = "uid:\(peer.uid)/pid:\(peer.pid)"
         var lease: SlotLease?
         if route.auth == .signIn {
@@ -151,18 +251,20 @@ public struct AgentResponder: HTTPResponder {
             lease = SlotLease(scheduler: scheduler)
         }
 
-        // 6. Forward, signed per attempt.
+        // 7. Forward, signed per attempt.
         var forwardHeaders = HTTPHeaders()
         for field in HeaderFilter.forwardable(Self.nioHeaders(request.headers)) {
             forwardHeaders.add(name: field.name, value: field.value)
         }
         let upstreamRequest = UpstreamRequest(route: route, query: request.uri.query, headers: forwardHeaders, body: body)
         let upstreamStarted = ContinuousClock.now
-        let answer: UpstreamResponse
+        var answer: UpstreamResponse
         do {
             answer = try await upstream.execute(upstreamRequest)
         } catch {
             await lease?.release()
+            requests.finish(id: requestID, status: limitedBody?.exceeded == true ? 413 : 502, bytesOut: 0, upstreamRequestID: nil)
+            outcome.ledgerRow = nil
             if limitedBody?.exceeded == true { throw .bodyTooLarge(limit: limit) }
             switch error {
             case .noBearerKey: throw .noKeyMinted()
@@ -173,32 +275,63 @@ public struct AgentResponder: HTTPResponder {
                 throw AgentError(.badGateway, error.code, error.description)
             }
         }
+        var autoTopUpNote: String?
+        if answer.status == 402, route.auth == .signIn, configuration.autoTopUp, upstreamRequest.isReplayable,
+           case .buffered(let buffer) = answer.body {
+            // Give the slot back while paying (the top-up may itself need a signed-in slot).
+            await lease?.release()
+            lease = nil
+            let (note, retried) = await autoTopUp(after: buffer, retrying: upstreamRequest) { [scheduler] in
+                try await scheduler.acquire(client: clientKey)
+                return SlotLease(scheduler: scheduler)
+            }
+            if let retried { lease = retried.lease }
+            autoTopUpNote = note
+            if let retried { answer = retried.answer }
+        }
+        let final = answer
         let elapsed = ContinuousClock.now - upstreamStarted
         metrics.recordUpstreamLatency(seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
-        for reason in answer.retries { metrics.recordRetry(reason: reason.rawValue) }
-        outcome.retries = answer.retries.map(\.rawValue)
-        outcome.upstreamRequestID = answer.headers.first(name: "x-venice-request-id") ?? answer.headers.first(name: "cf-ray")
+        for reason in final.retries { metrics.recordRetry(reason: reason.rawValue) }
+        outcome.retries = final.retries.map(\.rawValue)
+        outcome.upstreamRequestID = final.headers.first(name: "x-venice-request-id") ?? final.headers.first(name: "cf-ray")
 
-        // 7. Stream the answer back; the slot is returned when the body is done.
-        var fields = Self.httpFields(HeaderFilter.returnable(answer.headers))
+        // 8. Stream the answer back; the slot is returned when the body is done.
+        var fields = Self.httpFields(HeaderFilter.returnable(final.headers))
         fields[.init("X-Agent-Request-Id")!] = requestID
-        let contentLength = answer.headers.first(name: "content-length").flatMap { Int($0) }
-        let status = HTTPResponse.Status(code: answer.status)
-        switch answer.body {
+        if let autoTopUpNote { fields[.init("X-Agent-Auto-Topup")!] = autoTopUpNote }
+        let contentLength = final.headers.first(name: "content-length").flatMap { Int($0) }
+        let status = HTTPResponse.Status(code: final.status)
+        let requests = self.requests
+        let reconciler = self.reconciler
+        let signedIn = route.auth == .signIn
+        outcome.ledgerRow = nil  // finished below, when the body is done
+        switch final.body {
         case .buffered(let buffer):
             await lease?.release()
+            requests.finish(id: requestID, status: final.status, bytesOut: buffer.readableBytes, upstreamRequestID: outcome.upstreamRequestID)
             return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: buffer))
         case .stream(let stream):
             let heldLease = lease
+            let headerID = outcome.upstreamRequestID
             let responseBody = ResponseBody(contentLength: contentLength) { writer in
+                var bytes = 0
+                var upstreamID = headerID
                 do {
-                    for try await chunk in stream { try await writer.write(chunk) }
+                    for try await chunk in stream {
+                        if bytes == 0, upstreamID == nil { upstreamID = UpstreamIdentifier.find(in: chunk) }
+                        bytes += chunk.readableBytes
+                        try await writer.write(chunk)
+                    }
                     try await writer.finish(nil)
                 } catch {
                     await heldLease?.release()
+                    requests.finish(id: requestID, status: 599, bytesOut: bytes, upstreamRequestID: upstreamID)
                     throw error
                 }
                 await heldLease?.release()
+                requests.finish(id: requestID, status: final.status, bytesOut: bytes, upstreamRequestID: upstreamID)
+                if signedIn, final.status < 300 { await reconciler.requestFinished() }
             }
             return Response(status: status, headers: fields, body: responseBody)
         }

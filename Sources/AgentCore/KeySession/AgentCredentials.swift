@@ -2,17 +2,19 @@ import VeniceClient
 import X402Protocol
 
 /// Credentials the upstream client asks for on each attempt: a fresh SIWX header signed by
-/// the key session, and (once issue 6's minting lands) the minted Bearer key.
+/// the key session, and the newest minted ADMIN key for Bearer-only routes.
 final class AgentCredentials: UpstreamCredentials, Sendable {
     let signer: SiwxSigner
+    let bearer: @Sendable () -> String?
 
-    init(signer: SiwxSigner) {
+    init(signer: SiwxSigner, bearer: @escaping @Sendable () -> String?) {
         self.signer = signer
+        self.bearer = bearer
     }
 
     func signInHeader() throws -> String {
         try signer.makeHeader().headerValue
     }
 
-    func bearerKey() -> String? { nil }
+    func bearerKey() -> String? { bearer() }
 }

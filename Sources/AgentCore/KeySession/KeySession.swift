@@ -89,6 +89,14 @@ public final class KeySession: PersonalSigner, TypedDataSigner, Sendable {
         return try body(key)
     }
 
+    /// A purpose-bound key derived from the wallet key (HMAC-SHA256 over `label`), e.g. to
+    /// seal minted API keys at rest. Needs the agent unlocked.
+    public func withDerivedKey(label: [UInt8]) throws -> SecretBytes {
+        let key: PrivateKey? = state.withLock { $0.key }
+        guard let key else { throw X402Error.signerUnavailable("the agent is locked; unlock it with `venice-agent unlock`") }
+        return try key.withUnsafeSecretBytes { secret in try SymmetricCipher.hmacSHA256(key: secret, data: label) }
+    }
+
     public func signPersonalMessage(_ message: [UInt8]) throws(X402Error) -> Signature {
         try withKey { key in key.signPersonalMessage(message) }
     }

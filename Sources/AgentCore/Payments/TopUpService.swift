@@ -36,7 +36,7 @@ public actor TopUpService {
     }
 
     let journal: TopUpJournal
-    let upstream: UpstreamClient
+    let upstream: AgentUpstream
     let origin: UpstreamOrigin
     let session: KeySession
     let clock: any WallClock
@@ -45,7 +45,7 @@ public actor TopUpService {
     let crashHook: @Sendable (CrashPoint) -> Void
     let resubmitDelays: [Duration]
 
-    init(ledger: AgentLedger, upstream: UpstreamClient, upstreamURL: String, session: KeySession, clock: any WallClock,
+    init(ledger: AgentLedger, upstream: AgentUpstream, upstreamURL: String, session: KeySession, clock: any WallClock,
          caps: Caps, logger: Logger, crashHook: @escaping @Sendable (CrashPoint) -> Void = { _ in },
          resubmitDelays: [Duration] = [.milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(8)]) throws {
         self.journal = TopUpJournal(ledger: ledger)
@@ -247,13 +247,8 @@ public actor TopUpService {
         for (name, value) in headerPairs { headers.add(name: name, value: value) }
         let route = VeniceRoute(method: method, path: path, template: path.hasPrefix("/x402/top-up") ? path : nil, auth: auth, group: .wallet)
         do {
-            let response = try await upstream.execute(UpstreamRequest(route: route, query: query, headers: headers, body: .none))
-            let buffer: ByteBuffer
-            switch response.body {
-            case .buffered(let b): buffer = b
-            case .stream(let s): buffer = (try? await s.collect(upTo: 4 << 20)) ?? ByteBuffer()
-            }
-            return Answer(status: response.status, headers: response.headers, body: Array(buffer.readableBytesView))
+            let answer = try await upstream.fetch(UpstreamRequest(route: route, query: query, headers: headers, body: .none))
+            return Answer(status: answer.status, headers: answer.headers, body: answer.body)
         } catch {
             throw AgentError(.badGateway, error.code, error.description)
         }

@@ -32,6 +32,9 @@ public struct AgentServer: Sendable {
         venice_harden_process() == 0
     }
 
+    /// False once `hardenProcess()` ran: no core dumps, no same-uid ptrace.
+    public static var isDumpable: Bool { venice_is_dumpable() == 1 }
+
     /// Runs until SIGTERM/SIGINT: stops accepting, lets in-flight requests finish (bounded),
     /// removes the socket and zeroes the key. `onReady` runs once the socket accepts connections.
     public func run(onReady: @escaping @Sendable () -> Void = {}) async throws {
@@ -45,27 +48,37 @@ public struct AgentServer: Sendable {
         retry.maxAttempts = configuration.retry.maxAttempts
         retry.baseDelaySeconds = configuration.retry.baseDelaySeconds
         retry.maxDelaySeconds = configuration.retry.maxDelaySeconds
+        let keyBox = ApiKeyBox()
         let upstream = try UpstreamClient(
             configuration: .init(baseURL: configuration.upstream, retry: retry),
-            httpClient: http, credentials: AgentCredentials(signer: signer), clock: clock, logger: logger)
+            httpClient: http, credentials: AgentCredentials(signer: signer, bearer: { keyBox.service?.activeAdminSecret() }),
+            clock: clock, logger: logger)
         let scheduler = UpstreamScheduler(maxInFlight: configuration.maxInFlight, maxQueued: configuration.maxQueued)
+        let agentUpstream = AgentUpstream(client: upstream, scheduler: scheduler)
         let stateDirectory = configuration.stateDirectory ?? AgentConfiguration.defaultStateDirectory(environment: ProcessInfo.processInfo.environment)
         let ledger = try AgentLedger(directory: stateDirectory)
         let topUps = try TopUpService(
-            ledger: ledger, upstream: upstream, upstreamURL: configuration.upstream, session: session, clock: clock,
+            ledger: ledger, upstream: agentUpstream, upstreamURL: configuration.upstream, session: session, clock: clock,
             caps: .init(perTopUpMicro: configuration.topUpCapMicro, dailyMicro: configuration.dailyTopUpCapMicro),
             logger: logger, crashHook: crashHook)
+        let apiKeys = ApiKeyService(ledger: ledger, upstream: agentUpstream, session: session, logger: logger,
+                                    renewalCheck: configuration.apiKeyRenewalCheck)
+        keyBox.service = apiKeys
         let inFlight = InFlightTracker()
+        let reconciler = ChargeReconciler(ledger: ledger, upstream: agentUpstream, session: session, logger: logger,
+                                          graceMilliseconds: configuration.unexplainedChargeGraceSeconds * 1000)
         let responder = AgentResponder(configuration: configuration, session: session, upstream: upstream,
                                        scheduler: scheduler, metrics: metrics, clock: clock, logger: logger,
-                                       ledger: ledger, topUps: topUps, inFlight: inFlight)
+                                       ledger: ledger, topUps: topUps, inFlight: inFlight,
+                                       clients: ClientStore(ledger: ledger), requests: RequestLedger(ledger: ledger),
+                                       prices: PriceBook(upstream: agentUpstream), reconciler: reconciler, apiKeys: apiKeys)
         let socketPath = configuration.socketPath
         // The socket is created 0600 (umask), so no other user can even connect.
         let previousMask = umask(0o177)
         let app = Application(
             responder: responder,
             configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "venice-agent"),
-            services: [LifetimeReaper(session: session, logger: logger), PendingPaymentResolver(topUps: topUps, session: session, logger: logger)],
+            services: [LifetimeReaper(session: session, logger: logger), PendingPaymentResolver(topUps: topUps, session: session, logger: logger), reconciler, apiKeys],
             onServerRunning: { _ in
                 umask(previousMask)
                 chmod(socketPath, 0o600)
@@ -105,7 +118,7 @@ struct LifetimeReaper: Service {
             return
         }
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
-            try? await Task.sleep(for: .seconds(1))
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
             if session.lockIfIdle() {
                 logger.notice("key locked after its idle lifetime")
             }
@@ -129,8 +142,14 @@ struct PendingPaymentResolver: Service {
                     logger.warning("could not resolve pending top-ups yet", metadata: ["error": "\(error.code)"])
                 }
             }
-            try? await Task.sleep(for: .seconds(2))
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(2)) }
         }
         try? await gracefulShutdown()
     }
+}
+
+/// Lets the upstream client reach the key service built after it (they refer to each other).
+final class ApiKeyBox: @unchecked Sendable {
+    // Written once during start-up, before the server accepts connections; read-only afterwards.
+    var service: ApiKeyService?
 }

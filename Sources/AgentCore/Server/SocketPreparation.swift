@@ -4,7 +4,7 @@ import Glibc
 
 /// Makes the socket's folder (0700) and deals with a socket file already there: a live
 /// agent answering on it is an error; a dead one's file is removed.
-enum SocketPreparation {
+public enum SocketPreparation {
     struct Failure: Error, CustomStringConvertible {
         let description: String
     }
@@ -37,7 +37,7 @@ enum SocketPreparation {
     }
 
     /// True when something accepts connections on the socket.
-    static func isLive(_ path: String) -> Bool {
+    public static func isLive(_ path: String) -> Bool {
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }

@@ -94,7 +94,7 @@ public final class UpstreamClient: Sendable {
             var body: UpstreamResponse.Body = .stream(response.body)
             var signInFailure: SignInFailure?
             let status = Int(response.status.code)
-            if status == 401 || status == 429 {
+            if status == 401 || status == 402 || status == 429 {
                 // Small error bodies: read them to find Venice's code, and keep them for the client.
                 let buffer = (try? await response.body.collect(upTo: configuration.inspectLimit)) ?? ByteBuffer()
                 body = .buffered(buffer)

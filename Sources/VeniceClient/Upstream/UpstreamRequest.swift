@@ -26,7 +26,7 @@ public struct UpstreamRequest: Sendable {
         self.body = body
     }
 
-    var isReplayable: Bool {
+    public var isReplayable: Bool {
         if case .streamed = body { return false }
         return true
     }

@@ -11,19 +11,24 @@ struct FaultInjector: Sendable {
     enum Flavor: Sendable { case generic, speech, transcription }
 
     /// Sleeps the latency knob, then maybe throws one of the configured statuses.
-    func beforeHandling(flavor: Flavor = .generic) async throws {
+    /// `inference`: the request may consume a scripted status.
+    func beforeHandling(flavor: Flavor = .generic, inference: Bool = false) async throws {
         let knobs = await state.faults
         if knobs.latencyMilliseconds > 0 { try await Task.sleep(for: .milliseconds(knobs.latencyMilliseconds)) }
+        if inference, let scripted = await state.nextScriptedStatus() {
+            throw Self.error(status: scripted, flavor: flavor, retryAfter: knobs.retryAfterSeconds)
+        }
         for status in knobs.failRates.keys.sorted() {
             guard let rate = knobs.failRates[status], rate > 0, await state.draw() < rate else { continue }
-            throw Self.error(status: status, flavor: flavor)
+            throw Self.error(status: status, flavor: flavor, retryAfter: knobs.retryAfterSeconds)
         }
     }
 
-    static func error(status: Int, flavor: Flavor) -> SimulatorError {
+    static func error(status: Int, flavor: Flavor, retryAfter: Int = 30) -> SimulatorError {
         switch status {
         case 429:
-            return .json(.tooManyRequests, ["error": "The model is currently overloaded. Please try again later."], headers: [("Retry-After", "30")])
+            return .json(.tooManyRequests, ["error": "The model is currently overloaded. Please try again later."],
+                         headers: [("Retry-After", String(retryAfter))])
         case 502:
             let text = switch flavor {
             case .speech: "Speech synthesis failed due to a temporary upstream error. Please retry."

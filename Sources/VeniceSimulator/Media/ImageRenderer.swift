@@ -42,4 +42,15 @@ enum ImageRenderer {
         PNGEncoder.encode(width: width, height: height,
                           rgb: renderRGB(width: width, height: height, seed: seed, prompt: prompt, blackedOut: blackedOut))
     }
+
+    /// Encoded image in `format` ("png", "webp" or "jpeg"); nil for formats the simulator cannot write.
+    static func encoded(format: String, width: Int, height: Int, seed: Int64, prompt: String, blackedOut: Bool = false) -> [UInt8]? {
+        let rgb = renderRGB(width: width, height: height, seed: seed, prompt: prompt, blackedOut: blackedOut)
+        switch format {
+        case "png": return PNGEncoder.encode(width: width, height: height, rgb: rgb)
+        case "webp": return WebPEncoder.encode(width: width, height: height, rgb: rgb)
+        case "jpeg": return JPEGEncoder.encode(width: width, height: height, rgb: rgb)
+        default: return nil
+        }
+    }
 }

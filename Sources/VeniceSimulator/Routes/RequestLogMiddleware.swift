@@ -1,3 +1,4 @@
+import NIOCore
 import Hummingbird
 import Logging
 
@@ -28,6 +29,16 @@ struct RequestLogMiddleware: RouterMiddleware {
         } catch let error as SimulatorError {
             status = error.status.code
             throw error
+        } catch is NIOTooManyBytesError {
+            status = 413
+            throw SimulatorError.standard(.contentTooLarge, "Request body exceeds the maximum allowed size.")
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            status = 413
+            throw SimulatorError.standard(.contentTooLarge, "Request body exceeds the maximum allowed size.")
+        } catch let error as HTTPError where error.status == .notFound || error.status == .methodNotAllowed {
+            // Unknown routes answer with Venice's JSON shape, not an empty body.
+            status = error.status.code
+            throw SimulatorError.standard(error.status, error.status == .notFound ? "Not found" : "Method not allowed")
         } catch let error as any HTTPResponseError {
             status = error.status.code
             throw error

@@ -42,7 +42,7 @@ extension RouteServices {
         }
 
         api.post("audio/queue") { request, context -> Response in
-            try await inference(request, context, path: "/audio/queue") { caller in
+            try await inference(request, context, path: "/audio/queue") { caller, request in
                 guard await state.allow("audio-queue:" + caller.account, limit: 40) else {
                     throw SimulatorError.standard(.tooManyRequests, "Rate limit exceeded")
                 }
@@ -83,7 +83,7 @@ extension RouteServices {
         }
 
         api.post("audio/retrieve") { request, context -> Response in
-            try await inference(request, context, path: "/audio/retrieve") { caller in
+            try await inference(request, context, path: "/audio/retrieve") { caller, request in
                 guard await state.allow("audio-retrieve:" + caller.account, limit: 120) else {
                     throw SimulatorError.standard(.tooManyRequests, "Rate limit exceeded")
                 }
@@ -113,7 +113,7 @@ extension RouteServices {
         }
 
         api.post("audio/complete") { request, context -> Response in
-            try await inference(request, context, path: "/audio/complete") { caller in
+            try await inference(request, context, path: "/audio/complete") { caller, request in
                 let body = try await StrictBody.read(request, allowed: Self.completeFields)
                 let job = try await ownedJob(body, caller: caller)
                 await state.markAudioJobGone(job.id)

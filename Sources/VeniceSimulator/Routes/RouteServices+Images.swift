@@ -23,13 +23,10 @@ extension RouteServices {
         let requestEcho: JSONObject
     }
 
-    /// The simulator writes PNG only; WebP and JPEG are refused with a message that says so.
-    static func checkFormat(_ format: String) throws {
+    /// The simulator writes all three formats for real: lossless WebP, PNG and baseline JPEG.
+    static func checkFormat(_ format: String) throws(SimulatorError) {
         guard ["webp", "png", "jpeg"].contains(format) else {
             throw SimulatorError.invalidParameters(field: "format", message: "Invalid enum value. Expected 'webp' | 'png' | 'jpeg', received '\(format)'")
-        }
-        guard format == "png" else {
-            throw SimulatorError.standard(.badRequest, "venice-sim cannot encode \(format) images; request format \"png\" (the simulator writes real PNG only)")
         }
     }
 
@@ -129,7 +126,7 @@ extension RouteServices {
         }
         for flag in ["embed_exif_metadata", "hide_watermark", "safe_mode", "disable_prompt_optimization_thinking"] { _ = try body.bool(flag) }
         let enhance = try body.bool("enhance_prompt") ?? false
-        let format = try body.string("format") ?? "png"
+        let format = try body.string("format") ?? "webp"
         try Self.checkFormat(format)
         echo["format"] = .string(format)
         echo["variants"] = .number(String(variants))
@@ -137,9 +134,10 @@ extension RouteServices {
         let violation = await state.faults.contentViolation
         var images: [[UInt8]] = []
         for index in 0..<variants {
-            images.append(ImageRenderer.png(width: width, height: height, seed: seed &+ Int64(index), prompt: prompt, blackedOut: violation))
+            images.append(ImageRenderer.encoded(format: format, width: width, height: height, seed: seed &+ Int64(index), prompt: prompt,
+                                                blackedOut: violation) ?? [])
         }
-        return (model, GeneratedImages(images: images, contentType: "image/png", violation: violation,
+        return (model, GeneratedImages(images: images, contentType: "image/\(format)", violation: violation,
                                        priceMicroEach: rules.priceMicro(resolution: resolution, quality: quality), enhance: enhance,
                                        requestEcho: echo))
     }
@@ -158,7 +156,7 @@ extension RouteServices {
 
     func registerImages(_ api: RouterGroup<Context>) {
         api.post("image/generate") { request, context -> Response in
-            try await inference(request, context, path: "/image/generate") { caller in
+            try await inference(request, context, path: "/image/generate") { caller, request in
                 let body = try await StrictBody.read(request, allowed: Self.imageGenerateFields)
                 let (model, generated) = try await generateImages(body)
                 try checkPrivacy(caller, model: model)
@@ -183,7 +181,7 @@ extension RouteServices {
             }
         }
         api.post("images/generations") { request, context -> Response in
-            try await inference(request, context, path: "/images/generations") { caller in
+            try await inference(request, context, path: "/images/generations") { caller, request in
                 let body = try await StrictBody.read(request, allowed: Self.openAIImageFields)
                 guard let modelID = try body.string("model"), !modelID.isEmpty else {
                     throw SimulatorError.standard(.badRequest, "model is required")

@@ -9,7 +9,7 @@ extension RouteServices {
 
     func registerSpeech(_ api: RouterGroup<Context>) {
         api.post("audio/speech") { request, context -> Response in
-            try await inference(request, context, path: "/audio/speech", flavor: .speech) { caller in
+            try await inference(request, context, path: "/audio/speech", flavor: .speech) { caller, request in
                 let body = try await StrictBody.read(request, allowed: Self.speechFields)
                 let model = try self.model(try body.string("model"), type: "tts")
                 try checkPrivacy(caller, model: model)
@@ -32,8 +32,8 @@ extension RouteServices {
                 guard rules.formats.contains(format) else {
                     throw SimulatorError.standard(.badRequest, "Response format \(format) is not supported by \(model.id). Supported formats: \(rules.formats.joined(separator: ", "))")
                 }
-                guard format == "wav" || format == "pcm" else {
-                    throw SimulatorError.standard(.badRequest, "venice-sim cannot encode \(format) audio; request response_format \"wav\" or \"pcm\" (the simulator writes real WAV/PCM only)")
+                guard ["wav", "pcm", "flac", "mp3"].contains(format) else {
+                    throw SimulatorError.standard(.badRequest, "venice-sim cannot encode \(format) audio; request response_format \"wav\", \"pcm\", \"flac\" or \"mp3\" (mp3 comes back silent)")
                 }
                 let speed = try body.double("speed") ?? 1.0
                 guard (0.25...4).contains(speed) else { throw SimulatorError.invalidParameters(field: "speed", message: "Number must be between 0.25 and 4") }
@@ -51,7 +51,12 @@ extension RouteServices {
                 }
                 let streaming = try body.bool("streaming") ?? false
                 let pcm = WAVCodec.synthesizePCM(text: input, speed: speed)
-                let audio = format == "wav" ? WAVCodec.wav(pcm: pcm) : pcm
+                let audio: [UInt8] = switch format {
+                case "wav": WAVCodec.wav(pcm: pcm)
+                case "flac": FLACEncoder.encode(pcm: pcm, sampleRate: WAVCodec.sampleRate)
+                case "mp3": MP3Silence.encode(seconds: Double(pcm.count / 2) / Double(WAVCodec.sampleRate))
+                default: pcm
+                }
                 let requestId = await requestID("speech-")
                 let price = rules.priceMicro(characters: input.count)
                 await state.charge(caller, requestId: requestId,
@@ -73,7 +78,7 @@ extension RouteServices {
         }
 
         api.post("audio/transcriptions") { request, context -> Response in
-            try await inference(request, context, path: "/audio/transcriptions", flavor: .transcription) { caller in
+            try await inference(request, context, path: "/audio/transcriptions", flavor: .transcription) { caller, request in
                 let contentType = request.headers[.contentType] ?? ""
                 var request = request
                 let buffer = try await request.collectBody(upTo: 36 * 1024 * 1024)
@@ -109,18 +114,37 @@ extension RouteServices {
                 if responseFormat == "text" { return .bytes(Array(text.utf8), contentType: "text/plain; charset=utf-8") }
                 var answer = JSONObject([("text", .string(text)), ("duration", .decimal((duration * 1000).rounded() / 1000))])
                 if timestamps {
-                    let words = text.split(separator: " ")
-                    let step = duration / Double(max(1, words.count))
-                    var wordRows: [JSONValue] = []
-                    for (index, word) in words.enumerated() {
-                        wordRows.append(["word": .string(String(word)), "start": .decimal(Double(index) * step), "end": .decimal(Double(index + 1) * step)])
-                    }
-                    answer["timestamps"] = ["word": .array(wordRows),
-                                            "segment": [["text": .string(text), "start": 0, "end": .decimal(duration)]]]
+                    answer["timestamps"] = Self.timestamps(text: text, duration: duration, model: model.id)
                 }
                 return .json(.object(answer))
             }
         }
+    }
+}
+
+extension RouteServices {
+    /// Timestamp arrays at each model's granularity (VENICE.md §7.2): whisper segment+word, wizper segment,
+    /// scribe-v2 and stt-xai-v1 word, parakeet word+segment+char.
+    static func timestamps(text: String, duration: Double, model: String) -> JSONValue {
+        let words = text.split(separator: " ")
+        let step = duration / Double(max(1, words.count))
+        let wordRows: [JSONValue] = words.enumerated().map { index, word in
+            ["word": .string(String(word)), "start": .decimal(Double(index) * step), "end": .decimal(Double(index + 1) * step)]
+        }
+        let segmentRows: JSONValue = [["text": .string(text), "start": 0, "end": .decimal(duration)]]
+        let characters = Array(text)
+        let charStep = duration / Double(max(1, characters.count))
+        let charRows: [JSONValue] = characters.enumerated().map { index, character in
+            ["char": .string(String(character)), "start": .decimal(Double(index) * charStep), "end": .decimal(Double(index + 1) * charStep)]
+        }
+        var object = JSONObject()
+        switch model {
+        case "openai/whisper-large-v3": object["segment"] = segmentRows; object["word"] = .array(wordRows)
+        case "fal-ai/wizper": object["segment"] = segmentRows
+        case "elevenlabs/scribe-v2", "stt-xai-v1": object["word"] = .array(wordRows)
+        default: object["word"] = .array(wordRows); object["segment"] = segmentRows; object["char"] = .array(charRows)
+        }
+        return .object(object)
     }
 }
 

@@ -34,29 +34,16 @@ extension RouteServices {
                 await state.finishSettlement(verified.paymentId, body: nil)
                 throw SimulatorError.topUp(.payment402, code: "SETTLEMENT_FAILED", message: "Settlement failed; no funds moved. Retrying is safe.")
             case .timeout:
-                let state = self.state
-                let delay = knobs.settlementTimeoutCreditDelayMilliseconds
-                Task {
-                    try? await Task.sleep(for: .milliseconds(delay))
-                    let (body, header) = await settle(verified)
-                    await state.finishSettlement(verified.paymentId, body: body, paymentResponse: header)
-                }
+                // The credit lands later (on the simulator clock), as a timed-out settlement may on Venice.
+                await state.scheduleSettlement(verified, afterMilliseconds: Int64(knobs.settlementTimeoutCreditDelayMilliseconds))
                 throw SimulatorError.topUp(.gatewayTimeout, code: "SETTLEMENT_TIMEOUT", message: "Settlement timed out; it may still complete. Check the balance before paying again.")
             default:
-                let (body, paymentResponse) = await settle(verified)
-                await state.finishSettlement(verified.paymentId, body: body, paymentResponse: paymentResponse)
+                let (body, paymentResponse) = await state.settle(verified)
                 return .json(body, headers: [HTTPField.Name("PAYMENT-RESPONSE")!: paymentResponse])
             }
         }
     }
 
-    struct VerifiedPayment: Sendable {
-        let payer: String            // lowercase
-        let payerChecksummed: String
-        let amount: UInt64
-        let paymentId: String
-        let transaction: String
-    }
 
     private func topUpError(_ code: String, _ message: String) -> SimulatorError { .topUp(.badRequest, code: code, message: message) }
 
@@ -121,16 +108,6 @@ extension RouteServices {
         return VerifiedPayment(payer: from.lowercasedHex, payerChecksummed: from.checksummed, amount: amount,
                                paymentId: "x402-" + Hex.encode(digest.prefix(16)),
                                transaction: Hex.encode(Keccak256.hash(Array("venice-sim".utf8) + digest), prefix: true))
-    }
-
-    /// Credits a verified payment; returns the 200 body and the `PAYMENT-RESPONSE` header.
-    func settle(_ payment: VerifiedPayment) async -> (JSONValue, String) {
-        let newBalance = await state.credit(account: payment.payer, micro: Int64(payment.amount))
-        let body: JSONValue = ["success": true, "data": ["walletAddress": .string(payment.payer), "amountCredited": .usd(Int64(payment.amount)),
-                                                         "newBalance": .usd(newBalance), "paymentId": .string(payment.paymentId)]]
-        let header = DiscoveryBodies.base64(["success": true, "network": "eip155:8453", "payer": .string(payment.payerChecksummed),
-                                             "transaction": .string(payment.transaction)])
-        return (body, header)
     }
 }
 

@@ -41,21 +41,28 @@ struct RouteServices: Sendable {
 
     // MARK: - pipeline
 
-    /// Error-budget bucket: the key, or the client IP for wallet requests (VENICE.md §9.4).
-    private func budgetBucket(_ request: Request, _ context: Context) -> String {
-        if Authenticator.siwx(request) == nil, let token = Authenticator.bearer(request), !token.isEmpty { return "budget:key:" + token }
-        return "budget:ip:" + context.remoteIP
+    /// Error-budget bucket: the key (or, for wallet requests, the client IP) × `model` × OpenAI `user` (VENICE.md §9.4).
+    /// JSON bodies are read here (and handed on buffered) to learn the model; multipart shares the key/IP bucket.
+    private func budgetBucket(_ request: inout Request, _ context: Context) async throws -> String {
+        var bucket = "budget:ip:" + context.remoteIP
+        if Authenticator.siwx(request) == nil, let token = Authenticator.bearer(request), !token.isEmpty { bucket = "budget:key:" + token }
+        guard request.headers[.contentType]?.lowercased().hasPrefix("application/json") == true else { return bucket }
+        let buffer = try await request.collectBody(upTo: StrictBody.maxJSONBytes + 1)
+        request.body = .init(buffer: buffer)
+        guard buffer.readableBytes <= 1_000_000, let json = try? JSONValue(parsing: Array(buffer.readableBytesView)) else { return bucket }
+        return bucket + "|" + (json["model"]?.stringValue ?? "") + "|" + (json["user"]?.stringValue ?? "")
     }
 
     private static let budgetMessage = "Too many failed attempts (> 50) resulting in a non-success status code. Please wait 30 seconds and try again. See https://docs.venice.ai/api-reference/rate-limiting for more information."
 
     /// Wraps a credentialed handler with the error budget and its headers.
-    private func budgeted(_ request: Request, _ context: Context, _ body: () async throws -> Response) async throws -> Response {
-        let bucket = budgetBucket(request, context)
+    private func budgeted(_ request: Request, _ context: Context, _ body: (Request) async throws -> Response) async throws -> Response {
+        var request = request
+        let bucket = try await budgetBucket(&request, context)
         let (failures, resetsAt) = await state.count(bucket, windowMilliseconds: 30_000)
         if failures > 50 { throw SimulatorError.standard(.tooManyRequests, Self.budgetMessage) }
         do {
-            var response = try await body()
+            var response = try await body(request)
             response.headers[HTTPField.Name("x-ratelimit-remaining")!] = String(max(0, 50 - failures))
             response.headers[HTTPField.Name("x-ratelimit-resets")!] = String(resetsAt)
             return response
@@ -77,8 +84,8 @@ struct RouteServices: Sendable {
     /// Inference route: SIWX wins over Bearer; no credentials → 402 discovery; payment header → 400.
     /// A wallet holds one of its concurrency slots for the whole handler.
     func inference(_ request: Request, _ context: Context, path: String, flavor: FaultInjector.Flavor = .generic,
-                   _ handler: @escaping @Sendable (Caller) async throws -> Response) async throws -> Response {
-        try await budgeted(request, context) {
+                   _ handler: @escaping @Sendable (Caller, Request) async throws -> Response) async throws -> Response {
+        try await budgeted(request, context) { request in
             if Authenticator.payment(request) != nil {
                 throw SimulatorError.coded(.badRequest, "Payment headers are only accepted on POST /api/v1/x402/top-up",
                                            code: "PAYMENT_HEADER_NOT_ACCEPTED")
@@ -93,8 +100,8 @@ struct RouteServices: Sendable {
                     if balance < Self.admissionMinimumMicro {
                         throw await auth.insufficientBalance(path: path, balanceMicro: balance)
                     }
-                    try await faults.beforeHandling(flavor: flavor)
-                    let response = try await handler(.wallet(address: wallet))
+                    try await faults.beforeHandling(flavor: flavor, inference: true)
+                    let response = try await handler(.wallet(address: wallet), request)
                     await state.release(wallet: wallet)
                     return await faults.maybeCut(response)
                 } catch {
@@ -105,8 +112,8 @@ struct RouteServices: Sendable {
             if let token = Authenticator.bearer(request) {
                 let record = try await auth.key(token)
                 try await admitKey(record)
-                try await faults.beforeHandling(flavor: flavor)
-                return await faults.maybeCut(try await handler(.key(record)))
+                try await faults.beforeHandling(flavor: flavor, inference: true)
+                return await faults.maybeCut(try await handler(.key(record), request))
             }
             throw await auth.noCredentials(path: path)
         }
@@ -127,7 +134,7 @@ struct RouteServices: Sendable {
     /// Bearer-only route: SIWX alone → 401, nothing → 402 discovery, INFERENCE where ADMIN needed → 401.
     func bearerOnly(_ request: Request, _ context: Context, path: String, admin: Bool,
                     _ handler: @escaping @Sendable (APIKeyRecord) async throws -> Response) async throws -> Response {
-        try await budgeted(request, context) {
+        try await budgeted(request, context) { request in
             guard let token = Authenticator.bearer(request) else {
                 if Authenticator.siwx(request) != nil { throw SimulatorError.standard(.unauthorized, "Authentication failed") }
                 throw await auth.noCredentials(path: path)

@@ -36,6 +36,10 @@ public final class SiwxSigner: Sendable {
     private let clock: any WallClock
     private let nonces: NonceSource
     private let checksummedAddress: String
+    /// Constant message bytes up to and including `Nonce: ` (hot path).
+    private let messagePrefix: [UInt8]
+    /// `{"address":"…","message":"` + JSON-escaped `messagePrefix` (hot path).
+    private let jsonPrefix: [UInt8]
 
     /// - Parameters:
     ///   - clock: normally a `SkewClock`; its time is used as `Issued At` as is.
@@ -57,6 +61,20 @@ public final class SiwxSigner: Sendable {
         self.nonces = nonces
         self.address = signer.address
         self.checksummedAddress = signer.address.checksummed
+        // Everything before the nonce is the same in every message: render it once.
+        let template = SiweMessage(
+            uncheckedDomain: configuration.domain, address: signer.address, statement: configuration.statement,
+            uri: configuration.uri, chainId: configuration.chainId, nonce: "", issuedAt: SiweTimestamp(milliseconds: 0),
+            expirationTime: nil).render(checksummedAddress: checksummedAddress)
+        let cut = template.utf8.count - "\nIssued At: ".utf8.count - 24
+        self.messagePrefix = Array(template.utf8.prefix(cut))
+        var w = JSONWriter(capacity: 512)
+        w.raw("{")
+        w.key("address", first: true); w.string(checksummedAddress)
+        w.key("message")
+        w.string(String(decoding: messagePrefix, as: UTF8.self))
+        w.bytes.removeLast()   // reopen the string: the dynamic tail follows
+        self.jsonPrefix = w.bytes
     }
 
     /// One fresh proof; `.headerValue` goes into the `SIGN-IN-WITH-X` header.
@@ -81,9 +99,36 @@ public final class SiwxSigner: Sendable {
         return (message, header)
     }
 
-    /// Just the header value string, with the address rendered from the cached checksum.
+    /// Just the header value (the hot path: constant parts pre-rendered, no intermediate
+    /// values). Byte-identical to `makeHeader().headerValue` for the same nonce and time.
     public func makeHeaderValue() throws(X402Error) -> String {
-        let header = try makeHeader()
-        return Base64.encode(header.jsonBytes(checksummedAddress: checksummedAddress))
+        let now = clock.nowMilliseconds()
+        // The variable tail: nonce and the two timestamps (no character needs JSON escaping but LF).
+        var tail = [UInt8]()
+        tail.reserveCapacity(96)
+        tail.append(contentsOf: nonces.next().utf8)
+        tail.append(contentsOf: "\nIssued At: ".utf8)
+        tail.append(contentsOf: SiweTimestamp.render(now).utf8)
+        tail.append(contentsOf: "\nExpiration Time: ".utf8)
+        tail.append(contentsOf: SiweTimestamp.render(now + configuration.ttlSeconds * 1000).utf8)
+        var message = messagePrefix
+        message.append(contentsOf: tail)
+        let signature = try signer.signPersonalMessage(message)
+        var json = jsonPrefix
+        json.reserveCapacity(jsonPrefix.count + tail.count + 200)
+        for byte in tail {
+            if byte == 10 { json.append(92); json.append(110) } else { json.append(byte) }
+        }
+        json.append(contentsOf: "\",\"signature\":\"".utf8)
+        json.append(contentsOf: signature.hex.utf8)
+        json.append(contentsOf: "\"".utf8)
+        if configuration.includeLegacyTimestamp {
+            json.append(contentsOf: ",\"timestamp\":".utf8)
+            json.append(contentsOf: String(now).utf8)
+        }
+        json.append(contentsOf: ",\"chainId\":".utf8)
+        json.append(contentsOf: String(configuration.chainId).utf8)
+        json.append(125)
+        return Base64.encode(json)
     }
 }

@@ -169,19 +169,34 @@ public struct SiwxVerifier: Sendable {
         return VerifiedSignIn(address: address, message: message, text: text, expiresAtMilliseconds: expiresAt)
     }
 
+    /// Strict parse, with the two leniencies Venice shows: a path after the domain is stripped
+    /// (`https://api.venice.ai:443/x wants you…`), and a missing `Chain ID` line reads as chain 1.
+    /// The signature is always checked over the original text.
     private func parseMessage(_ text: String) throws(X402Error) -> SiweMessage {
-        do {
-            return try SiweMessage(parsing: text)
-        } catch .siweInvalidNonce(let nonce) where nonce.isEmpty {
-            throw .signIn(.missingNonce, detail: "the Nonce line is empty")
-        } catch {
-            // Venice reads a message without a Chain ID line as chain 1 (→ UNSUPPORTED_CHAIN).
-            if !text.contains("\nChain ID: "), let range = text.range(of: "\nNonce: "),
-               let patched = try? SiweMessage(parsing: text.replacingCharacters(in: range, with: "\nChain ID: 1\nNonce: ")) {
-                return patched
+        var candidate = text
+        var firstError: X402Error?
+        for _ in 0..<3 {
+            do {
+                return try SiweMessage(parsing: candidate)
+            } catch {
+                if case .siweInvalidNonce(let nonce) = error, nonce.isEmpty {
+                    throw .signIn(.missingNonce, detail: "the Nonce line is empty")
+                }
+                if firstError == nil { firstError = error }
+                if case .siweInvalidDomain(let domain) = error,
+                   let cut = domain.firstIndex(where: { $0 == "/" || $0 == "?" || $0 == "#" }),
+                   let range = candidate.range(of: domain + SiweMessage.headerSuffix) {
+                    candidate.replaceSubrange(range, with: String(domain[domain.startIndex..<cut]) + SiweMessage.headerSuffix)
+                    continue
+                }
+                if !candidate.contains("\nChain ID: "), let range = candidate.range(of: "\nNonce: ") {
+                    candidate.replaceSubrange(range, with: "\nChain ID: 1\nNonce: ")
+                    continue
+                }
+                break
             }
-            throw .signIn(.invalidMessage, detail: error.description)
         }
+        throw .signIn(.invalidMessage, detail: firstError?.description ?? "not a SIWE message")
     }
 
     /// 8453, "8453", "eip155:8453" (any decimal chain in those forms); nil for other forms.

@@ -10,8 +10,11 @@ struct Serve: AsyncParsableCommand {
         abstract: "Run the agent: hold the unlocked key and serve Venice to local programs over a Unix socket."
     )
 
-    @Option(help: "Keystore holding the wallet key.")
-    var keystore: String
+    @Option(help: "Keystore holding the wallet key (or `keystore` in the config file).")
+    var keystore: String?
+
+    @Option(help: "TOML config file (default ~/.config/venice-agent/config.toml when it exists). Flags win over it.")
+    var config: String?
 
     @Option(help: "File with the keystore password. Without it the password is asked on the terminal; with neither the agent starts locked.")
     var passwordFile: String?
@@ -19,8 +22,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Unix socket path (default $XDG_RUNTIME_DIR/venice-agent/agent.sock).")
     var socket: String?
 
-    @Option(help: "Venice base URL including /api/v1.")
-    var upstream: String = AgentConfiguration.defaultUpstream
+    @Option(help: "Venice base URL including /api/v1 (default https://api.venice.ai/api/v1).")
+    var upstream: String?
 
     @Option(help: "Folder for the agent's state.")
     var stateDir: String?
@@ -28,14 +31,23 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Lock the key after this long unused, e.g. 8h, 30m.")
     var lifetime: String?
 
-    @Option(help: "Upstream requests in flight at once (Venice allows 5 per wallet).")
-    var maxInFlight: Int = 5
+    @Option(help: "Upstream requests in flight at once (default 5, Venice's limit per wallet).")
+    var maxInFlight: Int?
 
-    @Option(name: .customLong("topup-cap-usd"), help: "Largest single top-up in USD.")
-    var topUpCapUSD: Double = 10
+    @Option(name: .customLong("topup-cap-usd"), help: "Largest single top-up in USD (default 10).")
+    var topUpCapUSD: Double?
 
-    @Option(name: .customLong("daily-cap-usd"), help: "Most the agent may top up per UTC day, in USD.")
-    var dailyCapUSD: Double = 50
+    @Option(name: .customLong("daily-cap-usd"), help: "Most the agent may top up per UTC day, in USD (default 50).")
+    var dailyCapUSD: Double?
+
+    @Flag(name: .customLong("auto-topup"), help: "On a 402 insufficient-balance answer, top up once within the caps and retry once.")
+    var autoTopUp = false
+
+    @Flag(help: "Run in the background (new session, detached from the terminal) once the socket is ready; with --print-env: eval \"$(venice-agent serve --daemonize --print-env)\". Without --password-file it starts locked.")
+    var daemonize = false
+
+    @Option(help: "With --daemonize: append the agent's log here (default: discarded).")
+    var logFile: String?
 
     @Flag(help: "Print VENICE_AGENT_SOCK=…; export VENICE_AGENT_SOCK; once the socket is ready.")
     var printEnv = false
@@ -44,9 +56,9 @@ struct Serve: AsyncParsableCommand {
         if let lifetime, DurationParser.parse(lifetime) == nil {
             throw ValidationError("--lifetime \(lifetime) is not a duration; use e.g. 8h, 30m, 90s or 1h30m")
         }
-        guard (1...64).contains(maxInFlight) else { throw ValidationError("--max-in-flight must be between 1 and 64") }
-        guard topUpCapUSD >= 0, topUpCapUSD <= 10_000 else { throw ValidationError("--topup-cap-usd must be between 0 and 10000") }
-        guard dailyCapUSD >= 0, dailyCapUSD <= 100_000 else { throw ValidationError("--daily-cap-usd must be between 0 and 100000") }
+        if let maxInFlight, !(1...64).contains(maxInFlight) { throw ValidationError("--max-in-flight must be between 1 and 64") }
+        if let topUpCapUSD, !(0...10_000).contains(topUpCapUSD) { throw ValidationError("--topup-cap-usd must be between 0 and 10000") }
+        if let dailyCapUSD, !(0...100_000).contains(dailyCapUSD) { throw ValidationError("--daily-cap-usd must be between 0 and 100000") }
     }
 
     func run() async throws {
@@ -60,21 +72,67 @@ struct Serve: AsyncParsableCommand {
             logger.warning("could not make the process non-dumpable; core dumps may contain the key")
         }
         let environment = ProcessInfo.processInfo.environment
+        var file: ConfigFile?
+        do {
+            if let config {
+                file = try ConfigFile.load(path: config)
+            } else if FileManager.default.fileExists(atPath: ConfigFile.defaultPath(environment: environment)) {
+                file = try ConfigFile.load(path: ConfigFile.defaultPath(environment: environment))
+            }
+        } catch {
+            KeyCommands.printError(String(describing: error))
+            throw ExitCode.failure
+        }
+        guard let keystore = keystore ?? file?.keystore.map(ConfigFile.expand) else {
+            KeyCommands.printError("no keystore given; pass --keystore FILE or set keystore in the config file (create one with venice-agent key new)")
+            throw ExitCode.failure
+        }
         var configuration = AgentConfiguration(
-            keystorePath: keystore,
-            socketPath: socket ?? AgentConfiguration.defaultSocketPath(environment: environment),
-            upstream: upstream)
-        configuration.stateDirectory = stateDir
-        configuration.lifetime = lifetime.flatMap(DurationParser.parse)
-        configuration.maxInFlight = maxInFlight
-        configuration.topUpCapMicro = Int64((topUpCapUSD * 1_000_000).rounded())
-        configuration.dailyTopUpCapMicro = Int64((dailyCapUSD * 1_000_000).rounded())
+            keystorePath: keystore, socketPath: AgentConfiguration.defaultSocketPath(environment: environment))
+        do { try file?.apply(to: &configuration) } catch {
+            KeyCommands.printError(String(describing: error))
+            throw ExitCode.failure
+        }
+        if let socket { configuration.socketPath = socket }
+        if let upstream { configuration.upstream = upstream }
+        if let stateDir { configuration.stateDirectory = stateDir }
+        if let lifetime { configuration.lifetime = DurationParser.parse(lifetime) }
+        if let maxInFlight { configuration.maxInFlight = maxInFlight }
+        if let topUpCapUSD { configuration.topUpCapMicro = Int64((topUpCapUSD * 1_000_000).rounded()) }
+        if let dailyCapUSD { configuration.dailyTopUpCapMicro = Int64((dailyCapUSD * 1_000_000).rounded()) }
+        if autoTopUp { configuration.autoTopUp = true }
+
+        if daemonize {
+            // The child gets the same command without --daemonize/--print-env, and an explicit socket.
+            var childArguments: [String] = []
+            var skipNext = false
+            for argument in CommandLine.arguments.dropFirst() {
+                if skipNext { skipNext = false; continue }
+                if argument == "--daemonize" || argument == "--print-env" { continue }
+                if argument == "--log-file" || argument == "--socket" { skipNext = true; continue }
+                if argument.hasPrefix("--log-file=") || argument.hasPrefix("--socket=") { continue }
+                childArguments.append(argument)
+            }
+            childArguments += ["--socket", configuration.socketPath]
+            do {
+                let pid = try Daemonizer.spawnDetached(arguments: childArguments, socketPath: configuration.socketPath, logFile: logFile)
+                if printEnv {
+                    print("VENICE_AGENT_SOCK=\(configuration.socketPath); export VENICE_AGENT_SOCK;")
+                    print("VENICE_AGENT_PID=\(pid); export VENICE_AGENT_PID;")
+                    print("echo Agent pid \(pid);")
+                }
+            } catch {
+                KeyCommands.printError(String(describing: error))
+                throw ExitCode.failure
+            }
+            return
+        }
 
         let session: KeySession
         do {
-            session = try KeySession(keystorePath: keystore, lifetime: configuration.lifetime)
+            session = try KeySession(keystorePath: configuration.keystorePath, lifetime: configuration.lifetime)
         } catch {
-            KeyCommands.printError(error.description)
+            KeyCommands.printError(String(describing: error))
             throw ExitCode.failure
         }
         if configuration.upstreamIsRealVenice, AgentConfiguration.isPubliclyKnown(session.address) {

@@ -1,0 +1,105 @@
+import AgentCore
+import Foundation
+import Testing
+import VeniceSimulator
+import WalletCrypto
+import X402Protocol
+
+@Suite("Minted API keys")
+struct ApiKeyTests {
+    @Test("mint an ADMIN key, then billing is served with it and the secret never appears in an answer")
+    func mintAndUse() async throws {
+        try await withAgent(staked: true) { agent in
+            #expect(try await agent.request("GET", "/api/v1/billing/balance").status == 409)
+            let minted = try await agent.request("POST", "/agent/v1/apikey/mint", json: #"{"type":"ADMIN","description":"agent billing"}"#)
+            #expect(minted.status == 200, "\(minted.text)")
+            let last6 = try #require(minted.json?["last6"]?.stringValue)
+            #expect(last6.count == 6)
+            #expect(!minted.text.contains("VENICE_ADMIN_KEY_"))
+            let billing = try await agent.request("GET", "/api/v1/billing/balance")
+            #expect(billing.status == 200, "\(billing.text)")
+            let recorded = await agent.sim.state.recordedRequests()
+            let bearer = try #require(recorded.last?.header("authorization"))
+            #expect(bearer.hasPrefix("Bearer VENICE_ADMIN_KEY_") && bearer.hasSuffix(last6))
+            let list = try await agent.request("GET", "/agent/v1/apikey")
+            #expect(list.json?["keys"]?.arrayValue?.count == 1)
+            #expect(!list.text.contains(String(bearer.dropFirst(7))))
+            #expect(try await agent.request("GET", "/api/v1/api_keys/rate_limits").status == 200)
+        }
+    }
+
+    @Test("the secret is stored sealed: the ledger file never holds it in the clear")
+    func sealedAtRest() async throws {
+        let dirBox = DirBox()
+        try await withAgent(staked: true, agent: { dirBox.state = $0.stateDirectory }) { agent in
+            _ = try await agent.request("POST", "/agent/v1/apikey/mint", json: #"{"type":"ADMIN"}"#)
+            _ = try await agent.request("GET", "/api/v1/billing/balance")
+            let secret = try #require(await agent.sim.state.recordedRequests().last?.header("authorization")).dropFirst(7)
+            var ledgerBytes = Data()
+            for suffix in ["", "-wal"] {
+                ledgerBytes += (try? Data(contentsOf: URL(fileURLWithPath: (dirBox.state ?? "") + "/ledger.sqlite" + suffix))) ?? Data()
+            }
+            #expect(!ledgerBytes.isEmpty)
+            #expect(ledgerBytes.range(of: Data(secret.utf8)) == nil)
+            let attributes = try FileManager.default.attributesOfItem(atPath: (dirBox.state ?? "") + "/ledger.sqlite")
+            #expect((attributes[.posixPermissions] as? Int) == 0o600)
+        }
+    }
+
+    @Test("a wallet without staked VVV gets a clear error")
+    func unstaked() async throws {
+        try await withAgent(staked: false) { agent in
+            let answer = try await agent.request("POST", "/agent/v1/apikey/mint", json: #"{"type":"ADMIN"}"#)
+            #expect(answer.status == 403)
+            #expect(answer.json?["error"]?["code"]?.stringValue == "AGENT_NO_STAKED_VVV")
+        }
+    }
+
+    @Test("revoke removes the key upstream; billing then needs a new key")
+    func revoke() async throws {
+        try await withAgent(staked: true) { agent in
+            let minted = try await agent.request("POST", "/agent/v1/apikey/mint", json: #"{"type":"ADMIN"}"#)
+            let id = try #require(minted.json?["id"]?.stringValue)
+            #expect(try await agent.request("DELETE", "/agent/v1/apikey/\(id)").status == 200)
+            #expect(await agent.sim.state.key(id: id) == nil)  // revoked keys are no longer live upstream
+            #expect(try await agent.request("GET", "/api/v1/billing/balance").status == 409)
+            #expect(try await agent.request("GET", "/agent/v1/apikey").json?["keys"]?.arrayValue?.isEmpty == true)
+            let audit = try await agent.request("GET", "/agent/v1/audit").text
+            #expect(audit.contains("apikey_minted") && audit.contains("apikey_revoked"))
+        }
+    }
+
+    @Test("a key about to expire is renewed before it lapses: new key minted, old revoked, audited")
+    func renewal() async throws {
+        try await withAgent(staked: true, agent: { $0.apiKeyRenewalCheck = .milliseconds(200) }) { agent in
+            let expires = SiweTimestamp(milliseconds: SystemWallClock().nowMilliseconds() + 4_000).text
+            let minted = try await agent.request("POST", "/agent/v1/apikey/mint", json: #"{"type":"ADMIN","expires_at":"\#(expires)"}"#)
+            #expect(minted.status == 200, "\(minted.text)")
+            let oldID = try #require(minted.json?["id"]?.stringValue)
+            var keys: [JSONValue] = []
+            for _ in 0..<40 {
+                try await Task.sleep(for: .milliseconds(100))
+                keys = try await agent.request("GET", "/agent/v1/apikey?all=true").json?["keys"]?.arrayValue ?? []
+                if keys.count == 2, keys.first?["revoked"]?.boolValue == true { break }
+            }
+            #expect(keys.count == 2)
+            #expect(keys.first { $0["id"]?.stringValue == oldID }?["revoked"]?.boolValue == true)
+            #expect(await agent.sim.state.key(id: oldID) == nil)
+            #expect(try await agent.request("GET", "/api/v1/billing/balance").status == 200)
+            #expect(try await agent.request("GET", "/agent/v1/audit").text.contains("apikey_renewed"))
+        }
+    }
+
+    @Test("bad mint requests are refused with a named field")
+    func badMint() async throws {
+        try await withAgent(staked: true) { agent in
+            let answer = try await agent.request("POST", "/agent/v1/apikey/mint", json: #"{"type":"ROOT"}"#)
+            #expect(answer.status == 400)
+            #expect(answer.text.contains("type"))
+        }
+    }
+}
+
+final class DirBox: @unchecked Sendable {
+    var state: String?
+}

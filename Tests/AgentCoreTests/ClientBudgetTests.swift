@@ -1,0 +1,93 @@
+import AgentCore
+import Foundation
+import Testing
+import VeniceSimulator
+import WalletCrypto
+
+@Suite("Clients, budgets and spend")
+struct ClientBudgetTests {
+    static let fourImages = #"{"model":"z-image-turbo","prompt":"four foxes","width":256,"height":256,"format":"png","variants":4}"#
+
+    @Test("a named client gets a vat_ token once; its token selects its policy and is never forwarded")
+    func namedClient() async throws {
+        try await withAgent { agent in
+            let created = try await agent.request("POST", "/agent/v1/clients", json: #"{"name":"imagegen","routes":["image"],"daily_usd":1}"#)
+            #expect(created.status == 200, "\(created.text)")
+            let token = try #require(created.json?["token"]?.stringValue)
+            #expect(token.hasPrefix("vat_"))
+            let auth = [("Authorization", "Bearer \(token)")]
+            #expect(try await agent.request("POST", "/api/v1/image/generate", json: AgentHarness.imageRequest, headers: auth).status == 200)
+            let recorded = await agent.sim.state.recordedRequests()
+            #expect(recorded.allSatisfy { $0.header("authorization") == nil })
+            // Audio is not in its route groups; managing the agent is not allowed either.
+            let speech = try await agent.request("POST", "/api/v1/audio/speech", json: #"{"model":"tts-kokoro","input":"hi"}"#, headers: auth)
+            #expect(speech.status == 403)
+            #expect(speech.json?["error"]?["code"]?.stringValue == "AGENT_ROUTE_NOT_ALLOWED")
+            #expect(try await agent.request("POST", "/agent/v1/topup", json: #"{"usd":10}"#, headers: auth).status == 403)
+            let listed = try await agent.request("GET", "/agent/v1/clients")
+            #expect(listed.text.contains("imagegen"))
+            #expect(!listed.text.contains(token))
+            let unknown = try await agent.request("GET", "/agent/v1/status", headers: [("Authorization", "Bearer vat_0000")])
+            #expect(unknown.status == 401)
+        }
+    }
+
+    @Test("a client over its daily budget is refused before anything is signed, with the numbers")
+    func dailyBudget() async throws {
+        try await withAgent { agent in
+            let created = try await agent.request("POST", "/agent/v1/clients", json: #"{"name":"tight","routes":["image"],"daily_usd":0.05}"#)
+            let token = try #require(created.json?["token"]?.stringValue)
+            let auth = [("Authorization", "Bearer \(token)")]
+            #expect(try await agent.request("POST", "/api/v1/image/generate", json: Self.fourImages, headers: auth).status == 200)  // $0.04
+            let generationsBefore = await agent.sim.state.recordedRequests().filter { $0.path.hasSuffix("/image/generate") }.count
+            let refused = try await agent.request("POST", "/api/v1/image/generate", json: Self.fourImages, headers: auth)
+            #expect(refused.status == 402)
+            let error = refused.json?["error"]
+            #expect(error?["code"]?.stringValue == "AGENT_BUDGET_EXCEEDED")
+            #expect(error?["limit"]?.stringValue == "daily_usd")
+            #expect(error?["estimate_usd"]?.doubleValue == 0.04)
+            #expect((error?["spent_usd"]?.doubleValue ?? 0) >= 0.04)
+            #expect(await agent.sim.state.recordedRequests().filter { $0.path.hasSuffix("/image/generate") }.count == generationsBefore)
+            // The owner's default client is not limited.
+            #expect(try await agent.request("POST", "/api/v1/image/generate", json: Self.fourImages).status == 200)
+        }
+    }
+
+    @Test("a per-request limit refuses an expensive request and lets a cheap one through")
+    func perRequestLimit() async throws {
+        try await withAgent { agent in
+            let created = try await agent.request("POST", "/agent/v1/clients", json: #"{"name":"cheap","max_request_usd":0.02}"#)
+            let auth = [("Authorization", "Bearer \(created.json?["token"]?.stringValue ?? "")")]
+            let refused = try await agent.request("POST", "/api/v1/image/generate", json: Self.fourImages, headers: auth)
+            #expect(refused.json?["error"]?["limit"]?.stringValue == "max_request_usd")
+            #expect(try await agent.request("POST", "/api/v1/image/generate", json: AgentHarness.imageRequest, headers: auth).status == 200)
+        }
+    }
+
+    @Test("spend totals match the simulator's charges once reconciled")
+    func spendMatchesSimulator() async throws {
+        try await withAgent { agent in
+            #expect(try await agent.request("POST", "/api/v1/image/generate", json: AgentHarness.imageRequest).status == 200)
+            #expect(try await agent.request("POST", "/api/v1/image/generate", json: Self.fourImages).status == 200)
+            let speech = try await agent.request("POST", "/api/v1/audio/speech",
+                                                 json: #"{"model":"tts-kokoro","input":"Hello from the agent.","response_format":"wav"}"#)
+            #expect(speech.status == 200, "\(speech.text.prefix(200))")
+            let charges = await agent.sim.state.transactions(wallet: agent.address.lowercasedHex).filter { $0.kind == .charge }
+            let simulatorTotal = -charges.map(\.amountMicro).reduce(0, +)
+            var charged = -1.0
+            for _ in 0..<40 {
+                let spend = try await agent.request("GET", "/agent/v1/spend?by=model")
+                charged = spend.json?["total_charged_usd"]?.doubleValue ?? -1
+                let rows = spend.json?["rows"]?.arrayValue ?? []
+                if abs(charged - Double(simulatorTotal) / 1e6) < 1e-9, rows.count == 2 { break }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let debugSpend = try await agent.request("GET", "/agent/v1/spend?by=model").text
+            #expect(abs(charged - Double(simulatorTotal) / 1e6) < 1e-9, "agent \(charged) vs simulator \(simulatorTotal) micro; \(debugSpend); \(charges.map { "\($0.amountMicro) \($0.requestId ?? "-") \($0.modelId ?? "-")" })")
+            let byClient = try await agent.request("GET", "/agent/v1/spend?by=client")
+            #expect(byClient.json?["rows"]?.arrayValue?.first?["key"]?.stringValue == "default")
+            let status = try await agent.request("GET", "/agent/v1/status")
+            #expect(status.json?["unexplained_charges"]?.intValue == 0)
+        }
+    }
+}

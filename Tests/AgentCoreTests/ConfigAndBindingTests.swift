@@ -1,0 +1,74 @@
+import AgentCore
+import Foundation
+import Testing
+
+@Suite("Config file and executable bindings")
+struct ConfigAndBindingTests {
+    @Test("a TOML config sets caps, uids, limits, the default policy and bindings")
+    func applies() throws {
+        let file = try ConfigFile.parse("""
+            keystore = "~/keys/wallet.json"
+            lifetime = "8h"
+            max_in_flight = 3
+            allowed_uids = [1001]
+            [payments]
+            topup_cap_usd = 20
+            daily_cap_usd = 40
+            auto_topup = true
+            [default]
+            routes = ["image", "wallet"]
+            daily_usd = 5
+            [[binding]]
+            unit = "imagegen.service"
+            routes = ["image"]
+            daily_usd = 2
+            """)
+        var config = AgentConfiguration(keystorePath: "k", socketPath: "/tmp/s")
+        try file.apply(to: &config)
+        #expect(config.lifetime == .seconds(8 * 3600))
+        #expect(config.maxInFlight == 3)
+        #expect(config.allowedUIDs == [1001])
+        #expect(config.topUpCapMicro == 20_000_000 && config.dailyTopUpCapMicro == 40_000_000 && config.autoTopUp)
+        #expect(config.defaultPolicy.routes == ["image", "wallet"] && config.defaultPolicy.dailyMicro == 5_000_000)
+        #expect(config.bindings.count == 1)
+        #expect(config.bindings.first?.policy.name == "imagegen.service")
+        #expect(config.bindings.first?.policy.dailyMicro == 2_000_000)
+    }
+
+    @Test("unknown settings, bad route groups and bindings without a target are errors that name them", arguments: [
+        ("daily_cap = 5", "daily_cap"),
+        ("[payments]\ntopup_cap = 5", "topup_cap"),
+        ("[default]\nroutes = [\"imgae\"]", "imgae"),
+        ("[[binding]]\nroutes = [\"image\"]", "binding #1"),
+        ("lifetime = \"forever\"", "lifetime"),
+        ("max_in_flight = \"five\"", "max_in_flight"),
+    ])
+    func rejects(text: String, named: String) {
+        do {
+            var config = AgentConfiguration(keystorePath: "k", socketPath: "/tmp/s")
+            try ConfigFile.parse(text).apply(to: &config)
+            Issue.record("accepted: \(text)")
+        } catch {
+            #expect(String(describing: error).contains(named), "\(error)")
+        }
+    }
+
+    @Test("a policy bound to the caller's executable applies without any token")
+    func executableBinding() async throws {
+        let exe = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        let policy = ClientPolicy(name: "bound-tool", routes: ["audio"], maxRequestMicro: nil, dailyMicro: nil, source: .binding(exe))
+        try await withAgent(agent: { $0.bindings = [ClientBinding(executable: exe, unit: nil, policy: policy)] }) { agent in
+            let answer = try await agent.request("POST", "/api/v1/image/generate", json: AgentHarness.imageRequest)
+            #expect(answer.status == 403)
+            #expect(answer.text.contains("bound-tool"))
+            #expect(try await agent.request("POST", "/agent/v1/topup", json: #"{"usd":10}"#).status == 403)
+        }
+    }
+
+    @Test("the systemd unit is read from /proc/PID/cgroup")
+    func unitFromCgroup() {
+        #expect(ClientIdentityProbe.unit("0::/user.slice/user-1000.slice/user@1000.service/app.slice/imagegen.service\n") == "imagegen.service")
+        #expect(ClientIdentityProbe.unit("0::/user.slice/user-1000.slice/session-2.scope\n") == "session-2.scope")
+        #expect(ClientIdentityProbe.unit("0::/\n") == nil)
+    }
+}
