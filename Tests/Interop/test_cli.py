@@ -251,16 +251,48 @@ def test_topup_rejects_a_non_positive_amount(tmp_path):
     assert proc.returncode != 0 and "positive" in proc.stderr
 
 
-def test_spend_table_sums_to_the_simulators_charges(funded, tmp_path):
-    sock, _, _ = funded
-    ok(cli("image", "generate", "a kite", "--size", "64x64", "--out", tmp_path, sock=sock))
-    proc = cli("spend", "--by", "model", "--json", sock=sock)
-    skip_if_not_yet(proc, "/agent/v1/spend")
-    spend = json.loads(ok(proc))
+def spend_and_venice_charges(sock):
+    """(spend --by model --json, Venice's charges per model) once the agent has reconciled."""
+    import time
+    time.sleep(2)  # the agent reconciles charges from Venice's ledger shortly after each request
     ledger = json.loads(ok(cli("transactions", "--json", "--limit", "100", sock=sock)))["data"]["transactions"]
-    charged = -sum(t["amount"] for t in ledger if t["type"] in ("CHARGE", "REFUND"))
-    assert spend["total_charged_usd"] == pytest.approx(charged, abs=1e-6)
-    assert "z-image-turbo" in ok(cli("spend", "--by", "model", sock=sock))
+    by_model = {}
+    for t in ledger:
+        if t["type"] in ("CHARGE", "REFUND"):
+            by_model[t["modelId"]] = by_model.get(t["modelId"], 0) - t["amount"]
+    deadline = time.monotonic() + 10
+    while True:  # /agent/v1/spend is local: poll it, not Venice (whose ledger route is rate-limited)
+        spend = json.loads(ok(cli("spend", "--by", "model", "--json", sock=sock)))
+        if spend["total_charged_usd"] == pytest.approx(sum(by_model.values()), abs=1e-6) or time.monotonic() > deadline:
+            return spend, by_model
+        time.sleep(0.5)
+
+
+def test_spend_table_sums_to_the_simulators_charges(tmp_path):
+    key, address = new_key()
+    with simulator("--fund", f"{address}=5", "--audio-processing-ms", "500") as upstream, agent(upstream, key) as (sock, _, _):
+        ok(cli("image", "generate", "a kite", "--size", "64x64", "--variants", "2", "--out", tmp_path, sock=sock))
+        ok(cli("speech", "Hello there.", "--out", tmp_path / "s.wav", sock=sock))
+        ok(cli("music", "calm ambient piano with rain", "--duration", "60", "--yes", "--out", tmp_path / "m.wav", sock=sock))
+        spend, by_model = spend_and_venice_charges(sock)
+        rows = {r["key"]: r["charged_usd"] for r in spend["rows"]}
+        assert spend["total_charged_usd"] == pytest.approx(sum(by_model.values()), abs=1e-6), (rows, by_model)
+        for model, charged in by_model.items():
+            assert rows.get(model) == pytest.approx(charged, abs=1e-6), (model, rows, by_model)
+        table = ok(cli("spend", "--by", "model", sock=sock))
+        assert "z-image-turbo" in table and table.splitlines()[-1].startswith("total")
+
+
+@pytest.mark.xfail(strict=True, reason="AgentCore bug: the model of a multipart /audio/transcriptions request is not read "
+                                       "(ledger key '-'), so its charge is never attributed and spend misses it")
+def test_spend_includes_transcription_charges(tmp_path):
+    key, address = new_key()
+    with simulator("--fund", f"{address}=5") as upstream, agent(upstream, key) as (sock, _, _):
+        ok(cli("speech", "The quick brown fox jumps over the lazy dog.", "--out", tmp_path / "s.wav", sock=sock))
+        ok(cli("transcribe", tmp_path / "s.wav", sock=sock))
+        spend, by_model = spend_and_venice_charges(sock)
+        rows = {r["key"]: r["charged_usd"] for r in spend["rows"]}
+        assert rows.get("nvidia/parakeet-tdt-0.6b-v3") == pytest.approx(by_model["nvidia/parakeet-tdt-0.6b-v3"], abs=1e-6), (rows, by_model)
 
 
 def test_apikey_list_mint_revoke():
