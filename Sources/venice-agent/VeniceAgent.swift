@@ -8,7 +8,7 @@ struct VeniceAgent: AsyncParsableCommand {
         version: VeniceAgentVersion.current,
         subcommands: [
             Serve.self, Key.self,
-            Status.self, Lock.self, Unlock.self, Topup.self, Balance.self, Transactions.self, Spend.self,
+            Status.self, Lock.self, Unlock.self, Topup.self, Balance.self, Transactions.self, Spend.self, Audit.self,
             Image.self, Speech.self, Transcribe.self, Music.self,
             Billing.self, APIKey.self, Clients.self,
         ]

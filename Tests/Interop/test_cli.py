@@ -251,16 +251,48 @@ def test_topup_rejects_a_non_positive_amount(tmp_path):
     assert proc.returncode != 0 and "positive" in proc.stderr
 
 
-def test_spend_table_sums_to_the_simulators_charges(funded, tmp_path):
-    sock, _, _ = funded
-    ok(cli("image", "generate", "a kite", "--size", "64x64", "--out", tmp_path, sock=sock))
-    proc = cli("spend", "--by", "model", "--json", sock=sock)
-    skip_if_not_yet(proc, "/agent/v1/spend")
-    spend = json.loads(ok(proc))
+def spend_and_venice_charges(sock):
+    """(spend --by model --json, Venice's charges per model) once the agent has reconciled."""
+    import time
+    time.sleep(2)  # the agent reconciles charges from Venice's ledger shortly after each request
     ledger = json.loads(ok(cli("transactions", "--json", "--limit", "100", sock=sock)))["data"]["transactions"]
-    charged = -sum(t["amount"] for t in ledger if t["type"] in ("CHARGE", "REFUND"))
-    assert spend["total_charged_usd"] == pytest.approx(charged, abs=1e-6)
-    assert "z-image-turbo" in ok(cli("spend", "--by", "model", sock=sock))
+    by_model = {}
+    for t in ledger:
+        if t["type"] in ("CHARGE", "REFUND"):
+            by_model[t["modelId"]] = by_model.get(t["modelId"], 0) - t["amount"]
+    deadline = time.monotonic() + 10
+    while True:  # /agent/v1/spend is local: poll it, not Venice (whose ledger route is rate-limited)
+        spend = json.loads(ok(cli("spend", "--by", "model", "--json", sock=sock)))
+        if spend["total_charged_usd"] == pytest.approx(sum(by_model.values()), abs=1e-6) or time.monotonic() > deadline:
+            return spend, by_model
+        time.sleep(0.5)
+
+
+def test_spend_table_sums_to_the_simulators_charges(tmp_path):
+    key, address = new_key()
+    with simulator("--fund", f"{address}=5", "--audio-processing-ms", "500") as upstream, agent(upstream, key) as (sock, _, _):
+        ok(cli("image", "generate", "a kite", "--size", "64x64", "--variants", "2", "--out", tmp_path, sock=sock))
+        ok(cli("speech", "Hello there.", "--out", tmp_path / "s.wav", sock=sock))
+        ok(cli("music", "calm ambient piano with rain", "--duration", "60", "--yes", "--out", tmp_path / "m.wav", sock=sock))
+        spend, by_model = spend_and_venice_charges(sock)
+        rows = {r["key"]: r["charged_usd"] for r in spend["rows"]}
+        assert spend["total_charged_usd"] == pytest.approx(sum(by_model.values()), abs=1e-6), (rows, by_model)
+        for model, charged in by_model.items():
+            assert rows.get(model) == pytest.approx(charged, abs=1e-6), (model, rows, by_model)
+        table = ok(cli("spend", "--by", "model", sock=sock))
+        assert "z-image-turbo" in table and table.splitlines()[-1].startswith("total")
+
+
+@pytest.mark.xfail(strict=True, reason="AgentCore bug: the model of a multipart /audio/transcriptions request is not read "
+                                       "(ledger key '-'), so its charge is never attributed and spend misses it")
+def test_spend_includes_transcription_charges(tmp_path):
+    key, address = new_key()
+    with simulator("--fund", f"{address}=5") as upstream, agent(upstream, key) as (sock, _, _):
+        ok(cli("speech", "The quick brown fox jumps over the lazy dog.", "--out", tmp_path / "s.wav", sock=sock))
+        ok(cli("transcribe", tmp_path / "s.wav", sock=sock))
+        spend, by_model = spend_and_venice_charges(sock)
+        rows = {r["key"]: r["charged_usd"] for r in spend["rows"]}
+        assert rows.get("nvidia/parakeet-tdt-0.6b-v3") == pytest.approx(by_model["nvidia/parakeet-tdt-0.6b-v3"], abs=1e-6), (rows, by_model)
 
 
 def test_apikey_list_mint_revoke():
@@ -298,3 +330,75 @@ def test_topup_over_the_cap_is_refused_with_its_reason(fresh):
     line = one_error_line(proc)
     assert "top-up refused [over_cap]" in line and "AGENT_PAYMENT_REFUSED" in line
     assert json.loads(ok(cli("balance", "--json", sock=sock)))["data"]["balanceUsd"] == 0
+
+
+def test_audit_lists_the_top_ups_payment_events(fresh):
+    sock, _, _, _ = fresh
+    proc = cli("topup", "5", sock=sock)
+    skip_if_not_yet(proc, "/agent/v1/topup")
+    ok(proc)
+    proc = cli("audit", "--json", sock=sock)
+    skip_if_not_yet(proc, "/agent/v1/audit")
+    kinds = [e["kind"] for e in json.loads(ok(proc))["events"]]
+    table = ok(cli("audit", sock=sock))
+    assert table.splitlines()[0].split() == ["time", "event", "detail"]
+    assert len(table.splitlines()) == len(kinds) + 1
+    assert "payment_signed" in kinds and "payment_settled" in kinds, kinds
+
+
+# --- every client command, the same error lines ---
+
+def every_command(tmp_path):
+    audio = tmp_path / "a.wav"
+    audio.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt ")
+    pw = tmp_path / "pw"
+    pw.write_text("x\n")
+    return [
+        ["status"], ["lock"], ["unlock", "--password-file", pw], ["topup", "5"], ["balance"], ["transactions"],
+        ["spend"], ["audit"], ["image", "generate", "a fox", "--out", tmp_path], ["image", "styles"],
+        ["speech", "hello", "--out", tmp_path / "s.wav"], ["transcribe", audio], ["music", "calm piano music", "--yes"],
+        ["billing", "balance"], ["billing", "usage"], ["billing", "analytics"],
+        ["apikey", "list"], ["apikey", "mint"], ["apikey", "revoke", "k1"],
+        ["clients", "list"], ["clients", "add", "bot"], ["clients", "remove", "bot"],
+    ]
+
+
+def test_every_command_says_how_to_start_a_missing_agent(tmp_path):
+    for args in every_command(tmp_path):
+        line = one_error_line(cli(*args, sock=tmp_path / "nowhere.sock"))
+        assert "no agent is listening at" in line and "venice-agent serve" in line, (args, line)
+
+
+def test_every_command_names_a_path_that_is_not_a_socket(tmp_path):
+    plain = tmp_path / "plain"
+    plain.write_text("")
+    for args in every_command(tmp_path):
+        line = one_error_line(cli(*args, sock=plain))
+        assert "is not a Unix socket" in line, (args, line)
+
+
+def test_every_signed_command_on_a_locked_agent_says_unlock(fresh, tmp_path):
+    sock, _, _, _ = fresh
+    wav = tmp_path / "in.wav"
+    ok(cli("lock", sock=sock))
+    wav.write_bytes(b"RIFF\x24\x00\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x40\x1f\x00\x00\x80\x3e\x00\x00\x02\x00\x10\x00data\x00\x00\x00\x00")
+    for args in (["balance"], ["transactions"], ["topup", "5"], ["image", "generate", "a fox", "--out", tmp_path],
+                 ["speech", "hello", "--out", tmp_path / "s.wav"], ["transcribe", wav],
+                 ["music", "calm piano music", "--duration", "60", "--yes", "--out", tmp_path / "m.wav"]):
+        line = one_error_line(cli(*args, sock=sock))
+        assert "venice-agent unlock" in line, (args, line)
+
+
+def test_unlock_sends_a_password_with_quotes_backslashes_and_unicode_intact(tmp_path):
+    import tempfile
+    from conftest import binary, run
+    key, _ = new_key()
+    d = Path(tempfile.mkdtemp(prefix="va-", dir="/tmp"))
+    password = 'pa"ss\\wörd\ttab'
+    (d / "pw").write_text(password + "\n")
+    run([binary("venice-agent"), "key", "import", "--keystore", d / "key.json", "--password-file", d / "pw", "--scrypt-n", 1024],
+        stdin=key.encode())
+    with simulator() as upstream, agent(upstream, key, workdir=str(d)) as (sock, _, address):
+        ok(cli("lock", sock=sock))
+        assert address in ok(cli("unlock", "--password-file", d / "pw", sock=sock))
+        assert json.loads(ok(cli("status", "--json", sock=sock)))["locked"] is False

@@ -43,7 +43,12 @@ def test_demo_runs_end_to_end_and_writes_real_media(tmp_path):
     assert "quote: $0.03" in out and "TOP_UP" in out and "CHARGE" in out
     # $10 in; one image ($0.01), the speech (per character) and the music ($0.03) out.
     balance_line = next(l for l in out.splitlines() if l.startswith("balance "))
-    assert 9.95 < float(balance_line.split("$")[1]) < 9.97
+    balance = float(balance_line.split("$")[1])
+    assert 9.95 < balance < 9.97
+    # The spend table's total equals what the simulator charged (once the agent has /agent/v1/spend).
+    if "AGENT_UNKNOWN_ROUTE: GET /agent/v1/spend" not in out:
+        total = next(l for l in out.splitlines() if l.startswith("total "))
+        assert float(total.split("$")[-1]) == pytest.approx(10 - balance, abs=1e-6), total
     assert our_processes() - before == set()
 
 

@@ -69,8 +69,10 @@ struct AgentClient: Sendable {
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(timeoutSeconds))
             let buffer = try await response.body.collect(upTo: Self.maxResponseBytes)
             return AgentResponse(status: Int(response.status.code), headers: response.headers, body: Array(buffer.readableBytesView))
-        } catch let error as HTTPClientError where error == .connectTimeout || error == .remoteConnectionClosed {
-            throw .notRunning(socket: socketPath, detail: "\(error)")
+        } catch let error as HTTPClientError where error == .connectTimeout {
+            throw .notRunning(socket: socketPath, detail: "connecting timed out")
+        } catch let error as HTTPClientError where error == .remoteConnectionClosed {
+            throw .transport(socket: socketPath, detail: "the agent closed the connection before answering; it may have stopped (check `venice-agent status`)")
         } catch let error as NIOTooManyBytesError {
             throw .transport(socket: socketPath, detail: "the answer is larger than \(Self.maxResponseBytes) bytes (\(error))")
         } catch {

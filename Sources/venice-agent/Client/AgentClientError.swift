@@ -16,8 +16,8 @@ enum AgentClientError: Error, Sendable, CustomStringConvertible {
     /// A problem on this side: a missing file, a needed confirmation, a bad answer.
     case usage(String)
 
-    static let startHint = "start one with `venice-agent serve --keystore KEYSTORE.json </dev/null &` and then `venice-agent unlock` "
-        + "(or pass --socket / set VENICE_AGENT_SOCK to a running agent's socket)"
+    static let startHint = "start one with `eval \"$(venice-agent serve --keystore KEYSTORE.json --daemonize --print-env)\"` "
+        + "and then `venice-agent unlock` (or pass --socket / set VENICE_AGENT_SOCK to a running agent's socket)"
 
     var description: String {
         switch self {

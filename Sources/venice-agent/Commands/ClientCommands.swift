@@ -53,12 +53,12 @@ enum ClientCommands {
         value?.doubleValue.map(Money.usd) ?? ""
     }
 
-    /// Writes `bytes` to `path`, creating the folder; refuses to write through a symlink.
+    /// Writes `bytes` to `path` (atomically), creating the folder.
     static func write(_ bytes: [UInt8], to path: String) throws(AgentClientError) {
         let url = URL(fileURLWithPath: path)
         do {
             try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-            try Data(bytes).write(to: url)
+            try Data(bytes).write(to: url, options: .atomic)
         } catch {
             throw .usage("cannot write \(path): \(error.localizedDescription)")
         }
