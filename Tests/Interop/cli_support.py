@@ -9,7 +9,6 @@ from eth_account import Account
 from conftest import binary
 
 # The agent answers these when a route is not implemented yet (issue 6 endpoints).
-NOT_YET = "AGENT_UNKNOWN_ROUTE"
 
 
 def new_key():
