@@ -105,6 +105,9 @@ struct AgentProxyTests {
             let unlocked = try await agent.request("POST", "/agent/v1/unlock", json: #"{"password":"test password"}"#)
             #expect(unlocked.status == 200)
             #expect(try await agent.request("POST", "/api/v1/image/generate", json: AgentHarness.imageRequest).status == 200)
+            let audit = try await agent.request("GET", "/agent/v1/audit").text
+            #expect(audit.contains("\"unlock_failed\"") && audit.contains("\"lock\"") && audit.contains("\"unlock\""))
+            #expect(!audit.contains("test password"))
         }
     }
 

@@ -38,6 +38,7 @@ extension AgentResponder {
             return Self.json(status, requestID: requestID)
         case ("POST", "/agent/v1/lock"):
             session.lock()
+            ledger.audit("lock", "locked by a client request")
             logger.notice("key locked by client request")
             return Self.json(["locked": true], requestID: requestID)
         case ("POST", "/agent/v1/unlock"):
@@ -61,11 +62,13 @@ extension AgentResponder {
             do {
                 try await session.unlock(password: secret)
             } catch {
+                ledger.audit("unlock_failed", error.code)
                 if error == .wrongPasswordOrCorrupted {
                     throw AgentError(.unauthorized, "AGENT_WRONG_PASSWORD", "wrong password for \(session.keystorePath); try again")
                 }
                 throw AgentError(.internalServerError, "AGENT_UNLOCK_FAILED", error.description)
             }
+            ledger.audit("unlock", "unlocked by a client request")
             logger.notice("key unlocked by client request")
             return Self.json(["locked": false, "address": .string(session.address.checksummed)], requestID: requestID)
         case ("POST", "/agent/v1/topup"):

@@ -78,7 +78,7 @@ public struct AgentServer: Sendable {
         let app = Application(
             responder: responder,
             configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "venice-agent"),
-            services: [LifetimeReaper(session: session, logger: logger), PendingPaymentResolver(topUps: topUps, session: session, logger: logger), reconciler, apiKeys],
+            services: [LifetimeReaper(session: session, ledger: ledger, logger: logger), PendingPaymentResolver(topUps: topUps, session: session, logger: logger), reconciler, apiKeys],
             onServerRunning: { _ in
                 umask(previousMask)
                 chmod(socketPath, 0o600)
@@ -92,8 +92,10 @@ public struct AgentServer: Sendable {
         groupConfig.gracefulShutdownSignals = [.sigterm, .sigint]
         groupConfig.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGraceSeconds)
         let group = ServiceGroup(configuration: groupConfig)
+        if session.isUnlocked { ledger.audit("unlock", "unlocked at start-up") }
         defer {
             session.lock()
+            ledger.audit("lock", "agent stopped")
             unlink(socketPath)
         }
         do {
@@ -110,6 +112,7 @@ public struct AgentServer: Sendable {
 /// Drops the key after `lifetime` of idleness (monotonic clock).
 struct LifetimeReaper: Service {
     let session: KeySession
+    let ledger: AgentLedger
     let logger: Logger
 
     func run() async throws {
@@ -120,6 +123,7 @@ struct LifetimeReaper: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
             if session.lockIfIdle() {
+                ledger.audit("lock", "idle lifetime elapsed")
                 logger.notice("key locked after its idle lifetime")
             }
         }
