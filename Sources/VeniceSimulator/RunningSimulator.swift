@@ -1,4 +1,5 @@
 public import Logging
+import ServiceLifecycle
 import HTTPTypes
 
 /// A simulator listening on an ephemeral loopback port, for tests (the simulator's own and the agent's).
@@ -34,12 +35,24 @@ public func withRunningSimulator<T: Sendable>(
         continuation.yield(port)
         continuation.finish()
     }
+    // Stopped by a graceful shutdown, not by cancellation: cancelling a NIO server while a
+    // connection is being accepted can trip NIOAsyncWriter's "deinited without finish()" trap.
+    var groupConfiguration = ServiceGroupConfiguration(services: [app], logger: logger)
+    groupConfiguration.maximumGracefulShutdownDuration = .seconds(10)
+    let serviceGroup = ServiceGroup(configuration: groupConfiguration)
     return try await withThrowingTaskGroup(of: Void.self) { group in
-        group.addTask { try await app.run() }
+        group.addTask { try await serviceGroup.run() }
         var iterator = ports.makeAsyncIterator()
         guard let port = await iterator.next() else { throw SimulatorError.standard(.internalServerError, "simulator did not start") }
-        let result = try await body(RunningSimulator(port: port, state: app.state))
-        group.cancelAll()
+        let result: T
+        do {
+            result = try await body(RunningSimulator(port: port, state: app.state))
+        } catch {
+            await serviceGroup.triggerGracefulShutdown()
+            throw error
+        }
+        await serviceGroup.triggerGracefulShutdown()
+        try await group.waitForAll()
         return result
     }
 }

@@ -49,11 +49,12 @@ enum AgentBenchmarks {
                 try await session.unlock(password: SecretBytes(zeroingSource: &unlock))
                 let server = AgentServer(configuration: agentConfig, session: session, logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
                 let (ready, readyContinuation) = AsyncStream<Void>.makeStream()
+                let handle = ShutdownHandle()
                 var clientConfig = HTTPClient.Configuration()
                 clientConfig.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 128)
                 let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfig)
                 try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { try await server.run { readyContinuation.yield(); readyContinuation.finish() } }
+                    group.addTask { try await server.run(shutdown: handle) { readyContinuation.yield(); readyContinuation.finish() } }
                     var iterator = ready.makeAsyncIterator()
                     _ = await iterator.next()
                     for clients in [1, 8, 64] {
@@ -78,7 +79,8 @@ enum AgentBenchmarks {
                         print("\(String(latency).leftPad(8)) ms \(String(clients).leftPad(8)) \(f(direct.rps, 12)) \(f(direct.p50, 7)) \(f(direct.p99, 7)) \(f(viaAgent.rps, 12)) \(f(viaAgent.p50, 7)) \(f(viaAgent.p99, 7)) \(f(viaAgent.p50 - direct.p50, 14))"
                               + (direct.failures + viaAgent.failures > 0 ? "  (failures: direct \(direct.failures), agent \(viaAgent.failures))" : ""))
                     }
-                    group.cancelAll()
+                    await handle.shutdown()
+                    try await group.waitForAll()
                 }
                 try await http.shutdown()
             }

@@ -95,6 +95,7 @@ func withAgent<T: Sendable>(
         let server = AgentServer(configuration: config, session: session,
                                  logger: Logger(label: "agent-test", factory: { _ in SwiftLogNoOpLogHandler() }))
         let (ready, readyContinuation) = AsyncStream<Void>.makeStream()
+        let handle = ShutdownHandle()
         var clientConfig = HTTPClient.Configuration()
         clientConfig.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
         clientConfig.timeout = .init(connect: .seconds(30), read: .seconds(120))
@@ -102,14 +103,21 @@ func withAgent<T: Sendable>(
         do {
             let result = try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask {
-                    try await server.run { readyContinuation.yield(); readyContinuation.finish() }
+                    try await server.run(shutdown: handle) { readyContinuation.yield(); readyContinuation.finish() }
                     return nil
                 }
                 var iterator = ready.makeAsyncIterator()
                 _ = await iterator.next()
                 let harness = AgentHarness(socketPath: config.socketPath, session: session, sim: sim, http: http)
-                let value = try await body(harness)
-                group.cancelAll()
+                let value: T
+                do {
+                    value = try await body(harness)
+                } catch {
+                    await handle.shutdown()
+                    throw error
+                }
+                await handle.shutdown()
+                try await group.waitForAll()
                 return value
             }
             try await http.shutdown()

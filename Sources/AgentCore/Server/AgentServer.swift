@@ -8,6 +8,7 @@ public import Hummingbird
 public import Logging
 import NIOCore
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 import VeniceClient
 import X402Protocol
@@ -37,7 +38,7 @@ public struct AgentServer: Sendable {
 
     /// Runs until SIGTERM/SIGINT: stops accepting, lets in-flight requests finish (bounded),
     /// removes the socket and zeroes the key. `onReady` runs once the socket accepts connections.
-    public func run(onReady: @escaping @Sendable () -> Void = {}) async throws {
+    public func run(shutdown handle: ShutdownHandle? = nil, onReady: @escaping @Sendable () -> Void = {}) async throws {
         try SocketPreparation.prepare(path: configuration.socketPath)
         let clock = SkewClock()
         let http = UpstreamClient.makeHTTPClient()
@@ -92,6 +93,7 @@ public struct AgentServer: Sendable {
         groupConfig.gracefulShutdownSignals = [.sigterm, .sigint]
         groupConfig.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGraceSeconds)
         let group = ServiceGroup(configuration: groupConfig)
+        handle?.attach(group)
         if session.isUnlocked { ledger.audit("unlock", "unlocked at start-up") }
         defer {
             session.lock()
@@ -156,4 +158,23 @@ struct PendingPaymentResolver: Service {
 final class ApiKeyBox: @unchecked Sendable {
     // Written once during start-up, before the server accepts connections; read-only afterwards.
     var service: ApiKeyService?
+}
+
+/// Lets an embedding program (tests, the benchmark) stop a running agent the way SIGTERM does.
+public final class ShutdownHandle: Sendable {
+    private let group = Mutex<ServiceGroup?>(nil)
+    private let requested = Mutex(false)
+
+    public init() {}
+
+    func attach(_ serviceGroup: ServiceGroup) {
+        group.withLock { $0 = serviceGroup }
+        if requested.withLock({ $0 }) { Task { await serviceGroup.triggerGracefulShutdown() } }
+    }
+
+    /// Graceful shutdown: stop intake, drain in-flight responses, remove the socket, zero the key.
+    public func shutdown() async {
+        requested.withLock { $0 = true }
+        if let serviceGroup = group.withLock({ $0 }) { await serviceGroup.triggerGracefulShutdown() }
+    }
 }
