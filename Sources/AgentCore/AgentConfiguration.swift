@@ -35,6 +35,8 @@ public struct AgentConfiguration: Sendable {
     public var autoTopUpMicro: Int64
     /// How often minted keys are checked for renewal (renewed with < 10 % of their lifetime left).
     public var apiKeyRenewalCheck: Duration = .seconds(30)
+    /// Renew when less than this fraction of a key's lifetime is left.
+    public var apiKeyRenewFraction: Double = 0.1
     /// A charge no request explains is flagged once it is this old (Venice may debit late).
     public var unexplainedChargeGraceSeconds: Int64 = 60
     /// Policy of the owner's programs that present no client token and match no binding.

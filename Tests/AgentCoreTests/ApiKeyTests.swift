@@ -71,13 +71,15 @@ struct ApiKeyTests {
 
     @Test("a key about to expire is renewed before it lapses: new key minted, old revoked, audited")
     func renewal() async throws {
-        try await withAgent(staked: true, agent: { $0.apiKeyRenewalCheck = .milliseconds(200) }) { agent in
-            let expires = SiweTimestamp(milliseconds: SystemWallClock().nowMilliseconds() + 4_000).text
+        // A key with 30 s left of its (at least 60 s) lifetime, renewed when < 90 % is left: at once,
+        // with plenty of time before it lapses even on a loaded machine.
+        try await withAgent(staked: true, agent: { $0.apiKeyRenewalCheck = .milliseconds(200); $0.apiKeyRenewFraction = 0.9 }) { agent in
+            let expires = SiweTimestamp(milliseconds: SystemWallClock().nowMilliseconds() + 30_000).text
             let minted = try await agent.request("POST", "/agent/v1/apikey/mint", json: #"{"type":"ADMIN","expires_at":"\#(expires)"}"#)
             #expect(minted.status == 200, "\(minted.text)")
             let oldID = try #require(minted.json?["id"]?.stringValue)
             var keys: [JSONValue] = []
-            for _ in 0..<40 {
+            for _ in 0..<200 {
                 try await Task.sleep(for: .milliseconds(100))
                 keys = try await agent.request("GET", "/agent/v1/apikey?all=true").json?["keys"]?.arrayValue ?? []
                 if keys.count == 2, keys.first?["revoked"]?.boolValue == true { break }

@@ -63,7 +63,7 @@ public struct AgentServer: Sendable {
             caps: .init(perTopUpMicro: configuration.topUpCapMicro, dailyMicro: configuration.dailyTopUpCapMicro),
             logger: logger, crashHook: crashHook)
         let apiKeys = ApiKeyService(ledger: ledger, upstream: agentUpstream, session: session, logger: logger,
-                                    renewalCheck: configuration.apiKeyRenewalCheck)
+                                    renewalCheck: configuration.apiKeyRenewalCheck, renewFraction: configuration.apiKeyRenewFraction)
         keyBox.service = apiKeys
         let inFlight = InFlightTracker()
         let reconciler = ChargeReconciler(ledger: ledger, upstream: agentUpstream, session: session, logger: logger,
