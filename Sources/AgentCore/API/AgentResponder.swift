@@ -127,7 +127,7 @@ public struct AgentResponder: HTTPResponder {
 
     /// The caller's policy: a named client's token, else a config binding (executable or
     /// systemd unit), else the default policy of the owner's programs.
-    func resolvePolicy(_ request: Request, identity: ClientIdentity) throws(AgentError) -> ClientPolicy {
+    func resolvePolicy(_ request: Request, peer: PeerCredentials) throws(AgentError) -> ClientPolicy {
         if let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer vat_") {
             let token = String(authorization.dropFirst("Bearer ".count))
             guard let policy = clients.policy(forToken: token) else {
@@ -136,8 +136,12 @@ public struct AgentResponder: HTTPResponder {
             }
             return policy
         }
-        if let binding = configuration.bindings.first(where: { $0.matches(identity) }) {
-            return binding.policy
+        // /proc is read only when some binding needs the executable or the unit.
+        if !configuration.bindings.isEmpty {
+            let identity = ClientIdentity.of(peer)
+            if let binding = configuration.bindings.first(where: { $0.matches(identity) }) {
+                return binding.policy
+            }
         }
         return configuration.defaultPolicy
     }
@@ -153,7 +157,7 @@ public struct AgentResponder: HTTPResponder {
         }
         let path = request.uri.path
         let method = request.method.rawValue
-        let policy = try resolvePolicy(request, identity: ClientIdentity.of(peer))
+        let policy = try resolvePolicy(request, peer: peer)
         outcome.client = policy.name
 
         // 2. The agent's own API.
