@@ -58,7 +58,7 @@ public struct AgentError: Error, Sendable, CustomStringConvertible {
     }
 
     public static func budgetExceeded(client: String, limit: String, limitMicro: Int64, spentMicro: Int64, estimateMicro: Int64) -> AgentError {
-        func usd(_ m: Int64) -> String { String(format: "%.4f", Double(m) / 1e6) }
+        func usd(_ m: Int64) -> String { Money.text(m, decimals: 4) }
         var e = AgentError(.init(code: 402, reasonPhrase: "Payment Required"), "AGENT_BUDGET_EXCEEDED",
                            limit == "daily_usd"
                            ? "client \(client) has spent $\(usd(spentMicro)) of its $\(usd(limitMicro)) daily budget and this request is estimated at $\(usd(estimateMicro)); it resets at 00:00 UTC or the owner can raise daily_usd"

@@ -158,7 +158,7 @@ public struct ConfigFile: Sendable, Equatable, Decodable {
 
     static func micro(_ usd: Double, _ name: String) throws -> Int64 {
         guard usd.isFinite, usd >= 0, usd <= 1_000_000 else { throw Failure(description: "\(name) must be a USD amount between 0 and 1000000") }
-        return Int64((usd * 1_000_000).rounded())
+        return Money.micro(usd: usd)
     }
 
     public static func expand(_ path: String) -> String {

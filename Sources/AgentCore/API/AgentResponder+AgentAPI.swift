@@ -92,7 +92,7 @@ extension AgentResponder {
                 throw AgentError(.internalServerError, "AGENT_LEDGER_ERROR", "cannot read the audit log: \(error)")
             }
             return Self.json(["events": .array(events.map { e in
-                ["time": .string(Self.iso(e.time)), "kind": .string(e.kind), "detail": .string(e.detail)]
+                ["time": .string(Timestamp.iso(e.time)), "kind": .string(e.kind), "detail": .string(e.detail)]
             })], requestID: requestID)
         case ("POST", "/agent/v1/apikey/mint"):
             let mint = try ApiKeyService.parse(try await Self.jsonBody(request))
@@ -122,13 +122,12 @@ extension AgentResponder {
                 throw AgentError(.internalServerError, "AGENT_LEDGER_ERROR", "cannot read the ledger: \(error)")
             }
             let scoped = policy.source == .defaultClient ? rows : (by == "client" ? rows.filter { $0.key == policy.name } : rows)
-            func usd(_ m: Int64) -> JSONValue { .number(String(format: "%.6f", Double(m) / 1e6)) }
             return Self.json([
                 "by": .string(by),
                 "rows": .array(scoped.map { ["key": .string($0.key), "requests": .number(String($0.requests)),
-                                             "estimate_usd": usd($0.estimateMicro), "charged_usd": usd($0.chargedMicro)] }),
-                "total_estimate_usd": usd(scoped.map(\.estimateMicro).reduce(0, +)),
-                "total_charged_usd": usd(scoped.map(\.chargedMicro).reduce(0, +)),
+                                             "estimate_usd": Money.json($0.estimateMicro), "charged_usd": Money.json($0.chargedMicro)] }),
+                "total_estimate_usd": Money.json(scoped.map(\.estimateMicro).reduce(0, +)),
+                "total_charged_usd": Money.json(scoped.map(\.chargedMicro).reduce(0, +)),
             ], requestID: requestID)
         case ("POST", "/agent/v1/clients"):
             let body = try await Self.jsonBody(request)
@@ -149,7 +148,7 @@ extension AgentResponder {
         case ("GET", "/agent/v1/clients"):
             let all: [ClientPolicy]
             do { all = try clients.all() } catch { throw AgentError(.internalServerError, "AGENT_LEDGER_ERROR", "cannot read clients: \(error)") }
-            let dayStart = TopUpService.utcMidnight(clock.nowMilliseconds())
+            let dayStart = Timestamp.utcMidnight(clock.nowMilliseconds())
             return Self.json(["clients": .array(all.map { .object(Self.clientJSON($0, spentMicro: requests.spentToday(client: $0.name, dayStart: dayStart))) })],
                              requestID: requestID)
         case ("DELETE", _) where path.hasPrefix("/agent/v1/clients/"):
@@ -180,21 +179,14 @@ extension AgentResponder {
     static func optionalUSD(_ value: JSONValue?, _ name: String) throws(AgentError) -> Int64? {
         guard let value, !value.isNull else { return nil }
         guard let usd = value.doubleValue, usd >= 0, usd <= 1_000_000 else { throw .badRequest("\(name) must be a non-negative USD amount") }
-        return Int64((usd * 1_000_000).rounded())
+        return Money.micro(usd: usd)
     }
 
     static func clientJSON(_ policy: ClientPolicy, spentMicro: Int64) -> JSONObject {
-        func usd(_ m: Int64?) -> JSONValue { m.map { .number(String(format: "%.6f", Double($0) / 1e6)) } ?? .null }
         return JSONObject([
             ("name", .string(policy.name)),
             ("routes", policy.routes.map { .array($0.sorted().map(JSONValue.string)) } ?? .array(ClientPolicy.groupNames.sorted().map(JSONValue.string))),
-            ("max_request_usd", usd(policy.maxRequestMicro)), ("daily_usd", usd(policy.dailyMicro)), ("spent_today_usd", usd(spentMicro)),
+            ("max_request_usd", Money.json(policy.maxRequestMicro)), ("daily_usd", Money.json(policy.dailyMicro)), ("spent_today_usd", Money.json(spentMicro)),
         ])
-    }
-
-    static func iso(_ ms: Int64) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
     }
 }

@@ -230,16 +230,16 @@ public struct AgentResponder: HTTPResponder {
             let start = RequestLedger.Start(id: requestID, client: policy.name, uid: peer.uid, pid: peer.pid, method: method,
                                             route: "/api/v1" + route.template, model: model, estimateMicro: estimate, bytesIn: declaredLength ?? 0)
             let admission: RequestLedger.Admission
-            do { admission = try requests.admit(start, policy: policy, dayStart: TopUpService.utcMidnight(clock.nowMilliseconds())) } catch {
+            do { admission = try requests.admit(start, policy: policy, dayStart: Timestamp.utcMidnight(clock.nowMilliseconds())) } catch {
                 throw AgentError(.internalServerError, "AGENT_LEDGER_ERROR", "cannot record the request: \(error)")
             }
             switch admission {
             case .admitted: break
             case .overRequest(let limit):
-                ledger.audit("budget_refused", "\(policy.name) \(route.template) estimate \(TopUpService.usd(estimate)) > max_request \(TopUpService.usd(limit))")
+                ledger.audit("budget_refused", "\(policy.name) \(route.template) estimate \(Money.text(estimate)) > max_request \(Money.text(limit))")
                 throw .budgetExceeded(client: policy.name, limit: "max_request_usd", limitMicro: limit, spentMicro: 0, estimateMicro: estimate)
             case .overDaily(let limit, let spent):
-                ledger.audit("budget_refused", "\(policy.name) \(route.template) spent \(TopUpService.usd(spent)) + \(TopUpService.usd(estimate)) > daily \(TopUpService.usd(limit))")
+                ledger.audit("budget_refused", "\(policy.name) \(route.template) spent \(Money.text(spent)) + \(Money.text(estimate)) > daily \(Money.text(limit))")
                 throw .budgetExceeded(client: policy.name, limit: "daily_usd", limitMicro: limit, spentMicro: spent, estimateMicro: estimate)
             }
             outcome.ledgerRow = requestID

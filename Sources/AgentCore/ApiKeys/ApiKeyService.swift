@@ -53,7 +53,7 @@ public final class ApiKeyService: Service, Sendable {
         let description = body["description"]?.stringValue
         if let description, description.count > 64 { throw .badRequest("\"description\" must be at most 64 characters") }
         let expiresAt = body["expires_at"]?.stringValue
-        if let expiresAt, !expiresAt.isEmpty, milliseconds(expiresAt) == nil {
+        if let expiresAt, !expiresAt.isEmpty, Timestamp.milliseconds(expiresAt) == nil {
             throw .badRequest("\"expires_at\" must be YYYY-MM-DD or an ISO 8601 UTC time like 2027-01-01T00:00:00Z")
         }
         return MintRequest(type: type, description: description, usdLimit: body["usd_limit"]?.doubleValue,
@@ -173,10 +173,10 @@ public final class ApiKeyService: Service, Sendable {
     func renewExpiring(now: Int64) async {
         guard session.isUnlocked, let keys = try? store.all() else { return }
         for key in keys where key.revokedAt == nil {
-            guard let expires = key.expiresAt.flatMap(Self.milliseconds), expires > now else { continue }
+            guard let expires = Timestamp.milliseconds(key.expiresAt), expires > now else { continue }
             let lifetime = max(expires - key.createdAt, 60_000)
             guard Double(expires - now) < Double(lifetime) * renewFraction else { continue }
-            let newExpiry = Self.iso(now + lifetime)
+            let newExpiry = Timestamp.iso(now + lifetime)
             do {
                 let fresh = try await mint(MintRequest(type: key.type, description: key.description, usdLimit: key.usdLimit,
                                                        diemLimit: key.diemLimit, limitPeriod: key.limitPeriod, expiresAt: newExpiry))
@@ -213,12 +213,6 @@ public final class ApiKeyService: Service, Sendable {
         }
     }
 
-    static func milliseconds(_ text: String) -> Int64? {
-        if text.count == 10, let ts = try? SiweTimestamp(parsing: text + "T00:00:00Z") { return ts.milliseconds }
-        return (try? SiweTimestamp(parsing: text))?.milliseconds
-    }
-
-    static func iso(_ ms: Int64) -> String { SiweTimestamp(milliseconds: ms).text }
 
     static func json(_ r: ApiKeyStore.Record) -> JSONValue {
         .object(JSONObject([

@@ -68,7 +68,7 @@ struct ApiKeyStore: Sendable {
     }
 
     static func expired(_ record: Record, now: Int64) -> Bool {
-        guard let text = record.expiresAt, let at = ApiKeyService.milliseconds(text) else { return false }
+        guard let at = Timestamp.milliseconds(record.expiresAt) else { return false }
         return at <= now
     }
 

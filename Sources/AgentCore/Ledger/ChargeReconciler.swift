@@ -92,7 +92,7 @@ public final class ChargeReconciler: Service, Sendable {
                 try db.execute(sql: """
                     INSERT OR IGNORE INTO upstream_transactions (id, type, amount_micro, request_id, model_id, created_at, attributed_to)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [id, type, Int64((amount * 1_000_000).rounded()), row["requestId"]?.stringValue,
+                    """, arguments: [id, type, Money.micro(usd: amount), row["requestId"]?.stringValue,
                                      row["modelId"]?.stringValue, row["createdAt"]?.stringValue ?? "",
                                      type == "TOP_UP" ? "topup" : nil])
             }
@@ -116,7 +116,7 @@ public final class ChargeReconciler: Service, Sendable {
                 let txID: String = tx["id"]
                 let requestId: String? = tx["request_id"]
                 let model: String? = tx["model_id"]
-                let created = Self.milliseconds(tx["created_at"]) ?? now
+                let created = Timestamp.milliseconds(tx["created_at"]) ?? now
                 var match: String?
                 if let model, (tx["type"] as String) == "CHARGE" {
                     match = try String.fetchOne(db, sql: """
@@ -148,8 +148,4 @@ public final class ChargeReconciler: Service, Sendable {
         flagged.add(newlyFlagged.count, ordering: .relaxed)
     }
 
-    static func milliseconds(_ text: String?) -> Int64? {
-        guard let text, let ts = try? SiweTimestamp(parsing: text) else { return nil }
-        return ts.milliseconds
-    }
 }

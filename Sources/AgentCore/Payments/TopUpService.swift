@@ -69,7 +69,7 @@ public actor TopUpService {
         guard usd.isFinite, usd > 0, usd <= 10_000 else {
             throw .badRequest("\"usd\" must be a positive amount of at most 10000")
         }
-        let amount = Int64((usd * 1_000_000).rounded())
+        let amount = Money.micro(usd: usd)
         guard session.isUnlocked else { throw .locked() }
         try await resolvePending()
         if let stuck = try? journal.unresolved(), !stuck.isEmpty {
@@ -77,7 +77,7 @@ public actor TopUpService {
                              "a previous top-up (\(stuck[0].id)) has no known outcome yet; no new payment is made until it is resolved — retry in a minute")
         }
         let spentToday: Int64
-        do { spentToday = try journal.committedSince(Self.utcMidnight(clock.nowMilliseconds())) } catch {
+        do { spentToday = try journal.committedSince(Timestamp.utcMidnight(clock.nowMilliseconds())) } catch {
             throw AgentError(.internalServerError, "AGENT_LEDGER_ERROR", "cannot read the payment journal: \(error)")
         }
 
@@ -118,7 +118,7 @@ public actor TopUpService {
         do { try journal.record(intent) } catch {
             throw AgentError(.internalServerError, "AGENT_LEDGER_ERROR", "the payment intent could not be recorded, so nothing was sent: \(error)")
         }
-        ledger.audit("payment_signed", "\(intent.id) \(Self.usd(amount)) USD to \(intent.payTo)")
+        ledger.audit("payment_signed", "\(intent.id) \(Money.text(amount)) USD to \(intent.payTo)")
         crashHook(.afterIntent)
         return try await settle(intent)
     }
@@ -209,7 +209,7 @@ public actor TopUpService {
         let amount = Double(intent.amountMicro) / 1e6
         return rows.contains { row in
             row["type"]?.stringValue == "TOP_UP" && abs((row["amount"]?.doubleValue ?? 0) - amount) < 0.000001
-                && (Self.isoMilliseconds(row["createdAt"]?.stringValue) ?? 0) >= intent.createdAt - 60_000
+                && (Timestamp.milliseconds(row["createdAt"]?.stringValue) ?? 0) >= intent.createdAt - 60_000
         }
     }
 
@@ -230,25 +230,15 @@ public actor TopUpService {
 
     // MARK: plumbing
 
-    struct Answer: Sendable {
-        let status: Int
-        let headers: HTTPHeaders
-        let body: [UInt8]
-    }
+    typealias Answer = AgentUpstream.Answer
 
     func call(path: String, method: String = "POST", auth: VeniceRoute.Auth = .none, query: String? = nil,
-              headers: [String: String]) async throws(AgentError) -> Answer {
-        try await call(path: path, method: method, auth: auth, query: query, headerPairs: headers)
-    }
-
-    func call(path: String, method: String, auth: VeniceRoute.Auth, query: String? = nil,
-              headerPairs: [String: String] = [:]) async throws(AgentError) -> Answer {
+              headers pairs: [String: String] = [:]) async throws(AgentError) -> Answer {
         var headers = HTTPHeaders()
-        for (name, value) in headerPairs { headers.add(name: name, value: value) }
-        let route = VeniceRoute(method: method, path: path, template: path.hasPrefix("/x402/top-up") ? path : nil, auth: auth, group: .wallet)
+        for (name, value) in pairs { headers.add(name: name, value: value) }
+        let route = VeniceRoute(method: method, path: path, auth: auth, group: .wallet)
         do {
-            let answer = try await upstream.fetch(UpstreamRequest(route: route, query: query, headers: headers, body: .none))
-            return Answer(status: answer.status, headers: answer.headers, body: answer.body)
+            return try await upstream.fetch(UpstreamRequest(route: route, query: query, headers: headers, body: .none))
         } catch {
             throw AgentError(.badGateway, error.code, error.description)
         }
@@ -267,12 +257,4 @@ public actor TopUpService {
         return json["message"]?.stringValue ?? json["error"]?.stringValue
     }
 
-    static func utcMidnight(_ ms: Int64) -> Int64 { ms - ms % 86_400_000 }
-
-    static func usd(_ micro: Int64) -> String { String(format: "%.2f", Double(micro) / 1e6) }
-
-    static func isoMilliseconds(_ text: String?) -> Int64? {
-        guard let text, let ts = try? SiweTimestamp(parsing: text) else { return nil }
-        return ts.milliseconds
-    }
 }

@@ -34,11 +34,9 @@ public final class UpstreamClient: Sendable {
     private let clock: SkewClock
     private let logger: Logger
     private let jitter: @Sendable () -> Double
-    private let onAttempt: @Sendable (VeniceRoute, Int) -> Void
 
     public init(configuration: Configuration, httpClient: HTTPClient, credentials: any UpstreamCredentials, clock: SkewClock,
-                logger: Logger, jitter: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) },
-                onAttempt: @escaping @Sendable (VeniceRoute, Int) -> Void = { _, _ in }) throws(VeniceClientError) {
+                logger: Logger, jitter: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) throws(VeniceClientError) {
         var base = configuration.baseURL
         while base.hasSuffix("/") { base.removeLast() }
         guard let url = URL(string: base), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
@@ -51,7 +49,6 @@ public final class UpstreamClient: Sendable {
         self.clock = clock
         self.logger = logger
         self.jitter = jitter
-        self.onAttempt = onAttempt
     }
 
     /// An HTTP client set up for Venice: redirects off, bounded connect time, pooled connections.
@@ -71,7 +68,6 @@ public final class UpstreamClient: Sendable {
         let policy = configuration.retry
         while true {
             attempt += 1
-            onAttempt(request.route, attempt)
             let outgoing = try makeRequest(request)
             let response: HTTPClientResponse
             do {

@@ -46,9 +46,9 @@ enum AgentClientError: Error, Sendable, CustomStringConvertible {
             return "the agent is locked; run `venice-agent unlock` (AGENT_LOCKED)"
         case "AGENT_BUDGET_EXCEEDED":
             let limit = details["limit"]?.stringValue ?? "budget"
-            let limitUSD = details["limit_usd"]?.doubleValue.map(Money.usd) ?? "?"
-            let spent = details["spent_usd"]?.doubleValue.map(Money.usd) ?? "?"
-            let estimate = details["estimate_usd"]?.doubleValue.map(Money.usd) ?? "?"
+            let limitUSD = details["limit_usd"]?.doubleValue.map(DollarFormat.usd) ?? "?"
+            let spent = details["spent_usd"]?.doubleValue.map(DollarFormat.usd) ?? "?"
+            let estimate = details["estimate_usd"]?.doubleValue.map(DollarFormat.usd) ?? "?"
             if limit == "max_request_usd" {
                 return "this request (about \(estimate)) is over this client's max_request_usd limit of \(limitUSD); ask for less or raise the limit (AGENT_BUDGET_EXCEEDED)"
             }

@@ -50,7 +50,7 @@ enum ClientCommands {
     }
 
     static func usd(_ value: JSONValue?) -> String {
-        value?.doubleValue.map(Money.usd) ?? ""
+        value?.doubleValue.map(DollarFormat.usd) ?? ""
     }
 
     /// Writes `bytes` to `path` (atomically), creating the folder.

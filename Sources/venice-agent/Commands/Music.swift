@@ -37,7 +37,7 @@ enum MusicCommand {
         if let d = c.duration { quoteBody.append(("duration_seconds", .number(String(d)))) }
         let quoteResponse = try await client.call(.POST, "/api/v1/audio/quote", json: .object(JSONObject(quoteBody)), timeoutSeconds: 60)
         let quote = quoteResponse.json?["quote"]?.doubleValue
-        let quoteText = quote.map(Money.usd) ?? "unknown"
+        let quoteText = quote.map(DollarFormat.usd) ?? "unknown"
         let lengthText = c.duration.map { ", \($0) s" } ?? ""
         if !c.options.json { print("quote: \(quoteText) (\(c.model)\(lengthText))") }
         if !c.yes {

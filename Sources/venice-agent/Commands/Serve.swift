@@ -98,8 +98,8 @@ struct Serve: AsyncParsableCommand {
         if let stateDir { configuration.stateDirectory = stateDir }
         if let lifetime { configuration.lifetime = DurationParser.parse(lifetime) }
         if let maxInFlight { configuration.maxInFlight = maxInFlight }
-        if let topUpCapUSD { configuration.topUpCapMicro = Int64((topUpCapUSD * 1_000_000).rounded()) }
-        if let dailyCapUSD { configuration.dailyTopUpCapMicro = Int64((dailyCapUSD * 1_000_000).rounded()) }
+        if let topUpCapUSD { configuration.topUpCapMicro = Money.micro(usd: topUpCapUSD) }
+        if let dailyCapUSD { configuration.dailyTopUpCapMicro = Money.micro(usd: dailyCapUSD) }
         if autoTopUp { configuration.autoTopUp = true }
 
         if daemonize {

@@ -16,7 +16,7 @@ struct Topup: AsyncParsableCommand {
     func run() async throws {
         try await ClientCommands.run {
             let body: JSONValue = ["usd": .number(String(usd))]
-            let response = try await ProgressIndicator.run("topping up \(Money.usd(usd))") { _ in
+            let response = try await ProgressIndicator.run("topping up \(DollarFormat.usd(usd))") { _ in
                 try await options.client.call(.POST, "/agent/v1/topup", json: body, timeoutSeconds: 180)
             }
             if options.json { return ClientCommands.printRaw(response) }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// USD amounts as people read them: two decimals, more only when a charge is smaller than a cent.
-enum Money {
+enum DollarFormat {
     static func usd(_ value: Double) -> String {
         let sign = value < 0 ? "-" : ""
         let magnitude = abs(value)
