@@ -343,6 +343,11 @@ public actor SimulatorState {
     public func peakInFlight(wallet: String) -> Int { peakInFlight[wallet.lowercased(), default: 0] }
 
     /// Wallet requests in flight now.
+    /// Payments currently settling (tests wait for one before resubmitting it).
+    public func settlingPayments() -> Int {
+        payments.values.filter { if case .settling = $0.phase { true } else { false } }.count
+    }
+
     public func inFlight(wallet: String) -> Int { inFlight[wallet.lowercased(), default: 0] }
 
     /// Takes the next scripted status, if any.

@@ -67,13 +67,15 @@ struct FaultTests {
         let alice = Wallet(51)
         let signIn = SignIn(clock: clock)
         var configuration = testConfiguration(clock: clock, funds: [alice.lower: 5])
-        configuration.faults.latencyMilliseconds = 800
+        configuration.faults.latencyMilliseconds = 3_000
         configuration.concurrencyLimit = 1
         try await withRunningSimulator(configuration: configuration) { sim async throws in
             let first = try signIn.header(alice)
             let second = try signIn.header(alice)
             async let a = call(sim, .POST, "/image/generate", headers: [("SIGN-IN-WITH-X", first)], json: smallImage)
-            try await Task.sleep(for: .milliseconds(300))
+            for _ in 0..<300 where await sim.state.inFlight(wallet: alice.lower) == 0 {
+                try await Task.sleep(for: .milliseconds(10))
+            }
             let b = try await call(sim, .POST, "/image/generate", headers: [("SIGN-IN-WITH-X", second)], json: smallImage)
             #expect(b.code == "X402_CONCURRENCY_LIMIT")
             #expect(try await a.status == 200)

@@ -54,11 +54,14 @@ struct WalletCreditTests {
     @Test("the same payment twice credits once; a duplicate while settling gets 409 PAYMENT_IN_PROGRESS")
     func idempotent() async throws {
         var configuration = testConfiguration(clock: clock)
-        configuration.faults.settlementHoldMilliseconds = 800
+        configuration.faults.settlementHoldMilliseconds = 3_000
         try await withRunningSimulator(configuration: configuration) { sim async throws in
             let header = try topUpHeader(alice, amount: 25_000_000, clock: clock)
             async let first = topUp(sim, header)
-            try await Task.sleep(for: .milliseconds(250))
+            // Resubmit once the first is settling (a fixed sleep is flaky on a loaded machine).
+            for _ in 0..<300 where await sim.state.settlingPayments() == 0 {
+                try await Task.sleep(for: .milliseconds(10))
+            }
             let second = try await topUp(sim, header)
             #expect(second.status == 409)
             #expect(second.error == "PAYMENT_IN_PROGRESS")
