@@ -111,6 +111,26 @@ struct AgentProxyTests {
         }
     }
 
+    @Test("unlock reads an escaped password exactly and answers 400 naming what is wrong with a bad body")
+    func unlockBodies() async throws {
+        try await withAgent(unlocked: false) { agent in
+            let missing = try await agent.request("POST", "/agent/v1/unlock", json: #"{"pass":"test password"}"#)
+            #expect(missing.status == 400)
+            #expect(missing.text.contains(#"no \"password\" member"#))
+            let number = try await agent.request("POST", "/agent/v1/unlock", json: #"{"password":12}"#)
+            #expect(number.status == 400)
+            #expect(number.text.contains("must be a JSON string"))
+            let broken = try await agent.request("POST", "/agent/v1/unlock", json: #"{"password":"test password"#)
+            #expect(broken.status == 400)
+            #expect(broken.text.contains("malformed JSON") && !broken.text.contains("test password"))
+            // "test password" written with escapes, as some JSON writers do.
+            let escaped = try await agent.request("POST", "/agent/v1/unlock",
+                                                  json: #"{"remember":false,"password":"test\u0020pass\u0077ord"}"#)
+            #expect(escaped.status == 200)
+            #expect(try await agent.request("POST", "/api/v1/image/generate", json: AgentHarness.imageRequest).status == 200)
+        }
+    }
+
     @Test("unknown routes are 404 naming the route, agent-owned routes 403, Bearer-only routes 409 without a minted key")
     func allowList() async throws {
         try await withAgent { agent in

@@ -42,19 +42,23 @@ extension AgentResponder {
             logger.notice("key locked by client request")
             return Self.json(["locked": true], requestID: requestID)
         case ("POST", "/agent/v1/unlock"):
-            var raw: [UInt8]
+            // The password goes from the request body straight into locked, zeroed memory:
+            // never a String, and the body buffer is wiped once it has been read.
+            var buffer: ByteBuffer
             do {
-                let buffer = try await request.body.collect(upTo: 64 * 1024)
-                raw = Array(buffer.readableBytesView)
+                buffer = try await request.body.collect(upTo: 64 * 1024)
             } catch {
                 throw .badRequest("the unlock body must be a JSON object {\"password\": \"…\"} under 64 KiB")
             }
-            defer { _ = raw.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
-            guard let json = try? JSONValue(parsing: raw), let password = json["password"]?.stringValue else {
-                throw .badRequest("the unlock body must be a JSON object {\"password\": \"…\"}")
+            defer { buffer.withUnsafeMutableReadableBytes { SecretBytes.wipe($0) } }
+            let secret: SecretBytes
+            do {
+                secret = try buffer.withUnsafeReadableBytes { raw in
+                    try SecretJSONField.string("password", in: raw)
+                }
+            } catch {
+                throw .badRequest("the unlock body must be a JSON object {\"password\": \"…\"}: \(error)")
             }
-            var bytes = Array(password.utf8)
-            let secret = SecretBytes(zeroingSource: &bytes)
             if configuration.upstreamIsRealVenice, AgentConfiguration.isPubliclyKnown(session.address) {
                 throw AgentError(.forbidden, "AGENT_PUBLIC_KEY_REFUSED",
                                  "\(session.address) is a publicly known test key; it is refused against the real Venice API")
