@@ -1,4 +1,4 @@
-public import WalletCrypto
+import WalletCrypto
 import Foundation
 
 extension SiweMessage {
