@@ -223,6 +223,31 @@ def test_music_without_yes_and_without_a_terminal_refuses_before_queueing(funded
     assert json.loads(ok(cli("transactions", "--json", sock=sock)))["data"]["currentBalance"] == before
 
 
+def test_music_that_outlives_its_timeout_is_followed_again_by_queue_id_without_a_second_charge(tmp_path):
+    key, address = new_key()
+    # Jobs take 8 s here, so a 1 s --timeout runs out long before the job is done.
+    with simulator("--fund", f"{address}=20", "--audio-processing-ms", "8000") as upstream, \
+            agent(upstream, key) as (sock, _, _):
+        target = tmp_path / "late.wav"
+        line = one_error_line(cli("music", "calm ambient piano with rain", "--duration", "60", "--yes", "--timeout", "1",
+                                  "--out", target, sock=sock, timeout=60))
+        assert "still processing" in line and "--queue-id" in line and not target.exists()
+        queue_id = line.split("--queue-id ")[1].split()[0]
+        before = json.loads(ok(cli("transactions", "--json", sock=sock)))["data"]["currentBalance"]
+        out = ok(cli("music", "--queue-id", queue_id, "--model", "ace-step-15", "--out", target, sock=sock, timeout=60))
+        assert out.splitlines()[-1] == str(target)
+        assert wav_seconds(target.read_bytes()) > 0
+        assert json.loads(ok(cli("transactions", "--json", sock=sock)))["data"]["currentBalance"] == before
+
+
+def test_music_needs_a_prompt_or_a_queue_id_but_not_both(funded):
+    sock, _, _ = funded
+    neither = cli("music", sock=sock)
+    assert neither.returncode != 0 and "--queue-id" in neither.stderr
+    both = cli("music", "calm ambient piano", "--queue-id", "abc", sock=sock)
+    assert both.returncode != 0 and "not both" in both.stderr
+
+
 # --- billing (needs a minted ADMIN key) ---
 
 def test_billing_without_a_minted_key_says_how_to_mint_one(funded):

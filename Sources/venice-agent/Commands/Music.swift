@@ -11,7 +11,7 @@ struct Music: AsyncParsableCommand {
         abstract: "Generate music: shows Venice's quote, asks to confirm (or --yes), queues the job, follows it, saves the audio."
     )
     @OptionGroup var options: ClientOptions
-    @Argument(help: "What the music should be like (at least 10 characters).") var prompt: String
+    @Argument(help: "What the music should be like (at least 10 characters).") var prompt: String?
     @Option(help: "Music model.") var model = "ace-step-15"
     @Option(help: "Length in seconds (models with durations).") var duration: Int?
     @Option(help: "Lyrics (models that take them).") var lyrics: String?
@@ -19,8 +19,19 @@ struct Music: AsyncParsableCommand {
     @Flag(name: .shortAndLong, help: "Do not ask before paying the quoted price.") var yes = false
     @Option(help: "Output file (default music.EXT, from the format Venice returns).") var out: String?
     @Option(help: "Give up following the job after this many seconds.") var timeout = 1800
+    @Option(name: .customLong("queue-id"),
+            help: "Follow and save a job queued earlier (one that outlived --timeout) instead of queueing a new one; nothing is charged again. Give the same --model.")
+    var queueID: String?
 
     func validate() throws {
+        switch (prompt, queueID) {
+        case (nil, nil): throw ValidationError("give the PROMPT of a new job, or --queue-id ID to follow one queued earlier")
+        case (.some, .some): throw ValidationError("give either a PROMPT (a new, paid job) or --queue-id (an existing job), not both")
+        default: break
+        }
+        if let queueID, queueID.isEmpty || queueID.contains(where: { $0.isWhitespace }) {
+            throw ValidationError("--queue-id must be the queue_id Venice returned, e.g. from the earlier timeout message")
+        }
         if let duration, duration <= 0 { throw ValidationError("--duration must be a positive number of seconds") }
         guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
     }
@@ -33,27 +44,12 @@ struct Music: AsyncParsableCommand {
 enum MusicCommand {
     static func run(_ c: Music) async throws {
         let client = c.options.client
-        var quoteBody: [(String, JSONValue)] = [("model", .string(c.model))]
-        if let d = c.duration { quoteBody.append(("duration_seconds", .number(String(d)))) }
-        let quoteResponse = try await client.call(.POST, "/api/v1/audio/quote", json: .object(JSONObject(quoteBody)), timeoutSeconds: 60)
-        let quote = quoteResponse.json?["quote"]?.doubleValue
-        let quoteText = quote.map(DollarFormat.usd) ?? "unknown"
-        let lengthText = c.duration.map { ", \($0) s" } ?? ""
-        if !c.options.json { print("quote: \(quoteText) (\(c.model)\(lengthText))") }
-        if !c.yes {
-            guard isatty(0) == 1, let yes = Terminal.confirm("Pay about \(quoteText) for this job?") else {
-                throw AgentClientError.usage("the job costs about \(quoteText); confirm on a terminal or pass --yes")
-            }
-            guard yes else { throw AgentClientError.usage("cancelled; nothing was queued or charged") }
-        }
-
-        var queueBody: [(String, JSONValue)] = [("model", .string(c.model)), ("prompt", .string(c.prompt))]
-        if let d = c.duration { queueBody.append(("duration_seconds", .number(String(d)))) }
-        if let lyrics = c.lyrics { queueBody.append(("lyrics_prompt", .string(lyrics))) }
-        if c.instrumental { queueBody.append(("force_instrumental", .bool(true))) }
-        let queued = try await client.call(.POST, "/api/v1/audio/queue", json: .object(JSONObject(queueBody)), timeoutSeconds: 120)
-        guard let queueID = queued.json?["queue_id"]?.stringValue else {
-            throw AgentClientError.usage("Venice's queue answer had no queue_id: \(queued.text.prefix(200))")
+        let queueID: String
+        var quote: Double?
+        if let existing = c.queueID {
+            queueID = existing
+        } else {
+            (queueID, quote) = try await queue(c, client: client)
         }
         let ids: JSONValue = ["model": .string(c.model), "queue_id": .string(queueID)]
 
@@ -77,6 +73,34 @@ enum MusicCommand {
         }
     }
 
+    /// Quote, confirmation, then `/audio/queue`: the paid part. Returns the queue id and the quote.
+    static func queue(_ c: Music, client: AgentClient) async throws -> (queueID: String, quote: Double?) {
+        guard let prompt = c.prompt else { throw ValidationError("give the PROMPT of the music to queue") }
+        var quoteBody: [(String, JSONValue)] = [("model", .string(c.model))]
+        if let d = c.duration { quoteBody.append(("duration_seconds", .number(String(d)))) }
+        let quoteResponse = try await client.call(.POST, "/api/v1/audio/quote", json: .object(JSONObject(quoteBody)), timeoutSeconds: 60)
+        let quote = quoteResponse.json?["quote"]?.doubleValue
+        let quoteText = quote.map(DollarFormat.usd) ?? "unknown"
+        let lengthText = c.duration.map { ", \($0) s" } ?? ""
+        if !c.options.json { print("quote: \(quoteText) (\(c.model)\(lengthText))") }
+        if !c.yes {
+            guard isatty(0) == 1, let yes = Terminal.confirm("Pay about \(quoteText) for this job?") else {
+                throw AgentClientError.usage("the job costs about \(quoteText); confirm on a terminal or pass --yes")
+            }
+            guard yes else { throw AgentClientError.usage("cancelled; nothing was queued or charged") }
+        }
+
+        var queueBody: [(String, JSONValue)] = [("model", .string(c.model)), ("prompt", .string(prompt))]
+        if let d = c.duration { queueBody.append(("duration_seconds", .number(String(d)))) }
+        if let lyrics = c.lyrics { queueBody.append(("lyrics_prompt", .string(lyrics))) }
+        if c.instrumental { queueBody.append(("force_instrumental", .bool(true))) }
+        let queued = try await client.call(.POST, "/api/v1/audio/queue", json: .object(JSONObject(queueBody)), timeoutSeconds: 120)
+        guard let queueID = queued.json?["queue_id"]?.stringValue else {
+            throw AgentClientError.usage("Venice's queue answer had no queue_id: \(queued.text.prefix(200))")
+        }
+        return (queueID, quote)
+    }
+
     /// Polls /audio/retrieve until audio arrives: every 2 s, sooner when the job should be done sooner.
     static func follow(client: AgentClient, ids: JSONValue, queueID: String, timeout: Int,
                        progress: ProgressIndicator) async throws -> AgentResponse {
@@ -89,7 +113,7 @@ enum MusicCommand {
             let elapsed = answer.json?["execution_duration"]?.doubleValue ?? 0
             await progress.update(doneMs: elapsed, totalMs: average, note: status.lowercased())
             guard ContinuousClock.now < deadline else {
-                throw AgentClientError.usage("the job \(queueID) is still \(status.lowercased()) after \(timeout) s; it was charged, so retrieve it later (model \(ids["model"]?.stringValue ?? ""), queue_id \(queueID))")
+                throw AgentClientError.usage("the job \(queueID) is still \(status.lowercased()) after \(timeout) s; it was charged, so follow it again later: venice-agent music --queue-id \(queueID) --model \(ids["model"]?.stringValue ?? "")")
             }
             let remaining = average - elapsed
             let wait = remaining > 0 && remaining < 2000 ? max(remaining, 250) : 2000
