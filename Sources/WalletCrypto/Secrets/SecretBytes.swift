@@ -62,6 +62,12 @@ public final class SecretBytes: @unchecked Sendable {
         MemoryHygiene.zero(storage)
     }
 
+    /// Overwrites any buffer that held secret bytes (a request body, a read buffer) with zeros,
+    /// in a way the optimizer cannot drop.
+    public static func wipe(_ buffer: UnsafeMutableRawBufferPointer) {
+        MemoryHygiene.zero(buffer)
+    }
+
     /// Constant-time comparison.
     public func constantTimeEquals(_ other: SecretBytes) -> Bool {
         withUnsafeBytes { a in other.withUnsafeBytes { b in MemoryHygiene.constantTimeEqual(a, b) } }

@@ -39,31 +39,12 @@ public enum SecretJSONField {
 
         scanner.skipWhitespace()
         guard scanner.peek() == UInt8(ascii: "{") else { throw .notAnObject }
-        scanner.advance()
-        scanner.skipWhitespace()
-        if scanner.peek() == UInt8(ascii: "}") {
-            scanner.advance()
-        } else {
-            while true {
-                scanner.skipWhitespace()
-                var key: [UInt8] = []
-                try scanner.readString(into: &key)
-                scanner.skipWhitespace()
-                try scanner.expect(UInt8(ascii: ":"))
-                scanner.skipWhitespace()
-                if key == wanted {
-                    if found { throw .duplicate(field: field) }
-                    guard scanner.peek() == UInt8(ascii: "\"") else { throw .notAString(field: field) }
-                    try scanner.readString(into: &scratch)
-                    found = true
-                } else {
-                    try scanner.skipValue(depth: 0)
-                }
-                scanner.skipWhitespace()
-                if scanner.peek() == UInt8(ascii: ",") { scanner.advance(); continue }
-                try scanner.expect(UInt8(ascii: "}"))
-                break
-            }
+        try scanner.members { s, key throws(Failure) in
+            guard key == wanted else { return try s.skipValue(depth: 0) }
+            if found { throw .duplicate(field: field) }
+            guard s.peek() == UInt8(ascii: "\"") else { throw .notAString(field: field) }
+            try s.readString(into: &scratch)
+            found = true
         }
         scanner.skipWhitespace()
         guard scanner.atEnd else { throw scanner.malformed("content after the object") }
@@ -78,7 +59,6 @@ public enum SecretJSONField {
 
         var atEnd: Bool { index >= bytes.count }
         func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
-        mutating func advance() { index += 1 }
 
         func malformed(_ reason: String) -> Failure { .malformed(offset: index, reason: reason) }
 
@@ -170,6 +150,34 @@ public enum SecretJSONField {
             return value
         }
 
+        /// An object's members (cursor on its `{`): `member` gets each key with the cursor on the
+        /// value, and must consume the value.
+        mutating func members(_ member: (inout Scanner, [UInt8]) throws(Failure) -> Void) throws(Failure) {
+            try sequence(closedBy: UInt8(ascii: "}")) { s throws(Failure) in
+                var key: [UInt8] = []
+                try s.readString(into: &key)
+                s.skipWhitespace()
+                try s.expect(UInt8(ascii: ":"))
+                s.skipWhitespace()
+                try member(&s, key)
+            }
+        }
+
+        /// A comma-separated list after an opening bracket (cursor on it) up to `close`.
+        mutating func sequence(closedBy close: UInt8, _ item: (inout Scanner) throws(Failure) -> Void) throws(Failure) {
+            index += 1
+            skipWhitespace()
+            if peek() == close { index += 1; return }
+            while true {
+                skipWhitespace()
+                try item(&self)
+                skipWhitespace()
+                if peek() == UInt8(ascii: ",") { index += 1; continue }
+                try expect(close)
+                return
+            }
+        }
+
         /// Skips one JSON value of any kind, checking its syntax.
         mutating func skipValue(depth: Int) throws(Failure) {
             guard depth < SecretJSONField.maxDepth else { throw malformed("nested too deeply") }
@@ -179,34 +187,9 @@ public enum SecretJSONField {
                 var discard: [UInt8] = []
                 try readString(into: &discard)
             case UInt8(ascii: "{"):
-                index += 1
-                skipWhitespace()
-                if peek() == UInt8(ascii: "}") { index += 1; return }
-                while true {
-                    skipWhitespace()
-                    var discard: [UInt8] = []
-                    try readString(into: &discard)
-                    skipWhitespace()
-                    try expect(UInt8(ascii: ":"))
-                    skipWhitespace()
-                    try skipValue(depth: depth + 1)
-                    skipWhitespace()
-                    if peek() == UInt8(ascii: ",") { index += 1; continue }
-                    try expect(UInt8(ascii: "}"))
-                    return
-                }
+                try members { s, _ throws(Failure) in try s.skipValue(depth: depth + 1) }
             case UInt8(ascii: "["):
-                index += 1
-                skipWhitespace()
-                if peek() == UInt8(ascii: "]") { index += 1; return }
-                while true {
-                    skipWhitespace()
-                    try skipValue(depth: depth + 1)
-                    skipWhitespace()
-                    if peek() == UInt8(ascii: ",") { index += 1; continue }
-                    try expect(UInt8(ascii: "]"))
-                    return
-                }
+                try sequence(closedBy: UInt8(ascii: "]")) { s throws(Failure) in try s.skipValue(depth: depth + 1) }
             case UInt8(ascii: "t"): try skipLiteral("true")
             case UInt8(ascii: "f"): try skipLiteral("false")
             case UInt8(ascii: "n"): try skipLiteral("null")
@@ -243,13 +226,5 @@ public enum SecretJSONField {
         }
 
         func isDigit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
-    }
-}
-
-extension SecretBytes {
-    /// Overwrites any buffer that held secret bytes (a request body, a read buffer) with zeros,
-    /// in a way the optimizer cannot drop.
-    public static func wipe(_ buffer: UnsafeMutableRawBufferPointer) {
-        MemoryHygiene.zero(buffer)
     }
 }

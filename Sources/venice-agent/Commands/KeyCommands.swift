@@ -58,7 +58,7 @@ enum KeyCommands {
     /// Reads `0x` + 64 hex digits (surrounding whitespace ignored) and zeroes every copy.
     static func readPrivateKeyFromStdin() throws -> PrivateKey {
         var raw = try readStdin(limit: 4096)
-        defer { raw.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+        defer { raw.withUnsafeMutableBytes { SecretBytes.wipe($0) } }
         var start = 0, end = raw.count
         while start < end, isSpace(raw[start]) { start += 1 }
         while end > start, isSpace(raw[end - 1]) { end -= 1 }
@@ -68,7 +68,7 @@ enum KeyCommands {
         }
         var valid = true
         var bytes = [UInt8](repeating: 0, count: 32)
-        defer { bytes.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+        defer { bytes.withUnsafeMutableBytes { SecretBytes.wipe($0) } }
         for i in 0..<32 {
             guard let hi = nibble(raw[start + 2 * i]), let lo = nibble(raw[start + 2 * i + 1]) else { valid = false; break }
             bytes[i] = hi << 4 | lo
@@ -143,7 +143,7 @@ enum TerminalPrompt {
             count += 1
         }
         var password = Array(buffer[0..<count])
-        buffer.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) }
+        buffer.withUnsafeMutableBytes { SecretBytes.wipe($0) }
         return SecretBytes(zeroingSource: &password)
     }
 }

@@ -13,7 +13,7 @@ struct Unlock: AsyncParsableCommand {
         try await ClientCommands.run {
             let secret = try KeyCommands.password(password.passwordFile, confirm: false)
             var body = UnlockBody.bytes(password: secret)
-            defer { body.withUnsafeMutableBytes { $0.initializeMemory(as: UInt8.self, repeating: 0) } }
+            defer { body.withUnsafeMutableBytes { SecretBytes.wipe($0) } }
             let response = try await options.client.call(.POST, "/agent/v1/unlock", body: body,
                                                          contentType: "application/json", timeoutSeconds: 120)
             if options.json { return ClientCommands.printRaw(response) }
