@@ -49,6 +49,8 @@ test: swift-test interop
 demo: deps
 	$(SWIFT) build -c release --product venice-sim
 	$(SWIFT) build -c release --product venice-agent
+	@# Test seams are compiled into debug builds only; a release binary that has one is a build bug.
+	@! grep -q VENICE_AGENT_TEST_CRASH_AT "$$($(SWIFT) build -c release --show-bin-path)/venice-agent" || { echo "release venice-agent contains a test seam"; exit 1; }
 	scripts/demo.sh "$$($(SWIFT) build -c release --show-bin-path)" demo-output
 
 bench: deps venv

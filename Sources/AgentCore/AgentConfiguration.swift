@@ -41,6 +41,15 @@ public struct AgentConfiguration: Sendable {
     public var unexplainedChargeGraceSeconds: Int64 = 60
     /// Policy of the owner's programs that present no client token and match no binding.
     public var defaultPolicy: ClientPolicy
+    /// Whether those programs may manage the agent (`[default] admin`; true unless turned off).
+    public var defaultPolicyAdministers: Bool = true
+    /// Policy of each other allowed uid's untokened programs (`[other_uids]`), accounted per
+    /// uid; nil = the default policy's routes and limits. Never administers.
+    public var otherUIDsPolicy: ClientPolicy?
+    /// Open connections per peer uid, and the connection timeouts.
+    public var connectionLimits = ConnectionRegistry.Limits()
+    public var headerTimeout: Duration = .seconds(10)
+    public var idleTimeout: Duration = .seconds(60)
     /// Policies bound to an executable path or a systemd unit.
     public var bindings: [ClientBinding]
 
@@ -72,6 +81,13 @@ public struct AgentConfiguration: Sendable {
         self.autoTopUpMicro = 10_000_000
         self.defaultPolicy = .allowAll
         self.bindings = []
+    }
+
+    /// The policy of another allowed uid's programs, named and accounted for that uid.
+    public func otherUIDPolicy(_ uid: UInt32) -> ClientPolicy {
+        let template = otherUIDsPolicy ?? defaultPolicy
+        return ClientPolicy(name: "uid-\(uid)", routes: template.routes, maxRequestMicro: template.maxRequestMicro,
+                            dailyMicro: template.dailyMicro, source: .otherUID(uid))
     }
 
     /// `$XDG_STATE_HOME/venice-agent`, else `~/.local/state/venice-agent`.

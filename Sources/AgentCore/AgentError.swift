@@ -1,6 +1,7 @@
 public import HTTPTypes
 import Foundation
 public import WalletCrypto
+import X402Protocol
 
 /// Errors the agent answers itself, as `{"error": {"code": "AGENT_…", "message": "…"}}`.
 /// Messages say what to do next and never contain a secret.
@@ -66,6 +67,32 @@ public struct AgentError: Error, Sendable, CustomStringConvertible {
         e.extra = [("client", .string(client)), ("limit", .string(limit)), ("limit_usd", .number(usd(limitMicro))),
                    ("spent_usd", .number(usd(spentMicro))), ("estimate_usd", .number(usd(estimateMicro)))]
         return e
+    }
+
+    public static func priceUnknown(client: String, reason: String) -> AgentError {
+        var e = AgentError(.init(code: 402, reasonPhrase: "Payment Required"), "AGENT_PRICE_UNKNOWN",
+                           "client \(client) has spending limits and the price of this request cannot be bounded in advance (\(reason)); it was not sent. Use a route and model the agent can price, or ask the owner for a client without limits")
+        e.extra = [("client", .string(client)), ("reason", .string(reason))]
+        return e
+    }
+
+    /// An unlock that was not attempted: another is running, or a failure delay is in force.
+    public static func unlockRefused(code: String, message: String, retryAfterSeconds: Int64) -> AgentError {
+        var e = AgentError(.tooManyRequests, code, message)
+        e.headers = [("Retry-After", String(max(1, retryAfterSeconds)))]
+        return e
+    }
+
+    /// A management route called by a caller that is not the owner's own program.
+    static func notAdministrator(_ caller: Caller) -> AgentError {
+        let who: String
+        switch caller.policy.source {
+        case .token: who = "client \(caller.policy.name) may not manage the agent; run this as the owner without a client token"
+        case .binding(let target): who = "programs bound to \(target) may not manage the agent; run this from another program of the owner"
+        case .otherUID(let uid): who = "uid \(uid) may not manage the agent; only its owner can"
+        case .defaultClient: who = "the owner's programs may not manage this agent ([default] admin = false in its config)"
+        }
+        return AgentError(.forbidden, "AGENT_NOT_ALLOWED", who)
     }
 
     public static func badRequest(_ message: String) -> AgentError {

@@ -1,5 +1,6 @@
 import Foundation
 import TOMLKit
+import X402Protocol
 
 /// The agent's TOML configuration (default `~/.config/venice-agent/config.toml`). Command-line
 /// flags win over it. Unknown keys are an error that names them, so a typo never silently
@@ -31,9 +32,11 @@ public struct ConfigFile: Sendable, Equatable, Decodable {
         public var routes: [String]?
         public var maxRequestUSD: Double?
         public var dailyUSD: Double?
+        /// `[default]` only: false takes the right to manage the agent away from the owner's programs.
+        public var admin: Bool?
 
         enum CodingKeys: String, CodingKey {
-            case name, executable, unit, routes, maxRequestUSD = "max_request_usd", dailyUSD = "daily_usd"
+            case name, executable, unit, routes, admin, maxRequestUSD = "max_request_usd", dailyUSD = "daily_usd"
         }
 
         public init(from decoder: any Decoder) throws {
@@ -44,6 +47,7 @@ public struct ConfigFile: Sendable, Equatable, Decodable {
             routes = try c.decodeIfPresent([String].self, forKey: .routes)
             maxRequestUSD = try c.decodeAmount(.maxRequestUSD)
             dailyUSD = try c.decodeAmount(.dailyUSD)
+            admin = try c.decodeIfPresent(Bool.self, forKey: .admin)
         }
     }
 
@@ -57,10 +61,12 @@ public struct ConfigFile: Sendable, Equatable, Decodable {
     public var allowedUIDs: [Int]?
     public var payments: Payments?
     public var `default`: Policy?
+    public var otherUIDs: Policy?
     public var binding: [Policy]?
 
     enum CodingKeys: String, CodingKey {
         case keystore, socket, upstream, lifetime, payments, `default`, binding
+        case otherUIDs = "other_uids"
         case stateDir = "state_dir", maxInFlight = "max_in_flight", maxRequestBodyMB = "max_request_body_mb", allowedUIDs = "allowed_uids"
     }
 
@@ -133,11 +139,24 @@ public struct ConfigFile: Sendable, Equatable, Decodable {
             if let usd = payments.autoTopupUSD { configuration.autoTopUpMicro = try Self.micro(usd, "payments.auto_topup_usd") }
         }
         if let policy = self.default {
+            guard policy.name == nil, policy.executable == nil, policy.unit == nil else {
+                throw Failure(description: "[default] takes routes, max_request_usd, daily_usd and admin only")
+            }
             configuration.defaultPolicy = try Self.policy(policy, name: "default", source: .defaultClient)
+            if let admin = policy.admin { configuration.defaultPolicyAdministers = admin }
+        }
+        if let policy = otherUIDs {
+            guard policy.name == nil, policy.executable == nil, policy.unit == nil, policy.admin == nil else {
+                throw Failure(description: "[other_uids] takes routes, max_request_usd and daily_usd only (other uids never administer)")
+            }
+            configuration.otherUIDsPolicy = try Self.policy(policy, name: "other_uids", source: .otherUID(0))
         }
         for (index, binding) in (binding ?? []).enumerated() {
             guard binding.executable != nil || binding.unit != nil else {
                 throw Failure(description: "binding #\(index + 1) needs an executable path or a systemd unit")
+            }
+            guard binding.admin == nil else {
+                throw Failure(description: "binding #\(index + 1): admin is a [default] setting only; a binding can only narrow the default policy")
             }
             let name = binding.name ?? binding.unit ?? binding.executable.map { ($0 as NSString).lastPathComponent } ?? "binding\(index + 1)"
             let policy = try Self.policy(binding, name: name, source: .binding(binding.unit ?? binding.executable ?? name))
@@ -156,9 +175,12 @@ public struct ConfigFile: Sendable, Equatable, Decodable {
                             dailyMicro: try p.dailyUSD.map { try micro($0, "\(name).daily_usd") }, source: source)
     }
 
-    static func micro(_ usd: Double, _ name: String) throws -> Int64 {
-        guard usd.isFinite, usd >= 0, usd <= 1_000_000 else { throw Failure(description: "\(name) must be a USD amount between 0 and 1000000") }
-        return Money.micro(usd: usd)
+    /// A USD setting in micro-units; anything outside 0…1,000,000 is refused, naming the setting.
+    public static func micro(_ usd: Double, _ name: String) throws -> Int64 {
+        guard usd >= 0, usd <= 1_000_000, let micro = Money.micro(usd: usd) else {
+            throw Failure(description: "\(name) must be a USD amount between 0 and 1000000")
+        }
+        return micro
     }
 
     public static func expand(_ path: String) -> String {

@@ -15,11 +15,6 @@ int venice_peer_credentials(int fd, uint32_t *uid, uint32_t *gid, int32_t *pid) 
 
 int venice_ucred_size(void) { return (int)sizeof(struct ucred); }
 
-void venice_ucred_unpack(const void *buffer, uint32_t *uid, uint32_t *gid, int32_t *pid) {
-    struct ucred cred;
-    memcpy(&cred, buffer, sizeof(cred));
-    *uid = cred.uid; *gid = cred.gid; *pid = cred.pid;
-}
 
 int venice_sol_socket(void) { return SOL_SOCKET; }
 int venice_so_peercred(void) { return SO_PEERCRED; }
@@ -33,3 +28,15 @@ int venice_harden_process(void) {
 }
 
 int venice_is_dumpable(void) { return prctl(PR_GET_DUMPABLE, 0, 0, 0, 0); }
+
+long venice_raise_open_files(long wanted) {
+    struct rlimit limit;
+    if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return -1;
+    rlim_t target = (rlim_t)wanted;
+    if (limit.rlim_max != RLIM_INFINITY && target > limit.rlim_max) target = limit.rlim_max;
+    if (target > limit.rlim_cur) {
+        limit.rlim_cur = target;
+        if (setrlimit(RLIMIT_NOFILE, &limit) != 0) return -1;
+    }
+    return (long)limit.rlim_cur;
+}

@@ -4,6 +4,8 @@ public enum VeniceClientError: Error, Sendable, CustomStringConvertible {
     case unreachable(String)
     case lostAfterSend(String)
     case signing(String)
+    /// The key session is locked, so no credential could be signed.
+    case signerLocked
     case noBearerKey
 
     public var code: String {
@@ -12,6 +14,7 @@ public enum VeniceClientError: Error, Sendable, CustomStringConvertible {
         case .unreachable: "AGENT_UPSTREAM_UNREACHABLE"
         case .lostAfterSend: "AGENT_UPSTREAM_CONNECTION_LOST"
         case .signing: "AGENT_SIGNING_FAILED"
+        case .signerLocked: "AGENT_LOCKED"
         case .noBearerKey: "AGENT_NO_API_KEY"
         }
     }
@@ -26,6 +29,8 @@ public enum VeniceClientError: Error, Sendable, CustomStringConvertible {
             "the connection to Venice was lost after the request was sent (\(reason)); it was not retried because it may have been charged"
         case .signing(let reason):
             "could not sign the request: \(reason)"
+        case .signerLocked:
+            "the agent is locked; unlock it with `venice-agent unlock`"
         case .noBearerKey:
             "this route needs a Venice API key and none is minted yet; mint one with `venice-agent apikey mint --type ADMIN` (POST /agent/v1/apikey/mint)"
         }

@@ -3,6 +3,7 @@ import Foundation
 public import Hummingbird
 public import WalletCrypto
 import NIOCore
+import X402Protocol
 
 extension JSONValue {
     /// A JSON number from a Double: integral values without a fraction, others in shortest form.
@@ -38,10 +39,15 @@ extension Response {
     }
 }
 
-/// USDC atomic units (micro-dollars) ↔ USD.
-enum Money {
-    static func micro(_ usd: Double) -> Int64 { Int64((usd * 1_000_000).rounded()) }
-    static func usd(_ micro: Int64) -> Double { (Double(micro) / 1_000_000 * 1_000_000).rounded() / 1_000_000 }
+extension Money {
+    /// The simulator's own dollar figures (catalog prices times validated quantities): one that
+    /// leaves `Money`'s range is a 400 naming `field`, never a trap.
+    static func micro(_ usd: Double, field: String) throws(SimulatorError) -> Int64 {
+        guard let micro = Money.micro(usd: usd) else {
+            throw .invalidParameters(field: field, message: "The amount this request would cost is out of range")
+        }
+        return micro
+    }
 }
 
 /// Strict request bodies: Content-Type, size, JSON syntax, unknown fields, field types.

@@ -60,14 +60,16 @@ public actor SimulatorState {
         secret = SecureRandom.bytes(count: 32)
         generator = SeededGenerator(seed: UInt64(bitPattern: configuration.clock.nowMilliseconds()))
         var defaultAccount = Account()
-        defaultAccount.usdMicro = Money.micro(configuration.accountUSD)
+        defaultAccount.usdMicro = Money.micro(usd: configuration.accountUSD) ?? 0
         accounts[Self.defaultAccount] = defaultAccount
         let now = configuration.clock.nowMilliseconds()
         for (address, usd) in configuration.funds {
             let key = address.lowercased()
             var account = accounts[key] ?? Account()
-            account.usdMicro += Money.micro(usd)
-            account.transactions.append(WalletTransaction(id: UUID().uuidString.lowercased(), kind: .topUp, amountMicro: Money.micro(usd),
+            // Validated by venice-sim's --fund; an out-of-range figure from code funds nothing.
+            let micro = Money.micro(usd: usd) ?? 0
+            account.usdMicro += micro
+            account.transactions.append(WalletTransaction(id: UUID().uuidString.lowercased(), kind: .topUp, amountMicro: micro,
                                                           balanceAfterMicro: account.usdMicro, createdAtMilliseconds: now, requestId: nil, modelId: nil))
             accounts[key] = account
         }
@@ -101,7 +103,7 @@ public actor SimulatorState {
     // MARK: balances (tests and routes)
 
     /// Credits a wallet (a TOP_UP row), as a settled top-up would.
-    public func fund(wallet: String, usd: Double) { credit(account: wallet.lowercased(), micro: Money.micro(usd)) }
+    public func fund(wallet: String, usd: Double) { credit(account: wallet.lowercased(), micro: Money.micro(usd: usd) ?? 0) }
 
     public func balanceUSD(wallet: String) -> Double {
         applyDueSettlements()

@@ -32,6 +32,8 @@ public enum X402Error: Error, Sendable, Equatable, CustomStringConvertible {
     case ttlOutOfRange(seconds: Int64)
     /// The signing capability refused or failed (e.g. the key session is locked).
     case signerUnavailable(String)
+    /// The key session is locked: nothing can be signed until it is unlocked.
+    case signerLocked
 
     // x402 decoding.
     case invalidPaymentRequired(String)
@@ -69,6 +71,7 @@ public enum X402Error: Error, Sendable, Equatable, CustomStringConvertible {
         case .signIn(let failure, _): failure.code
         case .ttlOutOfRange: "siwx_ttl_out_of_range"
         case .signerUnavailable: "signer_unavailable"
+        case .signerLocked: "signer_locked"
         case .invalidPaymentRequired: "invalid_payment_required"
         case .invalidPaymentPayload: "invalid_payment_payload"
         case .invalidSettlementResponse: "invalid_settlement_response"
@@ -103,6 +106,7 @@ public enum X402Error: Error, Sendable, Equatable, CustomStringConvertible {
         case .signIn(let failure, let detail): "\(failure.code): \(detail); \(failure.advice)"
         case .ttlOutOfRange(let s): "SIWX lifetime \(s) s is outside 1…300 s (Venice rejects proofs older than 5 min); use the default 240 s"
         case .signerUnavailable(let why): "the signing key is unavailable (\(why)); unlock the agent and retry"
+        case .signerLocked: "the agent is locked; unlock it with `venice-agent unlock`"
         case .invalidPaymentRequired(let why): "x402 PaymentRequired is malformed (\(why)); the upstream answer cannot be paid"
         case .invalidPaymentPayload(let why): "x402 payment payload is malformed (\(why)); send a PAYMENT-SIGNATURE built from the chosen requirement"
         case .invalidSettlementResponse(let why): "x402 PAYMENT-RESPONSE is malformed (\(why)); check the balance before paying again"

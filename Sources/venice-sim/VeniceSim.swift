@@ -41,8 +41,8 @@ struct VeniceSim: AsyncParsableCommand {
         var result: [String: Double] = [:]
         for entry in funds {
             let parts = entry.split(separator: "=", maxSplits: 1)
-            guard parts.count == 2, parts[0].hasPrefix("0x"), parts[0].count == 42, let usd = Double(parts[1]), usd >= 0 else {
-                throw ValidationError("--fund takes ADDRESS=USD, e.g. 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266=25")
+            guard parts.count == 2, parts[0].hasPrefix("0x"), parts[0].count == 42, let usd = Double(parts[1]), usd >= 0, usd <= 1_000_000 else {
+                throw ValidationError("--fund takes ADDRESS=USD with USD from 0 to 1000000, e.g. 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266=25")
             }
             result[String(parts[0]).lowercased(), default: 0] += usd
         }

@@ -2,6 +2,7 @@ import AgentCore
 import AsyncHTTPClient
 import Foundation
 import Logging
+import Synchronization
 import NIOCore
 import NIOHTTP1
 import VeniceSimulator
@@ -13,6 +14,8 @@ struct AgentHarness: Sendable {
     let session: KeySession
     let sim: RunningSimulator
     let http: HTTPClient
+    /// The agent's state folder (ledger.sqlite).
+    let stateDirectory: String
 
     var address: EthereumAddress { session.address }
 
@@ -25,14 +28,33 @@ struct AgentHarness: Sendable {
         func header(_ name: String) -> String? { headers.first { $0.0.lowercased() == name.lowercased() }?.1 }
     }
 
-    func request(_ method: String, _ path: String, json: String? = nil, headers: [(String, String)] = []) async throws -> Answer {
+    /// How a test body is framed on the wire.
+    enum Framing: Sendable {
+        case contentLength
+        /// `Transfer-Encoding: chunked`, in pieces of this many bytes.
+        case chunked(Int)
+    }
+
+    func request(_ method: String, _ path: String, json: String? = nil, headers: [(String, String)] = [],
+                 framing: Framing = .contentLength) async throws -> Answer {
         guard let url = URL(httpURLWithSocketPath: socketPath, uri: path) else { throw HarnessError("bad socket URL") }
         var request = HTTPClientRequest(url: url.absoluteString)
         request.method = .init(rawValue: method)
         for (name, value) in headers { request.headers.add(name: name, value: value) }
         if let json {
             request.headers.replaceOrAdd(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(string: json))
+            switch framing {
+            case .contentLength:
+                request.body = .bytes(ByteBuffer(string: json))
+            case .chunked(let size):
+                let bytes = Array(json.utf8)
+                let pieces = stride(from: 0, to: bytes.count, by: max(1, size)).map { ByteBuffer(bytes: bytes[$0..<min(bytes.count, $0 + max(1, size))]) }
+                let stream = AsyncStream<ByteBuffer> { continuation in
+                    for piece in pieces { continuation.yield(piece) }
+                    continuation.finish()
+                }
+                request.body = .stream(stream, length: .unknown)
+            }
         }
         let response = try await http.execute(request, timeout: .seconds(60))
         let body = try await response.body.collect(upTo: 64 << 20)
@@ -72,6 +94,7 @@ func withAgent<T: Sendable>(
     simulator: (inout SimulatorConfiguration) -> Void = { _ in },
     agent: @Sendable (inout AgentConfiguration) -> Void = { _ in },
     unlocked: Bool = true,
+    sessionClock: TestClock? = nil,
     _ body: @Sendable (AgentHarness) async throws -> T
 ) async throws -> T {
     let dir = try temporaryDirectory()
@@ -87,7 +110,9 @@ func withAgent<T: Sendable>(
         config.retry.baseDelaySeconds = 0.05
         config.stateDirectory = dir + "/state"
         agent(&config)
-        let session = try KeySession(keystorePath: keystore.path, lifetime: config.lifetime)
+        let now: @Sendable () -> ContinuousClock.Instant
+        if let sessionClock { now = { sessionClock.now } } else { now = { ContinuousClock.now } }
+        let session = try KeySession(keystorePath: config.keystorePath, lifetime: config.lifetime, clock: now)
         if unlocked {
             var pw = Array("test password".utf8)
             try await session.unlock(password: SecretBytes(zeroingSource: &pw))
@@ -108,7 +133,8 @@ func withAgent<T: Sendable>(
                 }
                 var iterator = ready.makeAsyncIterator()
                 _ = await iterator.next()
-                let harness = AgentHarness(socketPath: config.socketPath, session: session, sim: sim, http: http)
+                let harness = AgentHarness(socketPath: config.socketPath, session: session, sim: sim, http: http,
+                                           stateDirectory: config.stateDirectory ?? dir + "/state")
                 let value: T
                 do {
                     value = try await body(harness)
@@ -127,4 +153,11 @@ func withAgent<T: Sendable>(
             throw error
         }
     }
+}
+
+/// A monotonic clock that stands still until a test advances it (failure delays, lifetimes).
+final class TestClock: Sendable {
+    private let instant = Mutex(ContinuousClock.now)
+    var now: ContinuousClock.Instant { instant.withLock { $0 } }
+    func advance(by duration: Duration) { instant.withLock { $0 += duration } }
 }

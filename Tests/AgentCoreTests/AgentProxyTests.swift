@@ -95,13 +95,20 @@ struct AgentProxyTests {
 
     @Test("lock answers 423 AGENT_LOCKED on inference; unlock serves again")
     func lockUnlock() async throws {
-        try await withAgent { agent in
+        let clock = TestClock()
+        try await withAgent(sessionClock: clock) { agent in
             #expect(try await agent.request("POST", "/agent/v1/lock").status == 200)
             let locked = try await agent.request("POST", "/api/v1/image/generate", json: AgentHarness.imageRequest)
             #expect(locked.status == 423)
             #expect(locked.json?["error"]?["code"]?.stringValue == "AGENT_LOCKED")
             let wrong = try await agent.request("POST", "/agent/v1/unlock", json: #"{"password":"nope"}"#)
             #expect(wrong.status == 401)
+            // After a failure, the next attempt (from anyone) must wait the failure delay.
+            let tooSoon = try await agent.request("POST", "/agent/v1/unlock", json: #"{"password":"test password"}"#)
+            #expect(tooSoon.status == 429)
+            #expect(tooSoon.json?["error"]?["code"]?.stringValue == "AGENT_UNLOCK_DELAYED")
+            let wait = try #require(tooSoon.header("Retry-After").flatMap(Int.init))
+            clock.advance(by: .seconds(wait))
             let unlocked = try await agent.request("POST", "/agent/v1/unlock", json: #"{"password":"test password"}"#)
             #expect(unlocked.status == 200)
             #expect(try await agent.request("POST", "/api/v1/image/generate", json: AgentHarness.imageRequest).status == 200)

@@ -1,5 +1,8 @@
-import AgentCore
+@testable import AgentCore
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 
 @Suite("Config file and executable bindings")
@@ -67,8 +70,18 @@ struct ConfigAndBindingTests {
 
     @Test("the systemd unit is read from /proc/PID/cgroup")
     func unitFromCgroup() {
-        #expect(ClientIdentityProbe.unit("0::/user.slice/user-1000.slice/user@1000.service/app.slice/imagegen.service\n") == "imagegen.service")
-        #expect(ClientIdentityProbe.unit("0::/user.slice/user-1000.slice/session-2.scope\n") == "session-2.scope")
-        #expect(ClientIdentityProbe.unit("0::/\n") == nil)
+        #expect(ClientIdentity.unit(fromCgroup: "0::/user.slice/user-1000.slice/user@1000.service/app.slice/imagegen.service\n") == "imagegen.service")
+        #expect(ClientIdentity.unit(fromCgroup: "0::/user.slice/user-1000.slice/session-2.scope\n") == "session-2.scope")
+        #expect(ClientIdentity.unit(fromCgroup: "0::/\n") == nil)
+    }
+
+    @Test("the process start time is field 22 of /proc/PID/stat, even when the command name holds spaces and parentheses")
+    func startTimeFromStat() {
+        let fields = (3...52).map { $0 == 22 ? "987654" : String($0) }.joined(separator: " ")
+        #expect(ClientIdentity.startTime(fromStat: "1234 (my (odd) name) " + fields + "\n") == 987654)
+        #expect(ClientIdentity.startTime(fromStat: "1234 (short) S 1 2") == nil)
+        #expect(ClientIdentity.startTime(fromStat: "garbage") == nil)
+        let mine = ClientIdentity.of(PeerCredentials(uid: UInt32(getuid()), gid: 0, pid: getpid()))
+        #expect(mine.startTime != nil && mine.executable != nil)
     }
 }

@@ -46,7 +46,7 @@ struct KeySessionTests {
         let keystore = try makeKeystore(in: dir)
         let session = try KeySession(keystorePath: keystore.path, lifetime: nil)
         var pw = Array("nope".utf8)
-        await #expect(throws: WalletCryptoError.wrongPasswordOrCorrupted) { try await session.unlock(password: SecretBytes(zeroingSource: &pw)) }
+        await #expect(throws: KeySession.UnlockError.failed(.wrongPasswordOrCorrupted)) { try await session.unlock(password: SecretBytes(zeroingSource: &pw)) }
         #expect(!session.isUnlocked)
         #expect(session.address == keystore.address)
     }

@@ -30,29 +30,27 @@ public struct AgentResponder: HTTPResponder {
     let prices: PriceBook
     let reconciler: ChargeReconciler
     let apiKeys: ApiKeyService
+    let connections: ConnectionRegistry
+    let callers: CallerResolver
 
     public func respond(to request: Request, context: AgentRequestContext) async throws -> Response {
         let started = ContinuousClock.now
         let requestID = Hex.encode(SecureRandom.bytes(count: 8))
-        let peer = await PeerCredentials.of(channel: context.channel)
+        let connection = connections.info(for: context.channel)
+        let peer = connection?.peer
         var routeLabel = "unmatched"
         var outcome = Outcome()
-        guard inFlight.enter() else {
+        guard let ticket = inFlight.enter() else {
             return Self.errorResponse(AgentError(.serviceUnavailable, "AGENT_SHUTTING_DOWN", "the agent is shutting down; retry once it is restarted"),
                                       requestID: requestID)
         }
-        let tracker = inFlight
-        var response = await respondOrRefuse(request, peer: peer, requestID: requestID, routeLabel: &routeLabel, outcome: &outcome)
-        // The request stays "in flight" until its body is completely handed to the connection.
+        var response = await respondOrRefuse(request, connection: connection, requestID: requestID, routeLabel: &routeLabel, outcome: &outcome)
+        // The request stays "in flight" until its body is completely handed to the connection;
+        // when the connection is gone before the body is written, the ticket leaves on release.
         let body = response.body
         response.body = ResponseBody(contentLength: body.contentLength) { writer in
-            do {
-                try await body.write(writer)
-            } catch {
-                tracker.leave()
-                throw error
-            }
-            tracker.leave()
+            defer { ticket.leave() }
+            try await body.write(writer)
         }
         metrics.recordRequest(route: routeLabel, status: Int(response.status.code))
         var metadata: Logger.Metadata = [
@@ -67,13 +65,13 @@ public struct AgentResponder: HTTPResponder {
         return response
     }
 
-    func respondOrRefuse(_ request: Request, peer: PeerCredentials?, requestID: String, routeLabel: inout String,
+    func respondOrRefuse(_ request: Request, connection: ConnectionRegistry.Info?, requestID: String, routeLabel: inout String,
                          outcome: inout Outcome) async -> Response {
         do {
-            return try await handle(request, peer: peer, requestID: requestID, routeLabel: &routeLabel, outcome: &outcome)
+            return try await handle(request, connection: connection, requestID: requestID, routeLabel: &routeLabel, outcome: &outcome)
         } catch {
             if let row = outcome.ledgerRow {
-                requests.finish(id: row, status: Int(error.status.code), bytesOut: 0, upstreamRequestID: nil)
+                await requests.finish(id: row, status: Int(error.status.code), bytesOut: 0, upstreamRequestID: nil)
                 outcome.ledgerRow = nil
             }
             return Self.errorResponse(error, requestID: requestID)
@@ -92,7 +90,7 @@ public struct AgentResponder: HTTPResponder {
     /// caps and retry once, re-signed. It never loops: one top-up per request, the balance must
     /// have risen, and a 402 a top-up cannot fix (a quote above the balance, DIEM-linked wallets)
     /// goes back as it is, with the reason in `X-Agent-Auto-Topup`.
-    func autoTopUp(after body: ByteBuffer, retrying request: UpstreamRequest,
+    func autoTopUp(after body: ByteBuffer, retrying request: UpstreamRequest, observedSettled: Int,
                    reacquire: () async throws -> SlotLease) async -> (note: String, retried: (answer: UpstreamResponse, lease: SlotLease)?) {
         let json = try? JSONValue(parsing: Array(body.readableBytesView))
         guard json?["code"]?.stringValue == "PAYMENT_REQUIRED", json?["reason"]?.stringValue ?? "insufficient_balance" == "insufficient_balance" else {
@@ -100,64 +98,45 @@ public struct AgentResponder: HTTPResponder {
             return ("not-applicable: this 402 is not an insufficient-balance answer a top-up can fix", nil)
         }
         let before = json?["currentBalanceUsd"]?.doubleValue ?? 0
-        let result: TopUpService.Result
+        let note: String
         do {
-            result = try await topUps.topUp(usd: Double(configuration.autoTopUpMicro) / 1_000_000)
+            switch try await topUps.autoTopUp(usd: Money.usd(configuration.autoTopUpMicro), observedSettled: observedSettled) {
+            case .alreadyToppedUp:
+                // Another request's top-up settled while this one waited: retry without paying again.
+                note = "after-another-top-up"
+            case .paid(let result):
+                guard let after = result.newBalanceUSD, after > before else {
+                    ledger.audit("auto_topup_breaker", "balance did not rise after \(result.paymentId); not retrying")
+                    return ("no-balance-increase: not retried", nil)
+                }
+                ledger.audit("auto_topup", "\(result.paymentId) +\(result.amountCreditedUSD) USD, retrying once")
+                note = "topped-up: \(result.paymentId)"
+            }
         } catch {
             ledger.audit("auto_topup_refused", error.description)
             return ("refused: \(error.code)", nil)
         }
-        guard let after = result.newBalanceUSD, after > before else {
-            ledger.audit("auto_topup_breaker", "balance did not rise after \(result.paymentId); not retrying")
-            return ("no-balance-increase: not retried", nil)
-        }
-        ledger.audit("auto_topup", "\(result.paymentId) +\(result.amountCreditedUSD) USD, retrying once")
         do {
             let lease = try await reacquire()
             do {
-                return ("topped-up: \(result.paymentId)", (try await upstream.execute(request), lease))
+                return (note, (try await upstream.execute(request), lease))
             } catch {
                 await lease.release()
-                return ("topped-up: \(result.paymentId); retry failed", nil)
+                return ("\(note); retry failed", nil)
             }
         } catch {
-            return ("topped-up: \(result.paymentId); retry not queued", nil)
+            return ("\(note); retry not queued", nil)
         }
     }
 
-    /// The caller's policy: a named client's token, else a config binding (executable or
-    /// systemd unit), else the default policy of the owner's programs.
-    func resolvePolicy(_ request: Request, peer: PeerCredentials) throws(AgentError) -> ClientPolicy {
-        if let authorization = request.headers[.authorization], authorization.hasPrefix("Bearer vat_") {
-            let token = String(authorization.dropFirst("Bearer ".count))
-            guard let policy = clients.policy(forToken: token) else {
-                throw AgentError(.unauthorized, "AGENT_UNKNOWN_CLIENT",
-                                 "the client token is not known to this agent (revoked?); ask the owner for a new one: venice-agent clients add NAME")
-            }
-            return policy
-        }
-        // /proc is read only when some binding needs the executable or the unit.
-        if !configuration.bindings.isEmpty {
-            let identity = ClientIdentity.of(peer)
-            if let binding = configuration.bindings.first(where: { $0.matches(identity) }) {
-                return binding.policy
-            }
-        }
-        return configuration.defaultPolicy
-    }
-
-    func handle(_ request: Request, peer: PeerCredentials?, requestID: String, routeLabel: inout String,
+    func handle(_ request: Request, connection: ConnectionRegistry.Info?, requestID: String, routeLabel: inout String,
                 outcome: inout Outcome) async throws(AgentError) -> Response {
-        // 1. Who is calling? Only the owner uid and configured uids.
-        guard let peer else {
-            throw AgentError(.forbidden, "AGENT_PEER_UNKNOWN", "the agent could not read the caller's credentials (SO_PEERCRED); connect over its Unix socket")
-        }
-        guard peer.uid == configuration.ownerUID || configuration.allowedUIDs.contains(peer.uid) else {
-            throw .forbiddenPeer(uid: peer.uid)
-        }
+        // 1. Who is calling, and with which policy (the connection's peer, its token or binding).
+        let caller = try callers.resolve(headers: request.headers, target: request.uri.description, connection: connection)
+        let peer = caller.peer
+        let policy = caller.policy
         let path = request.uri.path
         let method = request.method.rawValue
-        let policy = try resolvePolicy(request, peer: peer)
         outcome.client = policy.name
 
         // 2. The agent's own API.
@@ -167,8 +146,7 @@ public struct AgentResponder: HTTPResponder {
             return await metricsResponse(requestID: requestID)
         }
         if path.hasPrefix("/agent/v1/") || path == "/agent/v1" {
-            routeLabel = path
-            return try await agentAPI(request, method: method, path: path, policy: policy, requestID: requestID)
+            return try await agentAPI(request, method: method, path: path, caller: caller, requestID: requestID, routeLabel: &routeLabel)
         }
 
         // 3. The Venice mirror, through the allow-list.
@@ -195,20 +173,19 @@ public struct AgentResponder: HTTPResponder {
             guard apiKeys.hasActiveAdminKey else { throw .noKeyMinted() }
         }
 
-        // 4. Body: bounded; small ones kept whole so a retry can resend them.
+        // 4. Body: bounded; small ones kept whole so a retry can resend them. For a client with
+        //    spending limits, a charged route's body is read whole (up to the body limit) however
+        //    it is framed (Content-Length, chunked, padded), so its price can be bounded first.
         let limit = configuration.maxRequestBodyBytes
         let declaredLength = request.headers[.contentLength].flatMap { Int($0) }
         if let declaredLength, declaredLength > limit { throw .bodyTooLarge(limit: limit) }
+        let mustBound = route.isCharged && policy.hasSpendingLimits
         var limitedBody: LimitedBody<RequestBody>?
         let body: UpstreamRequest.Body
         if method == "GET" || method == "HEAD" || declaredLength == 0 {
             body = .none
-        } else if let declaredLength, declaredLength <= configuration.replayableBodyBytes {
-            do {
-                body = .buffered(try await request.body.collect(upTo: configuration.replayableBodyBytes))
-            } catch {
-                throw .badRequest("the request body could not be read completely")
-            }
+        } else if mustBound || (declaredLength ?? Int.max) <= configuration.replayableBodyBytes {
+            body = .buffered(try await Self.collect(request.body, upTo: mustBound ? limit : configuration.replayableBodyBytes))
         } else {
             let limited = LimitedBody(base: request.body, limit: limit)
             limitedBody = limited
@@ -217,14 +194,20 @@ public struct AgentResponder: HTTPResponder {
         }
 
         // 5. Price estimate against the client's budget, before anything is signed; the
-        //    estimate is held in the ledger until the actual charge is reconciled.
+        //    estimate is held in the ledger until the actual charge is reconciled. A client
+        //    with limits is refused a request whose price cannot be bounded (fail closed).
         var jsonBody: JSONValue?
         if case .buffered(let buffer) = body { jsonBody = try? JSONValue(parsing: Array(buffer.readableBytesView)) }
         if jsonBody == nil, case .buffered(let buffer) = body,
            let model = MultipartField.value(named: "model", in: Array(buffer.readableBytesView), contentType: request.headers[.contentType]) {
             jsonBody = ["model": .string(model)]
         }
-        let (estimate, model) = route.auth == .signIn ? await prices.estimate(route: route, body: jsonBody) : (0, jsonBody?["model"]?.stringValue)
+        let (price, model) = try await prices.estimate(route: route, body: jsonBody)
+        if mustBound, case .unbounded(let reason) = price {
+            ledger.audit("budget_refused", "\(policy.name) \(route.template): price unknown (\(reason))")
+            throw .priceUnknown(client: policy.name, reason: reason)
+        }
+        let estimate = price.heldMicro
         // Public routes (models, quotes) cost nothing and are not ledgered.
         if route.auth != .none {
             let start = RequestLedger.Start(id: requestID, client: policy.name, uid: peer.uid, pid: peer.pid, method: method,
@@ -266,18 +249,20 @@ public struct AgentResponder: HTTPResponder {
         }
         let upstreamRequest = UpstreamRequest(route: route, query: request.uri.query, headers: forwardHeaders, body: body)
         let upstreamStarted = ContinuousClock.now
+        let settledBefore = configuration.autoTopUp ? await topUps.settledCount : 0
         var answer: UpstreamResponse
         do {
             answer = try await upstream.execute(upstreamRequest)
         } catch {
             await lease?.release()
-            requests.finish(id: requestID, status: limitedBody?.exceeded == true ? 413 : 502, bytesOut: 0, upstreamRequestID: nil)
+            await requests.finish(id: requestID, status: limitedBody?.exceeded == true ? 413 : 502, bytesOut: 0, upstreamRequestID: nil)
             outcome.ledgerRow = nil
             if limitedBody?.exceeded == true { throw .bodyTooLarge(limit: limit) }
             switch error {
             case .noBearerKey: throw .noKeyMinted()
+            case .signerLocked:
+                throw .locked()
             case .signing:
-                if !session.isUnlocked { throw .locked() }
                 throw AgentError(.internalServerError, error.code, error.description)
             case .unreachable, .lostAfterSend, .invalidUpstream:
                 throw AgentError(.badGateway, error.code, error.description)
@@ -289,7 +274,7 @@ public struct AgentResponder: HTTPResponder {
             // Give the slot back while paying (the top-up may itself need a signed-in slot).
             await lease?.release()
             lease = nil
-            let (note, retried) = await autoTopUp(after: buffer, retrying: upstreamRequest) { [scheduler] in
+            let (note, retried) = await autoTopUp(after: buffer, retrying: upstreamRequest, observedSettled: settledBefore) { [scheduler] in
                 try await scheduler.acquire(client: clientKey)
                 return SlotLease(scheduler: scheduler)
             }
@@ -299,7 +284,7 @@ public struct AgentResponder: HTTPResponder {
         }
         if model == nil, let streamed = limitedBody,
            let sniffed = MultipartField.value(named: "model", in: streamed.head, contentType: request.headers[.contentType]) {
-            requests.setModel(id: requestID, model: sniffed)
+            await requests.setModel(id: requestID, model: sniffed)
         }
         let final = answer
         let elapsed = ContinuousClock.now - upstreamStarted
@@ -321,7 +306,7 @@ public struct AgentResponder: HTTPResponder {
         switch final.body {
         case .buffered(let buffer):
             await lease?.release()
-            requests.finish(id: requestID, status: final.status, bytesOut: buffer.readableBytes, upstreamRequestID: outcome.upstreamRequestID)
+            await requests.finish(id: requestID, status: final.status, bytesOut: buffer.readableBytes, upstreamRequestID: outcome.upstreamRequestID)
             return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: buffer))
         case .stream(let stream):
             let heldLease = lease
@@ -338,11 +323,11 @@ public struct AgentResponder: HTTPResponder {
                     try await writer.finish(nil)
                 } catch {
                     await heldLease?.release()
-                    requests.finish(id: requestID, status: 599, bytesOut: bytes, upstreamRequestID: upstreamID)
+                    await requests.finish(id: requestID, status: 599, bytesOut: bytes, upstreamRequestID: upstreamID)
                     throw error
                 }
                 await heldLease?.release()
-                requests.finish(id: requestID, status: final.status, bytesOut: bytes, upstreamRequestID: upstreamID)
+                await requests.finish(id: requestID, status: final.status, bytesOut: bytes, upstreamRequestID: upstreamID)
                 if signedIn, final.status < 300 { await reconciler.requestFinished() }
             }
             return Response(status: status, headers: fields, body: responseBody)
@@ -360,6 +345,23 @@ public struct AgentResponder: HTTPResponder {
     }
 
     // MARK: helpers
+
+    /// Reads a whole body up to `limit` bytes: more is a 413, a body cut short a 400.
+    static func collect(_ body: RequestBody, upTo limit: Int) async throws(AgentError) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        do {
+            for try await chunk in body {
+                guard chunk.readableBytes <= limit - buffer.readableBytes else { throw AgentError.bodyTooLarge(limit: limit) }
+                var chunk = chunk
+                buffer.writeBuffer(&chunk)
+            }
+        } catch let error as AgentError {
+            throw error
+        } catch {
+            throw .badRequest("the request body could not be read completely")
+        }
+        return buffer
+    }
 
     static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok, requestID: String) -> Response {
         var fields = HTTPFields()

@@ -22,14 +22,14 @@ public struct PeerCredentials: Sendable, Hashable, CustomStringConvertible {
         var gid: UInt32 = 0
     }
 
-    /// Reads SO_PEERCRED from an accepted socket channel; nil when the channel is not a socket.
-    public static func of(channel: any Channel) async -> PeerCredentials? {
+    /// Reads SO_PEERCRED from an accepted socket channel; nil when the channel is not a Unix
+    /// socket (or the kernel does not say). Completes at once when called on the channel's loop.
+    static func read(_ channel: any Channel) -> EventLoopFuture<PeerCredentials?> {
         guard let provider = channel as? any SocketOptionProvider,
-              MemoryLayout<RawUcred>.size == Int(venice_ucred_size()) else { return nil }
+              MemoryLayout<RawUcred>.size == Int(venice_ucred_size()) else { return channel.eventLoop.makeSucceededFuture(nil) }
         let future: EventLoopFuture<RawUcred> = provider.unsafeGetSocketOption(
             level: NIOBSDSocket.OptionLevel(rawValue: venice_sol_socket()),
             name: NIOBSDSocket.Option(rawValue: venice_so_peercred()))
-        guard let raw = try? await future.get() else { return nil }
-        return PeerCredentials(uid: raw.uid, gid: raw.gid, pid: raw.pid)
+        return future.map { raw in PeerCredentials(uid: raw.uid, gid: raw.gid, pid: raw.pid) }.recover { _ in nil }
     }
 }

@@ -1,15 +1,45 @@
+import Foundation
 public import WalletCrypto
 public import X402Protocol
 import Synchronization
 
 /// The one owner of the unlocked wallet key. Locked → no signatures. The key lives in
 /// `SecretBytes` (mlocked, zeroed on lock and release). Lifetimes use the monotonic clock.
+///
+/// The key never leaves the mutex: every signature and derivation runs while the lock is
+/// held, so `lock()` (which zeroes the key under the same lock) can never wipe it under a
+/// signer, and a signer that loses the race simply finds the session locked.
+///
+/// Unlocking derives the keystore key (scrypt, up to 256 MiB) on a thread of its own, never
+/// on the cooperative pool, one unlock at a time; after a failure the next attempt, from
+/// anyone, must wait a growing delay (ssh-agent's fail delay, enforced for the whole agent).
 public final class KeySession: PersonalSigner, TypedDataSigner, Sendable {
     struct State {
         var key: PrivateKey?
         var lastUse: ContinuousClock.Instant
         var signatures: Int = 0
         var failedUnlocks: Int = 0
+        var unlocking = false
+        var nextUnlockAllowed: ContinuousClock.Instant
+    }
+
+    /// Why an unlock did not happen.
+    public enum UnlockError: Error, Sendable, Equatable {
+        /// Another unlock is deriving its key right now.
+        case busy
+        /// A recent failure imposes a wait before the next attempt.
+        case tooSoon(retryAfter: Duration)
+        /// The keystore did not open (wrong password, corrupted or mismatched keystore).
+        case failed(WalletCryptoError)
+
+        /// One line for a person, saying what to do.
+        public var message: String {
+            switch self {
+            case .busy: "another unlock is in progress; wait for it to finish"
+            case .tooSoon(let wait): "a wrong password was given recently; wait \(wait.components.seconds + 1) s before trying again"
+            case .failed(let error): error.description
+            }
+        }
     }
 
     public let keystorePath: String
@@ -18,9 +48,15 @@ public final class KeySession: PersonalSigner, TypedDataSigner, Sendable {
     public let lifetime: Duration?
     private let keystoreJSON: [UInt8]
     private let state: Mutex<State>
+    /// The monotonic clock of lifetimes and failure delays (injected by tests).
+    private let now: @Sendable () -> ContinuousClock.Instant
+
+    /// Delay before the next unlock attempt after `failures` failures in a row: 0.5 s each, at most 10 s.
+    static func failureDelay(after failures: Int) -> Duration { .milliseconds(500 * min(max(failures, 0), 20)) }
 
     /// Reads the keystore (not the key): the address must be known even while locked.
-    public init(keystorePath: String, lifetime: Duration?) throws(WalletCryptoError) {
+    public init(keystorePath: String, lifetime: Duration?,
+                clock now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) throws(WalletCryptoError) {
         let json = try SecureFile.read(keystorePath)
         guard let address = try Keystore.address(inKeystore: json) else {
             throw .invalidKeystore("\(keystorePath) has no \"address\" field; re-import it with `venice-agent key import`")
@@ -29,31 +65,62 @@ public final class KeySession: PersonalSigner, TypedDataSigner, Sendable {
         self.keystoreJSON = json
         self.address = address
         self.lifetime = lifetime
-        self.state = Mutex(State(key: nil, lastUse: .now))
+        self.now = now
+        self.state = Mutex(State(key: nil, lastUse: now(), nextUnlockAllowed: now()))
     }
 
     public var isUnlocked: Bool { state.withLock { $0.key != nil } }
     public var signatureCount: Int { state.withLock { $0.signatures } }
 
-    /// Decrypts the keystore with `password`. Each failure adds a growing delay (as ssh-agent does).
-    public func unlock(password: SecretBytes) async throws(WalletCryptoError) {
-        let delay = state.withLock { min($0.failedUnlocks, 10) }
-        if delay > 0 { try? await Task.sleep(for: .milliseconds(250 * delay)) }
-        do throws(WalletCryptoError) {
-            let key = try Keystore.decrypt(keystoreJSON, password: password)
-            guard key.address == address else {
-                key.zeroize()
-                throw WalletCryptoError.invalidKeystore("the decrypted key does not match the keystore address")
+    /// Decrypts the keystore with `password`, on a dedicated thread. Refused while another
+    /// unlock runs (`busy`) or before the failure delay has passed (`tooSoon`).
+    public func unlock(password: SecretBytes) async throws(UnlockError) {
+        let now = self.now()
+        let admission: UnlockError? = state.withLock { s in
+            if s.unlocking { return .busy }
+            if now < s.nextUnlockAllowed { return .tooSoon(retryAfter: s.nextUnlockAllowed - now) }
+            s.unlocking = true
+            return nil
+        }
+        if let admission { throw admission }
+        let json = keystoreJSON
+        let expected = address
+        let outcome: Result<PrivateKey, WalletCryptoError> = await Self.onDedicatedThread {
+            do throws(WalletCryptoError) {
+                let key = try Keystore.decrypt(json, password: password)
+                guard key.address == expected else {
+                    key.zeroize()
+                    return .failure(.invalidKeystore("the decrypted key does not match the keystore address"))
+                }
+                return .success(key)
+            } catch {
+                return .failure(error)
             }
-            state.withLock { s in
+        }
+        let finished = self.now()
+        state.withLock { s in
+            s.unlocking = false
+            switch outcome {
+            case .success(let key):
                 s.key?.zeroize()
                 s.key = key
-                s.lastUse = .now
+                s.lastUse = finished
                 s.failedUnlocks = 0
+            case .failure:
+                s.failedUnlocks += 1
+                s.nextUnlockAllowed = finished + Self.failureDelay(after: s.failedUnlocks)
             }
-        } catch {
-            state.withLock { $0.failedUnlocks += 1 }
-            throw error
+        }
+        if case .failure(let error) = outcome { throw .failed(error) }
+    }
+
+    /// Runs CPU- and memory-heavy work (scrypt) on a thread of its own, so the cooperative pool
+    /// keeps serving requests meanwhile.
+    static func onDedicatedThread<T: Sendable>(_ work: @escaping @Sendable () -> T) async -> T {
+        await withCheckedContinuation { continuation in
+            let thread = Thread { continuation.resume(returning: work()) }
+            thread.name = "venice-agent-unlock"
+            thread.start()
         }
     }
 
@@ -67,8 +134,9 @@ public final class KeySession: PersonalSigner, TypedDataSigner, Sendable {
 
     /// Locks when the key sat unused longer than `lifetime`. Returns true when it locked.
     @discardableResult
-    public func lockIfIdle(now: ContinuousClock.Instant = .now) -> Bool {
+    public func lockIfIdle(now: ContinuousClock.Instant? = nil) -> Bool {
         guard let lifetime else { return false }
+        let now = now ?? self.now()
         return state.withLock { s in
             guard s.key != nil, now - s.lastUse >= lifetime else { return false }
             s.key?.zeroize()
@@ -77,24 +145,25 @@ public final class KeySession: PersonalSigner, TypedDataSigner, Sendable {
         }
     }
 
+    /// Runs `body` with the key while holding the lock: the key cannot be zeroed meanwhile.
     private func withKey<R>(_ body: (PrivateKey) throws(X402Error) -> R) throws(X402Error) -> R {
-        let key: PrivateKey? = state.withLock { s in
-            if s.key != nil {
-                s.lastUse = .now
-                s.signatures += 1
-            }
-            return s.key
+        let result: Result<R, X402Error> = state.withLock { s in
+            guard let key = s.key else { return .failure(.signerLocked) }
+            s.lastUse = now()
+            s.signatures += 1
+            do throws(X402Error) { return .success(try body(key)) } catch { return .failure(error) }
         }
-        guard let key else { throw .signerUnavailable("the agent is locked; unlock it with `venice-agent unlock`") }
-        return try body(key)
+        return try result.get()
     }
 
     /// A purpose-bound key derived from the wallet key (HMAC-SHA256 over `label`), e.g. to
     /// seal minted API keys at rest. Needs the agent unlocked.
     public func withDerivedKey(label: [UInt8]) throws -> SecretBytes {
-        let key: PrivateKey? = state.withLock { $0.key }
-        guard let key else { throw X402Error.signerUnavailable("the agent is locked; unlock it with `venice-agent unlock`") }
-        return try key.withUnsafeSecretBytes { secret in try SymmetricCipher.hmacSHA256(key: secret, data: label) }
+        let result: Result<SecretBytes, any Error> = state.withLock { s in
+            guard let key = s.key else { return .failure(X402Error.signerLocked) }
+            return Result { try key.withUnsafeSecretBytes { secret in try SymmetricCipher.hmacSHA256(key: secret, data: label) } }
+        }
+        return try result.get()
     }
 
     public func signPersonalMessage(_ message: [UInt8]) throws(X402Error) -> Signature {

@@ -1,5 +1,6 @@
 import Foundation
 public import GRDB
+public import Logging
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -9,9 +10,10 @@ import Glibc
 /// USDC micro-units. Writes are named after intent; each is one transaction.
 public final class AgentLedger: Sendable {
     public let writer: any DatabaseWriter
+    let logger: Logger
 
     /// Opens (and migrates) `<directory>/ledger.sqlite`; the folder is made 0700, the files 0600.
-    public convenience init(directory: String) throws {
+    public convenience init(directory: String, logger: Logger = Logger(label: "venice-agent.ledger")) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
                                                 attributes: [.posixPermissions: 0o700])
         let path = directory + "/ledger.sqlite"
@@ -24,12 +26,13 @@ public final class AgentLedger: Sendable {
         defer { umask(previous) }
         let pool = try DatabasePool(path: path, configuration: config)
         for suffix in ["", "-wal", "-shm"] { chmod(path + suffix, 0o600) }
-        try self.init(writer: pool)
+        try self.init(writer: pool, logger: logger)
     }
 
     /// For tests: any writer (e.g. an in-memory `DatabaseQueue`).
-    public init(writer: any DatabaseWriter) throws {
+    public init(writer: any DatabaseWriter, logger: Logger = Logger(label: "venice-agent.ledger")) throws {
         self.writer = writer
+        self.logger = logger
         try Self.migrator.migrate(writer)
     }
 
@@ -109,6 +112,44 @@ public final class AgentLedger: Sendable {
                 );
                 """)
         }
+        // v2: a top-up is first *reserved* (caps checked and the amount held in the same
+        // transaction, before any network call), then signed and journaled, then settled. At
+        // most one intent may be unresolved at a time; the triggers refuse a second one even if
+        // a bug elsewhere tried (rows left open by earlier versions stay, and block new ones).
+        migrator.registerMigration("v2-topup-reservations") { db in
+            try db.execute(sql: """
+                CREATE TABLE topups_v2 (
+                    id TEXT PRIMARY KEY,
+                    created_at INTEGER NOT NULL,
+                    amount_micro INTEGER NOT NULL CHECK (amount_micro > 0),
+                    pay_to TEXT,
+                    authorization_nonce TEXT UNIQUE,
+                    valid_before INTEGER,
+                    payload TEXT,
+                    state TEXT NOT NULL CHECK (state IN ('reserved', 'pending', 'settled', 'failed', 'unknown')),
+                    payment_id TEXT,
+                    transaction_hash TEXT,
+                    outcome TEXT,
+                    updated_at INTEGER NOT NULL,
+                    CHECK (state = 'reserved' OR state = 'failed' OR payload IS NOT NULL)
+                );
+                INSERT INTO topups_v2 (id, created_at, amount_micro, pay_to, authorization_nonce, valid_before, payload, state,
+                                       payment_id, transaction_hash, outcome, updated_at)
+                    SELECT id, created_at, amount_micro, pay_to, authorization_nonce, valid_before, payload, state,
+                           payment_id, transaction_hash, outcome, updated_at FROM topups;
+                DROP TABLE topups;
+                ALTER TABLE topups_v2 RENAME TO topups;
+                CREATE INDEX topups_created ON topups(created_at);
+                CREATE TRIGGER topups_one_open_insert BEFORE INSERT ON topups
+                    WHEN NEW.state IN ('reserved', 'pending', 'unknown')
+                     AND EXISTS (SELECT 1 FROM topups WHERE state IN ('reserved', 'pending', 'unknown'))
+                BEGIN SELECT RAISE(ABORT, 'another payment intent is unresolved'); END;
+                CREATE TRIGGER topups_one_open_update BEFORE UPDATE OF state ON topups
+                    WHEN NEW.state IN ('reserved', 'pending', 'unknown') AND OLD.state NOT IN ('reserved', 'pending', 'unknown')
+                     AND EXISTS (SELECT 1 FROM topups WHERE state IN ('reserved', 'pending', 'unknown') AND id <> NEW.id)
+                BEGIN SELECT RAISE(ABORT, 'another payment intent is unresolved'); END;
+                """)
+        }
         return migrator
     }
 
@@ -116,10 +157,15 @@ public final class AgentLedger: Sendable {
 
     // MARK: audit
 
+    /// Appends an audit event; a failed write is logged with the event (never swallowed).
     public func audit(_ kind: String, _ detail: String) {
-        _ = try? writer.write { db in
-            try db.execute(sql: "INSERT INTO audit (time, kind, detail) VALUES (?, ?, ?)",
-                           arguments: [Self.nowMilliseconds(), kind, detail])
+        do {
+            try writer.write { db in
+                try db.execute(sql: "INSERT INTO audit (time, kind, detail) VALUES (?, ?, ?)",
+                               arguments: [Self.nowMilliseconds(), kind, detail])
+            }
+        } catch {
+            logger.error("an audit event could not be written", metadata: ["kind": "\(kind)", "detail": "\(detail)", "error": "\(error)"])
         }
     }
 

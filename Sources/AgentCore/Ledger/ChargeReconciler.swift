@@ -85,14 +85,23 @@ public final class ChargeReconciler: Service, Sendable {
     }
 
     func apply(_ rows: [JSONValue], now: Int64) throws {
+        // Rows come from upstream: one whose amount is not a sane dollar figure is logged and skipped.
+        var accepted: [(row: JSONValue, id: String, type: String, micro: Int64)] = []
+        for row in rows {
+            guard let id = row["id"]?.stringValue, let type = row["type"]?.stringValue else { continue }
+            guard let amount = row["amount"]?.doubleValue, let micro = Money.micro(usd: amount) else {
+                logger.warning("skipped an upstream transaction whose amount is out of range",
+                               metadata: ["transaction": "\(id.prefix(64))", "amount": "\(row["amount"]?.numberLiteral?.prefix(32) ?? "-")"])
+                continue
+            }
+            accepted.append((row, id, type, micro))
+        }
         let newlyFlagged: [String] = try ledger.writer.write { db in
-            for row in rows {
-                guard let id = row["id"]?.stringValue, let type = row["type"]?.stringValue,
-                      let amount = row["amount"]?.doubleValue else { continue }
+            for (row, id, type, micro) in accepted {
                 try db.execute(sql: """
                     INSERT OR IGNORE INTO upstream_transactions (id, type, amount_micro, request_id, model_id, created_at, attributed_to)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """, arguments: [id, type, Money.micro(usd: amount), row["requestId"]?.stringValue,
+                    """, arguments: [id, type, micro, row["requestId"]?.stringValue,
                                      row["modelId"]?.stringValue, row["createdAt"]?.stringValue ?? "",
                                      type == "TOP_UP" ? "topup" : nil])
             }

@@ -1,10 +1,14 @@
 import Foundation
 import GRDB
+import Logging
 
 /// One row per forwarded request: who, what, the estimate held against the budget, and
 /// (after reconciliation) what Venice actually charged.
 struct RequestLedger: Sendable {
     let ledger: AgentLedger
+    /// Pauses between attempts of a write that must not be lost (the row would otherwise keep
+    /// holding its estimate against the client's budget: failing closed, but wrongly).
+    var retryDelays: [Duration] = [.milliseconds(20), .milliseconds(100), .milliseconds(500)]
 
     struct Start: Sendable {
         let id: String
@@ -56,18 +60,34 @@ struct RequestLedger: Sendable {
         (try? ledger.writer.read { db in try Self.spent(db, client: client, since: dayStart) }) ?? 0
     }
 
-    func setModel(id: String, model: String) {
-        _ = try? ledger.writer.write { db in
+    func setModel(id: String, model: String) async {
+        await persist("set the model of \(id)") { db in
             try db.execute(sql: "UPDATE requests SET model = COALESCE(model, ?) WHERE id = ?", arguments: [model, id])
         }
     }
 
-    func finish(id: String, status: Int, bytesOut: Int, upstreamRequestID: String?) {
-        _ = try? ledger.writer.write { db in
+    func finish(id: String, status: Int, bytesOut: Int, upstreamRequestID: String?) async {
+        await persist("finish \(id)") { db in
             try db.execute(sql: """
                 UPDATE requests SET status = ?, bytes_out = ?, upstream_request_id = COALESCE(?, upstream_request_id), finished_at = ? WHERE id = ?
                 """, arguments: [status, bytesOut, upstreamRequestID, AgentLedger.nowMilliseconds(), id])
         }
+    }
+
+    /// A write retried with backoff; a final failure is logged, never swallowed.
+    private func persist(_ what: String, _ write: @escaping @Sendable (Database) throws -> Void) async {
+        var lastError: (any Error)?
+        for delay in [Duration.zero] + retryDelays {
+            if delay > .zero { try? await Task.sleep(for: delay) }
+            do {
+                try await ledger.writer.write { db in try write(db) }
+                return
+            } catch {
+                lastError = error
+            }
+        }
+        ledger.logger.error("a request ledger row could not be written; its estimate stays held against the client's budget",
+                            metadata: ["write": "\(what)", "error": "\(lastError.map { String(describing: $0) } ?? "-")"])
     }
 
     struct SpendRow: Sendable {
@@ -77,8 +97,9 @@ struct RequestLedger: Sendable {
         let chargedMicro: Int64
     }
 
-    /// Sums the ledger since `since`, grouped by client, model, route or UTC day.
-    func spend(since: Int64, by: String) throws -> [SpendRow] {
+    /// Sums the ledger since `since`, grouped by client, model, route or UTC day; only `client`'s
+    /// rows when one is given (a client sees only its own spending).
+    func spend(since: Int64, by: String, client: String? = nil) throws -> [SpendRow] {
         let key: String
         switch by {
         case "client": key = "client"
@@ -92,8 +113,8 @@ struct RequestLedger: Sendable {
                 SELECT \(key) AS k, COUNT(*) AS n, COALESCE(SUM(estimate_micro), 0) AS est,
                        COALESCE(SUM(CASE WHEN charged_micro IS NOT NULL THEN charged_micro
                                          WHEN status IS NULL OR status < 400 THEN estimate_micro ELSE 0 END), 0) AS charged
-                FROM requests WHERE started_at >= ? GROUP BY k ORDER BY k
-                """, arguments: [since]).map {
+                FROM requests WHERE started_at >= ? AND (? IS NULL OR client = ?) GROUP BY k ORDER BY k
+                """, arguments: [since, client, client]).map {
                 SpendRow(key: $0["k"], requests: $0["n"], estimateMicro: $0["est"], chargedMicro: $0["charged"])
             }
         }

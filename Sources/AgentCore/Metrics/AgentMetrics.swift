@@ -33,6 +33,21 @@ public final class AgentMetrics: Sendable {
         }
     }
 
+    /// A label value in the text exposition format: backslash, quote and newline escaped.
+    /// (Labels are route templates already; this is the second line of defence.)
+    static func escape(_ value: String) -> String {
+        var out = ""
+        for character in value {
+            switch character {
+            case "\\": out += "\\\\"
+            case "\"": out += "\\\""
+            case "\n": out += "\\n"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+
     public func render(inFlight: Int, queued: Int, signatures: Int, unlocked: Bool) -> String {
         let s = state.withLock { $0 }
         var out = ""
@@ -40,12 +55,12 @@ public final class AgentMetrics: Sendable {
         out += "# TYPE venice_agent_requests_total counter\n"
         for key in s.requests.keys.sorted() {
             let parts = key.split(separator: "|", maxSplits: 1).map(String.init)
-            out += "venice_agent_requests_total{route=\"\(parts[0])\",status=\"\(parts.count > 1 ? parts[1] : "")\"} \(s.requests[key] ?? 0)\n"
+            out += "venice_agent_requests_total{route=\"\(Self.escape(parts[0]))\",status=\"\(Self.escape(parts.count > 1 ? parts[1] : ""))\"} \(s.requests[key] ?? 0)\n"
         }
         out += "# HELP venice_agent_upstream_retries_total Upstream attempts retried, by reason.\n"
         out += "# TYPE venice_agent_upstream_retries_total counter\n"
         for key in s.retries.keys.sorted() {
-            out += "venice_agent_upstream_retries_total{reason=\"\(key)\"} \(s.retries[key] ?? 0)\n"
+            out += "venice_agent_upstream_retries_total{reason=\"\(Self.escape(key))\"} \(s.retries[key] ?? 0)\n"
         }
         out += "# HELP venice_agent_upstream_latency_seconds Time to upstream response headers.\n"
         out += "# TYPE venice_agent_upstream_latency_seconds histogram\n"

@@ -1,4 +1,5 @@
 public import VeniceClient
+import X402Protocol
 
 /// What one local client may do: which route groups, how much per request and per UTC day.
 public struct ClientPolicy: Sendable, Hashable {
@@ -9,6 +10,8 @@ public struct ClientPolicy: Sendable, Hashable {
         case token
         /// Bound by the config to an executable path or a systemd unit.
         case binding(String)
+        /// Another uid's programs without a token (`[other_uids]`).
+        case otherUID(UInt32)
     }
 
     public var name: String
@@ -37,8 +40,48 @@ public struct ClientPolicy: Sendable, Hashable {
         return routes.contains(group.rawValue)
     }
 
-    /// Only the owner's untokened programs may manage the agent (top up, mint keys, add clients).
-    public var mayAdminister: Bool { source == .defaultClient }
+    /// True when a per-request or daily limit applies: such a client is never sent upstream
+    /// with a price the agent cannot bound.
+    public var hasSpendingLimits: Bool { maxRequestMicro != nil || dailyMicro != nil }
+
+    /// This policy, never broader than `base`: the route groups both allow, and the lower of
+    /// each limit. A binding is narrowed to the policy its caller would otherwise have.
+    public func narrowed(to base: ClientPolicy) -> ClientPolicy {
+        var routes: Set<String>?
+        switch (self.routes, base.routes) {
+        case (nil, nil): routes = nil
+        case (let mine?, nil): routes = mine
+        case (nil, let theirs?): routes = theirs
+        case (let mine?, let theirs?): routes = mine.intersection(theirs)
+        }
+        return ClientPolicy(name: name, routes: routes, maxRequestMicro: Self.lower(maxRequestMicro, base.maxRequestMicro),
+                            dailyMicro: Self.lower(dailyMicro, base.dailyMicro), source: source)
+    }
+
+    static func lower(_ a: Int64?, _ b: Int64?) -> Int64? {
+        switch (a, b) {
+        case (nil, nil): nil
+        case (let x?, nil): x
+        case (nil, let y?): y
+        case (let x?, let y?): min(x, y)
+        }
+    }
+
+    /// Why a client with these settings would be broader than `creator` (nil when it is not).
+    public func broadening(beyond creator: ClientPolicy) -> String? {
+        if let allowed = creator.routes {
+            guard let mine = routes else { return "routes: all groups, but the creating policy allows only \(allowed.sorted().joined(separator: ", "))" }
+            let extra = mine.subtracting(allowed)
+            if !extra.isEmpty { return "routes: \(extra.sorted().joined(separator: ", ")) beyond \(allowed.sorted().joined(separator: ", "))" }
+        }
+        if let limit = creator.maxRequestMicro, (maxRequestMicro ?? .max) > limit {
+            return "max_request_usd above the creating policy's \(Money.text(limit, decimals: 6))"
+        }
+        if let limit = creator.dailyMicro, (dailyMicro ?? .max) > limit {
+            return "daily_usd above the creating policy's \(Money.text(limit, decimals: 6))"
+        }
+        return nil
+    }
 }
 
 /// A config-file binding: a policy for the programs matching an executable path or a unit name.

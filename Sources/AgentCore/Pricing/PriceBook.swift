@@ -1,54 +1,108 @@
 import Foundation
+import Logging
 import NIOCore
 import NIOHTTP1
 import VeniceClient
 import WalletCrypto
+import X402Protocol
+
+/// What a request will cost, as far as the agent can tell before anything is signed.
+public enum PriceEstimate: Sendable, Equatable {
+    /// Venice never charges for this route (balances, job status, downloads of finished jobs).
+    case free
+    /// At most about this much, in USDC micro-units (rounded up).
+    case bounded(micro: Int64)
+    /// The price cannot be bounded in advance; `reason` says why.
+    case unbounded(reason: String)
+
+    /// The amount held against a budget: 0 when free or unknown.
+    public var heldMicro: Int64 {
+        if case .bounded(let micro) = self { return micro }
+        return 0
+    }
+}
 
 /// Price estimates before a request is signed, from Venice's own `/models` pricing (cached
-/// 10 minutes) and `/audio/quote`. Amounts are USDC micro-units. Unknown prices estimate 0;
-/// the actual charge is reconciled afterwards from the wallet's transactions.
+/// 10 minutes) and `/audio/quote`. Amounts are USDC micro-units. Every number that becomes
+/// money goes through `Money`'s checked conversions: a client field out of range is a 400
+/// naming it, an upstream price out of range is logged and leaves the price unbounded. The
+/// actual charge is reconciled afterwards from the wallet's transactions.
 public actor PriceBook {
+    /// Venice's documented range for `variants` on `/image/generate` (openapi.yaml: 1–4).
+    static let variants: ClosedRange<Int> = 1...4
+
     let upstream: AgentUpstream
     let ttl: Duration
+    let logger: Logger
     private var catalogs: [String: (fetched: ContinuousClock.Instant, models: [String: JSONValue])] = [:]
 
-    init(upstream: AgentUpstream, ttl: Duration = .seconds(600)) {
+    init(upstream: AgentUpstream, ttl: Duration = .seconds(600), logger: Logger = Logger(label: "venice-agent.prices")) {
         self.upstream = upstream
         self.ttl = ttl
+        self.logger = logger
     }
 
-    /// Estimated cost of `route` with the (JSON) `body`, and the model it names.
-    func estimate(route: VeniceRoute, body: JSONValue?) async -> (micro: Int64, model: String?) {
+    /// The estimated cost of `route` with the (JSON) `body`, and the model it names.
+    func estimate(route: VeniceRoute, body: JSONValue?) async throws(AgentError) -> (PriceEstimate, model: String?) {
         let model = body?["model"]?.stringValue
+        guard route.isCharged else { return (.free, model) }
+        guard let body, body.objectValue != nil else {
+            return (.unbounded(reason: "the body of \(route.template) is not a JSON object the agent can read"), model)
+        }
         switch route.template {
         case "/image/generate":
-            guard let model, let pricing = await pricing(type: "image", model: model) else { return (0, model) }
-            let variants = Int64(body?["variants"]?.intValue ?? 1)
-            var usd = Self.imagePrice(pricing, resolution: body?["resolution"]?.stringValue, quality: body?["quality"]?.stringValue) * Double(variants)
-            if body?["enhance_prompt"]?.boolValue == true { usd += 0.04 }
-            return (Self.micro(usd), model)
+            guard let model else { return (.unbounded(reason: "the body names no model"), nil) }
+            let count = try Self.integer(body["variants"], field: "variants", in: Self.variants) ?? 1
+            guard let pricing = await pricing(type: "image", model: model) else { return (Self.noPrice(model), model) }
+            var usd = Self.imagePrice(pricing, resolution: body["resolution"]?.stringValue, quality: body["quality"]?.stringValue)
+            if body["enhance_prompt"]?.boolValue == true { usd += 0.04 }
+            return (priced(usdPerUnit: usd, units: Double(count), model: model), model)
         case "/images/generations":
             var pricing = await pricing(type: "image", model: model ?? "")
             if pricing == nil { pricing = await self.pricing(type: "image", model: "z-image-turbo") }
-            guard let pricing else { return (0, model) }
-            return (Self.micro(Self.imagePrice(pricing, resolution: nil, quality: nil)), model)
+            guard let pricing else { return (Self.noPrice(model ?? "z-image-turbo"), model) }
+            return (priced(usdPerUnit: Self.imagePrice(pricing, resolution: nil, quality: nil), units: 1, model: model ?? "z-image-turbo"), model)
         case "/audio/speech":
-            guard let model, let pricing = await pricing(type: "tts", model: model),
-                  let perMillion = pricing["input"]?["usd"]?.doubleValue else { return (0, model) }
-            let characters = body?["input"]?.stringValue?.count ?? 0
-            return (Self.micro(perMillion * Double(characters) / 1_000_000), model)
+            guard let model else { return (.unbounded(reason: "the body names no model"), nil) }
+            guard let input = body["input"]?.stringValue else { return (.unbounded(reason: "the body has no text \"input\""), model) }
+            guard let pricing = await pricing(type: "tts", model: model), let perMillion = pricing["input"]?["usd"]?.doubleValue else {
+                return (Self.noPrice(model), model)
+            }
+            return (priced(usdPerUnit: perMillion / 1_000_000, units: Double(input.count), model: model), model)
         case "/audio/queue":
-            guard let model else { return (0, nil) }
+            guard let model else { return (.unbounded(reason: "the body names no model"), nil) }
             var quote = JSONObject([("model", .string(model))])
-            if let duration = body?["duration_seconds"] { quote["duration_seconds"] = duration }
+            if let duration = body["duration_seconds"] { quote["duration_seconds"] = duration }
             if let pricing = await pricing(type: "music", model: model), pricing["per_thousand_characters"] != nil {
-                let characters = (body?["prompt"]?.stringValue?.count ?? 0) + (body?["lyrics_prompt"]?.stringValue?.count ?? 0)
+                let characters = (body["prompt"]?.stringValue?.count ?? 0) + (body["lyrics_prompt"]?.stringValue?.count ?? 0)
                 quote["character_count"] = .number(String(characters))
             }
-            return (await self.quote(.object(quote)), model)
+            return (await self.quote(.object(quote), model: model), model)
         default:
-            return (0, model)
+            return (.unbounded(reason: "the agent cannot price \(route.template) in advance"), model)
         }
+    }
+
+    /// An optional integer field within `range`; anything else is the client's error, named.
+    static func integer(_ value: JSONValue?, field: String, in range: ClosedRange<Int>) throws(AgentError) -> Int? {
+        guard let value, !value.isNull else { return nil }
+        guard let number = value.intValue, range.contains(number) else {
+            throw .badRequest("\(field) must be an integer from \(range.lowerBound) to \(range.upperBound)")
+        }
+        return number
+    }
+
+    static func noPrice(_ model: String) -> PriceEstimate {
+        .unbounded(reason: "Venice's /models lists no price for \(model.prefix(128))")
+    }
+
+    /// A price from upstream becomes money only when it is a sane, non-negative figure.
+    func priced(usdPerUnit: Double, units: Double, model: String) -> PriceEstimate {
+        guard usdPerUnit >= 0, let micro = Money.micro(usdPerUnit: usdPerUnit, units: units) else {
+            logger.warning("skipped an upstream price that is out of range", metadata: ["model": "\(model.prefix(128))"])
+            return .unbounded(reason: "Venice's price for \(model.prefix(128)) is out of range")
+        }
+        return .bounded(micro: micro)
     }
 
     static func imagePrice(_ pricing: JSONValue, resolution: String?, quality: String?) -> Double {
@@ -58,10 +112,8 @@ public actor PriceBook {
             if let usd = table[q]?["usd"]?.doubleValue ?? table["medium"]?["usd"]?.doubleValue { return usd }
         }
         if let usd = pricing["resolutions"]?[res]?["usd"]?.doubleValue { return usd }
-        return pricing["generation"]?["usd"]?.doubleValue ?? 0
+        return pricing["generation"]?["usd"]?.doubleValue ?? -1
     }
-
-    static func micro(_ usd: Double) -> Int64 { Int64((usd * 1_000_000).rounded(.up)) }
 
     func pricing(type: String, model: String) async -> JSONValue? {
         if let cached = catalogs[type], ContinuousClock.now - cached.fetched < ttl {
@@ -75,10 +127,12 @@ public actor PriceBook {
         return models[model]?["model_spec"]?["pricing"]
     }
 
-    func quote(_ request: JSONValue) async -> Int64 {
-        guard let answer = await fetch(method: "POST", path: "/audio/quote", query: nil, json: request),
-              let usd = answer["quote"]?.doubleValue else { return 0 }
-        return Self.micro(usd)
+    func quote(_ request: JSONValue, model: String) async -> PriceEstimate {
+        guard let answer = await fetch(method: "POST", path: "/audio/quote", query: nil, json: request) else {
+            return .unbounded(reason: "Venice gave no quote for \(model.prefix(128))")
+        }
+        guard let usd = answer["quote"]?.doubleValue else { return .unbounded(reason: "Venice's quote for \(model.prefix(128)) has no price") }
+        return priced(usdPerUnit: usd, units: 1, model: model)
     }
 
     private func fetch(method: String, path: String, query: String?, json: JSONValue?) async -> JSONValue? {

@@ -5,6 +5,7 @@ internal import CAgentSystem
 import Glibc
 #endif
 public import Hummingbird
+import HummingbirdCore
 public import Logging
 import NIOCore
 import ServiceLifecycle
@@ -39,7 +40,10 @@ public struct AgentServer: Sendable {
     /// Runs until SIGTERM/SIGINT: stops accepting, lets in-flight requests finish (bounded),
     /// removes the socket and zeroes the key. `onReady` runs once the socket accepts connections.
     public func run(shutdown handle: ShutdownHandle? = nil, onReady: @escaping @Sendable () -> Void = {}) async throws {
-        try SocketPreparation.prepare(path: configuration.socketPath)
+        // Other allowed uids need to reach the socket; SO_PEERCRED still decides who is served.
+        let sharedSocket = !configuration.allowedUIDs.isEmpty
+        try SocketPreparation.prepare(path: configuration.socketPath, sharedWithOtherUsers: sharedSocket)
+        OpenFileLimit.raise()
         let clock = SkewClock()
         let http = UpstreamClient.makeHTTPClient()
         let signer = try SiwxSigner(signer: session, clock: clock, nonces: NonceSource(clock: clock),
@@ -57,7 +61,7 @@ public struct AgentServer: Sendable {
         let scheduler = UpstreamScheduler(maxInFlight: configuration.maxInFlight, maxQueued: configuration.maxQueued)
         let agentUpstream = AgentUpstream(client: upstream, scheduler: scheduler)
         let stateDirectory = configuration.stateDirectory ?? AgentConfiguration.defaultStateDirectory(environment: ProcessInfo.processInfo.environment)
-        let ledger = try AgentLedger(directory: stateDirectory)
+        let ledger = try AgentLedger(directory: stateDirectory, logger: logger)
         let topUps = try TopUpService(
             ledger: ledger, upstream: agentUpstream, upstreamURL: configuration.upstream, session: session, clock: clock,
             caps: .init(perTopUpMicro: configuration.topUpCapMicro, dailyMicro: configuration.dailyTopUpCapMicro),
@@ -68,21 +72,33 @@ public struct AgentServer: Sendable {
         let inFlight = InFlightTracker()
         let reconciler = ChargeReconciler(ledger: ledger, upstream: agentUpstream, session: session, logger: logger,
                                           graceMilliseconds: configuration.unexplainedChargeGraceSeconds * 1000)
+        let connections = ConnectionRegistry(limits: configuration.connectionLimits, ownerUID: configuration.ownerUID)
+        let clients = ClientStore(ledger: ledger)
         let responder = AgentResponder(configuration: configuration, session: session, upstream: upstream,
                                        scheduler: scheduler, metrics: metrics, clock: clock, logger: logger,
                                        ledger: ledger, topUps: topUps, inFlight: inFlight,
-                                       clients: ClientStore(ledger: ledger), requests: RequestLedger(ledger: ledger),
-                                       prices: PriceBook(upstream: agentUpstream), reconciler: reconciler, apiKeys: apiKeys)
+                                       clients: clients, requests: RequestLedger(ledger: ledger),
+                                       prices: PriceBook(upstream: agentUpstream, logger: logger), reconciler: reconciler, apiKeys: apiKeys,
+                                       connections: connections, callers: CallerResolver(configuration: configuration, clients: clients))
+        let timeouts = AgentHTTP1Channel.Timeouts(header: .nanoseconds(Int64(configuration.headerTimeout / .nanoseconds(1))),
+                                                  idle: .nanoseconds(Int64(configuration.idleTimeout / .nanoseconds(1))))
+        let readsProcessIdentity = !configuration.bindings.isEmpty
+        let server = HTTPServerBuilder { responder in
+            AgentHTTP1Channel(responder: responder, registry: connections, timeouts: timeouts, readsProcessIdentity: readsProcessIdentity)
+        }
         let socketPath = configuration.socketPath
-        // The socket is created 0600 (umask), so no other user can even connect.
+        // The socket is created 0600 (umask), so no other user can even connect — unless other
+        // uids are allowed, when it is 0666 and SO_PEERCRED alone decides.
         let previousMask = umask(0o177)
+        let socketMode: mode_t = sharedSocket ? 0o666 : 0o600
         let app = Application(
             responder: responder,
+            server: server,
             configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "venice-agent"),
             services: [LifetimeReaper(session: session, ledger: ledger, logger: logger), PendingPaymentResolver(topUps: topUps, session: session, logger: logger), reconciler, apiKeys],
             onServerRunning: { _ in
                 umask(previousMask)
-                chmod(socketPath, 0o600)
+                chmod(socketPath, socketMode)
                 onReady()
             },
             logger: logger

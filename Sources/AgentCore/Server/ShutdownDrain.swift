@@ -15,17 +15,34 @@ public final class InFlightTracker: Sendable {
 
     public init() {}
 
-    /// Registers a request; false once draining has begun (the caller answers 503).
-    public func enter() -> Bool {
-        state.withLock { s in
+    /// Registers a request; nil once draining has begun (the caller answers 503). The ticket
+    /// leaves exactly once: when `leave()` is called, or when it is released without (a client
+    /// that vanished before its response was written never runs the body writer).
+    public func enter() -> Ticket? {
+        let admitted = state.withLock { s in
             guard !s.draining else { return false }
             s.count += 1
             return true
         }
+        return admitted ? Ticket(tracker: self) : nil
     }
 
-    public func leave() {
+    fileprivate func release() {
         state.withLock { $0.count -= 1 }
+    }
+
+    public final class Ticket: Sendable {
+        private let tracker: InFlightTracker
+        private let left = Atomic<Bool>(false)
+
+        fileprivate init(tracker: InFlightTracker) { self.tracker = tracker }
+
+        public func leave() {
+            guard !left.exchange(true, ordering: .acquiringAndReleasing) else { return }
+            tracker.release()
+        }
+
+        deinit { leave() }
     }
 
     public var count: Int { state.withLock { $0.count } }

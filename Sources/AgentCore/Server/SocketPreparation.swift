@@ -3,18 +3,23 @@ import Glibc
 #endif
 
 /// Makes the socket's folder (0700) and deals with a socket file already there: a live
-/// agent answering on it is an error; a dead one's file is removed.
+/// agent answering on it is an error; a dead one's file is removed. The folder must be a
+/// real folder (not a symlink) owned by the agent's user and writable by nobody else:
+/// anyone who can write there could replace the socket and collect passwords and tokens.
 public enum SocketPreparation {
     struct Failure: Error, CustomStringConvertible {
         let description: String
     }
 
-    static func prepare(path: String) throws {
+    static func prepare(path: String, sharedWithOtherUsers: Bool = false) throws {
         guard path.utf8.count < 108 else {
             throw Failure(description: "socket path \(path) is longer than the 107 bytes Unix sockets allow; choose a shorter --socket")
         }
         let dir = directory(of: path)
-        try makeDirectory(dir)
+        try makeDirectory(dir, mode: sharedWithOtherUsers ? 0o711 : 0o700)
+        try checkFolder(dir)
+        // Allowed uids must be able to reach the socket (never to list or write the folder).
+        if sharedWithOtherUsers { try allowTraversal(dir) }
         var st = stat()
         guard lstat(path, &st) == 0 else { return }
         guard st.st_mode & S_IFMT == S_IFSOCK else {
@@ -26,12 +31,40 @@ public enum SocketPreparation {
         unlink(path)
     }
 
-    static func makeDirectory(_ dir: String) throws {
+    /// The socket's folder must be a folder, not a symlink, owned by us, and not writable by
+    /// group or others.
+    static func checkFolder(_ dir: String) throws {
+        var st = stat()
+        guard lstat(dir, &st) == 0 else {
+            throw Failure(description: "cannot inspect the socket folder \(dir): \(String(cString: strerror(errno)))")
+        }
+        guard st.st_mode & S_IFMT == S_IFDIR else {
+            throw Failure(description: "the socket folder \(dir) is a symlink or not a folder; use a real folder only you can write (e.g. the default under $XDG_RUNTIME_DIR)")
+        }
+        guard st.st_uid == geteuid() else {
+            throw Failure(description: "the socket folder \(dir) belongs to uid \(st.st_uid), not to you (uid \(geteuid())); another user could replace the socket — use a folder of your own")
+        }
+        guard st.st_mode & (S_IWGRP | S_IWOTH) == 0 else {
+            throw Failure(description: "the socket folder \(dir) is writable by other users (mode \(String(st.st_mode & 0o7777, radix: 8))); another user could replace the socket — use a folder only you can write (chmod 700 it, or the default under $XDG_RUNTIME_DIR)")
+        }
+    }
+
+    static func allowTraversal(_ dir: String) throws {
+        var st = stat()
+        guard stat(dir, &st) == 0 else { return }
+        let wanted = (st.st_mode & 0o7777) | 0o011
+        guard wanted != st.st_mode & 0o7777 else { return }
+        guard chmod(dir, wanted) == 0 else {
+            throw Failure(description: "cannot let allowed uids reach \(dir): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    static func makeDirectory(_ dir: String, mode: mode_t = 0o700) throws {
         var st = stat()
         if stat(dir, &st) == 0 { return }
         let parent = directory(of: dir)
-        if parent != dir { try makeDirectory(parent) }
-        guard mkdir(dir, 0o700) == 0 || errno == EEXIST else {
+        if parent != dir { try makeDirectory(parent, mode: mode) }
+        guard mkdir(dir, mode) == 0 || errno == EEXIST else {
             throw Failure(description: "cannot create \(dir): \(String(cString: strerror(errno)))")
         }
     }

@@ -7,8 +7,6 @@ int venice_peer_credentials(int fd, uint32_t *uid, uint32_t *gid, int32_t *pid);
 
 /* Size of struct ucred, for getsockopt through SwiftNIO's SocketOptionProvider. */
 int venice_ucred_size(void);
-/* Unpacks a struct ucred buffer. */
-void venice_ucred_unpack(const void *buffer, uint32_t *uid, uint32_t *gid, int32_t *pid);
 int venice_sol_socket(void);
 int venice_so_peercred(void);
 
@@ -18,4 +16,7 @@ int venice_harden_process(void);
 
 /* 1 when the process is currently non-dumpable. */
 int venice_is_dumpable(void);
+/* Raises the soft RLIMIT_NOFILE towards `wanted` (never above the hard limit). Returns the
+   soft limit now in force, or -1. */
+long venice_raise_open_files(long wanted);
 #endif

@@ -22,13 +22,18 @@ public struct VeniceRoute: Sendable, Hashable {
     public let template: String
     public let auth: Auth
     public let group: Group
+    /// True when Venice may charge the wallet for a call (inference, queued jobs); false for
+    /// reads such as balances, job status and downloads of finished jobs.
+    public let isCharged: Bool
+
     /// A route the agent calls on its own behalf (top-up, key minting, balance checks).
-    public init(method: String, path: String, template: String? = nil, auth: Auth, group: Group) {
+    public init(method: String, path: String, template: String? = nil, auth: Auth, group: Group, isCharged: Bool = false) {
         self.method = method
         self.path = path
         self.template = template ?? path
         self.auth = auth
         self.group = group
+        self.isCharged = isCharged
     }
 
     /// Only idempotent, charge-free requests may be retried after the server answered 5xx.
@@ -48,31 +53,32 @@ public enum RouteTable {
         let path: String
         let auth: VeniceRoute.Auth
         let group: VeniceRoute.Group
+        var charged = false
     }
 
     static let entries: [Entry] = [
         // Wallet-capable inference (SIWX).
-        Entry(methods: ["POST"], path: "/image/generate", auth: .signIn, group: .image),
-        Entry(methods: ["POST"], path: "/images/generations", auth: .signIn, group: .image),
-        Entry(methods: ["POST"], path: "/image/edit", auth: .signIn, group: .image),
-        Entry(methods: ["POST"], path: "/image/multi-edit", auth: .signIn, group: .image),
-        Entry(methods: ["POST"], path: "/image/upscale", auth: .signIn, group: .image),
-        Entry(methods: ["POST"], path: "/image/background-remove", auth: .signIn, group: .image),
-        Entry(methods: ["POST"], path: "/audio/speech", auth: .signIn, group: .audio),
-        Entry(methods: ["POST"], path: "/audio/transcriptions", auth: .signIn, group: .audio),
+        Entry(methods: ["POST"], path: "/image/generate", auth: .signIn, group: .image, charged: true),
+        Entry(methods: ["POST"], path: "/images/generations", auth: .signIn, group: .image, charged: true),
+        Entry(methods: ["POST"], path: "/image/edit", auth: .signIn, group: .image, charged: true),
+        Entry(methods: ["POST"], path: "/image/multi-edit", auth: .signIn, group: .image, charged: true),
+        Entry(methods: ["POST"], path: "/image/upscale", auth: .signIn, group: .image, charged: true),
+        Entry(methods: ["POST"], path: "/image/background-remove", auth: .signIn, group: .image, charged: true),
+        Entry(methods: ["POST"], path: "/audio/speech", auth: .signIn, group: .audio, charged: true),
+        Entry(methods: ["POST"], path: "/audio/transcriptions", auth: .signIn, group: .audio, charged: true),
         Entry(methods: ["GET"], path: "/audio/voices", auth: .signIn, group: .audio),
-        Entry(methods: ["POST"], path: "/audio/queue", auth: .signIn, group: .audio),
+        Entry(methods: ["POST"], path: "/audio/queue", auth: .signIn, group: .audio, charged: true),
         Entry(methods: ["POST"], path: "/audio/retrieve", auth: .signIn, group: .audio),
         Entry(methods: ["POST"], path: "/audio/complete", auth: .signIn, group: .audio),
-        Entry(methods: ["POST"], path: "/audio/voice-changer/queue", auth: .signIn, group: .audio),
+        Entry(methods: ["POST"], path: "/audio/voice-changer/queue", auth: .signIn, group: .audio, charged: true),
         Entry(methods: ["POST"], path: "/audio/voice-changer/retrieve", auth: .signIn, group: .audio),
         Entry(methods: ["POST"], path: "/audio/voice-changer/complete", auth: .signIn, group: .audio),
-        Entry(methods: ["POST"], path: "/video/queue", auth: .signIn, group: .video),
+        Entry(methods: ["POST"], path: "/video/queue", auth: .signIn, group: .video, charged: true),
         Entry(methods: ["POST"], path: "/video/retrieve", auth: .signIn, group: .video),
         Entry(methods: ["POST"], path: "/video/complete", auth: .signIn, group: .video),
-        Entry(methods: ["POST"], path: "/chat/completions", auth: .signIn, group: .text),
-        Entry(methods: ["POST"], path: "/responses", auth: .signIn, group: .text),
-        Entry(methods: ["POST"], path: "/embeddings", auth: .signIn, group: .text),
+        Entry(methods: ["POST"], path: "/chat/completions", auth: .signIn, group: .text, charged: true),
+        Entry(methods: ["POST"], path: "/responses", auth: .signIn, group: .text, charged: true),
+        Entry(methods: ["POST"], path: "/embeddings", auth: .signIn, group: .text, charged: true),
         // Wallet credit, `me` = the agent's wallet (SIWX, signer must equal the path wallet).
         Entry(methods: ["GET"], path: "/x402/balance/me", auth: .signIn, group: .wallet),
         Entry(methods: ["GET"], path: "/x402/transactions/me", auth: .signIn, group: .wallet),
@@ -107,6 +113,7 @@ public enum RouteTable {
         if entry.group == .wallet {
             upstreamPath = String(entry.path.dropLast(2)) + walletAddress
         }
-        return .allowed(VeniceRoute(method: method, path: upstreamPath, template: entry.path, auth: entry.auth, group: entry.group))
+        return .allowed(VeniceRoute(method: method, path: upstreamPath, template: entry.path, auth: entry.auth, group: entry.group,
+                                    isCharged: entry.charged))
     }
 }

@@ -131,6 +131,8 @@ public final class UpstreamClient: Sendable {
         case .signIn:
             do {
                 out.headers.replaceOrAdd(name: "SIGN-IN-WITH-X", value: try credentials.signInHeader())
+            } catch X402Error.signerLocked {
+                throw .signerLocked
             } catch {
                 throw .signing(String(describing: error))
             }

@@ -1,3 +1,4 @@
+import X402Protocol
 import Foundation
 import HTTPTypes
 import WalletCrypto
@@ -142,16 +143,16 @@ struct ImageRules: Sendable {
     }
 
     /// USD micro per image: quality table, else resolution table, else flat generation.
-    func priceMicro(resolution: String?, quality: String?) -> Int64 {
+    func priceMicro(resolution: String?, quality: String?) throws(SimulatorError) -> Int64 {
         let pricing = model.pricing
         if let res = resolution ?? defaultResolution, let q = quality ?? defaultQuality,
            let usd = pricing["quality"]?[res]?[q]?["usd"]?.doubleValue {
-            return Money.micro(usd)
+            return try Money.micro(usd, field: "quality")
         }
         if let res = resolution ?? defaultResolution, let usd = pricing["resolutions"]?[res]?["usd"]?.doubleValue {
-            return Money.micro(usd)
+            return try Money.micro(usd, field: "resolution")
         }
-        return Money.micro(pricing["generation"]?["usd"]?.doubleValue ?? 0.01)
+        return try Money.micro(pricing["generation"]?["usd"]?.doubleValue ?? 0.01, field: "model")
     }
 
     /// Pixel size for an aspect model: the ratio scaled to the resolution's long side (kept small: 1K → 256).
@@ -195,9 +196,9 @@ struct SpeechRules: Sendable {
     }
 
     /// USD micro for `characters` input characters (catalog price is per 1M characters).
-    func priceMicro(characters: Int) -> Int64 {
+    func priceMicro(characters: Int) throws(SimulatorError) -> Int64 {
         let perMillion = model.pricing["input"]?["usd"]?.doubleValue ?? 0
-        return Money.micro(perMillion * Double(characters) / 1_000_000)
+        return try Money.micro(perMillion * Double(characters) / 1_000_000, field: "input")
     }
 }
 
@@ -275,14 +276,19 @@ struct MusicRules: Sendable {
             guard let tier = tiers.first(where: { $0.min <= seconds && seconds <= $0.max }) else {
                 throw .standard(.badRequest, "duration_seconds must be between \(minDuration) and \(maxDuration)")
             }
-            return Money.micro(tier.usd)
+            return try Money.micro(tier.usd, field: "duration_seconds")
         case .perSecond(let usd):
-            return Money.micro(usd * Double(duration ?? defaultDuration))
+            let seconds = duration ?? defaultDuration
+            guard (minDuration...maxDuration).contains(seconds) else {
+                throw .standard(.badRequest, "duration_seconds must be between \(minDuration) and \(maxDuration)")
+            }
+            return try Money.micro(usd * Double(seconds), field: "duration_seconds")
         case .perThousandCharacters(let usd):
             guard let characters else { throw .standard(.badRequest, "character_count is required for this model") }
-            return Money.micro(usd * Double(characters) / 1_000)
+            guard characters >= 0 else { throw .invalidParameters(field: "character_count", message: "Number must be at least 0") }
+            return try Money.micro(usd * Double(characters) / 1_000, field: "character_count")
         case .generation(let usd):
-            return Money.micro(usd)
+            return try Money.micro(usd, field: "model")
         }
     }
 }

@@ -1,3 +1,4 @@
+import X402Protocol
 import Foundation
 import Hummingbird
 import WalletCrypto
@@ -20,7 +21,7 @@ extension RouteServices {
             try await bearerOnly(request, context, path: "/api_keys/rate_limits", admin: false) { record in
                 let balance = await state.balanceMicro(account: record.account)
                 var usd = balance
-                if let limit = record.limitUSD, limit > 0 { usd = min(usd, max(0, Money.micro(limit) - (await state.periodUsageMicro(record)))) }
+                if let limit = record.limitUSD, limit > 0 { usd = min(usd, max(0, (Money.micro(usd: limit) ?? Money.maxMicro) - (await state.periodUsageMicro(record)))) }
                 let now = await state.nowMilliseconds()
                 let rateLimits: [JSONValue] = catalog.models.filter { ["image", "tts", "asr"].contains($0.type) }.prefix(20).map {
                     ["apiModelId": .string($0.id), "rateLimits": [["type": "RPM", "amount": 20], ["type": "RPD", "amount": 10000]]]

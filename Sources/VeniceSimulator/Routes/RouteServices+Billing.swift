@@ -1,3 +1,4 @@
+import X402Protocol
 import HTTPTypes
 import Foundation
 import Hummingbird

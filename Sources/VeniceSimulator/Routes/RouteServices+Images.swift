@@ -1,3 +1,4 @@
+import X402Protocol
 import HTTPTypes
 import Foundation
 import Hummingbird
@@ -138,7 +139,7 @@ extension RouteServices {
                                                 blackedOut: violation) ?? [])
         }
         return (model, GeneratedImages(images: images, contentType: "image/\(format)", violation: violation,
-                                       priceMicroEach: rules.priceMicro(resolution: resolution, quality: quality), enhance: enhance,
+                                       priceMicroEach: try rules.priceMicro(resolution: resolution, quality: quality), enhance: enhance,
                                        requestEcho: echo))
     }
 
@@ -146,7 +147,7 @@ extension RouteServices {
     func chargeImages(_ caller: Caller, model: ModelCatalog.Model, generated: GeneratedImages, requestId: String) async {
         guard !generated.violation else { return }
         let count = generated.images.count
-        var items = [SimulatorState.ChargeItem(modelId: model.id, micro: generated.priceMicroEach * Int64(count),
+        var items = [SimulatorState.ChargeItem(modelId: model.id, micro: Money.product(generated.priceMicroEach, Int64(count)) ?? Money.maxMicro,
                                                sku: "\(model.id)-image-unit", units: Double(count), pricePerUnit: Money.usd(generated.priceMicroEach))]
         if generated.enhance {
             items.append(.init(modelId: "prompt-enhancer", micro: 40_000, sku: "prompt-enhancer-unit", units: 1, pricePerUnit: 0.04))

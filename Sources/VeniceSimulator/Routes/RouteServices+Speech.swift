@@ -1,3 +1,4 @@
+import X402Protocol
 import Foundation
 import Hummingbird
 import NIOCore
@@ -58,7 +59,7 @@ extension RouteServices {
                 default: pcm
                 }
                 let requestId = await requestID("speech-")
-                let price = rules.priceMicro(characters: input.count)
+                let price = try rules.priceMicro(characters: input.count)
                 await state.charge(caller, requestId: requestId,
                                    items: [.init(modelId: model.id, micro: price, sku: "\(model.id)-input-mchar",
                                                  units: Double(input.count) / 1_000_000,
@@ -109,7 +110,7 @@ extension RouteServices {
                 let perSecond = model.pricing["per_audio_second"]?["usd"]?.doubleValue ?? 0.0001
                 let requestId = await requestID("transcription-")
                 await state.charge(caller, requestId: requestId,
-                                   items: [.init(modelId: model.id, micro: Money.micro(perSecond * duration), sku: "\(model.id)-audio-second",
+                                   items: [.init(modelId: model.id, micro: try Money.micro(perSecond * duration, field: "file"), sku: "\(model.id)-audio-second",
                                                  units: duration, pricePerUnit: perSecond)])
                 if responseFormat == "text" { return .bytes(Array(text.utf8), contentType: "text/plain; charset=utf-8") }
                 var answer = JSONObject([("text", .string(text)), ("duration", .decimal((duration * 1000).rounded() / 1000))])

@@ -121,7 +121,7 @@ struct RouteServices: Sendable {
 
     /// Key admission: its USD limit, then the account balance.
     func admitKey(_ record: APIKeyRecord) async throws {
-        if let limit = record.limitUSD, limit > 0, await state.periodUsageMicro(record) >= Money.micro(limit) {
+        if let limit = record.limitUSD, limit > 0, await state.periodUsageMicro(record) >= (Money.micro(usd: limit) ?? Money.maxMicro) {
             throw SimulatorError.standard(.payment402, "API key USD spend limit exceeded. Your account may still have USD balance, but this API key has reached its configured USD spending limit.")
         }
         if await state.balanceMicro(account: record.account) <= 0 {

@@ -1,4 +1,4 @@
-import AsyncHTTPClient
+import AgentCore
 import Foundation
 import NIOCore
 import NIOHTTP1
@@ -47,41 +47,52 @@ struct AgentClient: Sendable {
     }
 
     /// Sends a request and returns any answer; throws only when the agent cannot be reached.
+    /// Nothing is sent unless the process listening on the socket runs as the expected uid
+    /// (the caller's own, or `VENICE_AGENT_UID`): a socket replaced by another user gets no
+    /// password and no token.
     func send(_ method: Method, _ path: String, json: JSONValue? = nil, body: [UInt8]? = nil,
               contentType: String? = nil, accept: String? = nil, timeoutSeconds: Int64 = 900) async throws(AgentClientError) -> AgentResponse {
         try checkSocket()
-        guard let url = URL(httpURLWithSocketPath: socketPath, uri: path) else {
-            throw .usage("cannot build a request URL for socket \(socketPath) and path \(path)")
-        }
-        var request = HTTPClientRequest(url: url.absoluteString)
-        request.method = HTTPMethod(rawValue: method.rawValue)
-        request.headers.add(name: "Host", value: "agent")
-        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        if let accept { request.headers.add(name: "Accept", value: accept) }
+        var headers: [(String, String)] = []
+        if let token { headers.append(("Authorization", "Bearer \(token)")) }
+        if let accept { headers.append(("Accept", accept)) }
+        var payload: [UInt8] = []
         if let json {
-            request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: json.serializedBytes()))
+            headers.append(("Content-Type", "application/json"))
+            payload = json.serializedBytes()
         } else if let body {
-            request.headers.add(name: "Content-Type", value: contentType ?? "application/octet-stream")
-            request.body = .bytes(ByteBuffer(bytes: body))
+            headers.append(("Content-Type", contentType ?? "application/octet-stream"))
+            payload = body
         }
+        let exchange = UnixSocketExchange(path: socketPath, expectedUID: Self.expectedServerUID(),
+                                          timeoutSeconds: Int(clamping: timeoutSeconds), maxResponseBytes: Self.maxResponseBytes)
+        let response: UnixSocketExchange.Response
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(timeoutSeconds))
-            let buffer = try await response.body.collect(upTo: Self.maxResponseBytes)
-            return AgentResponse(status: Int(response.status.code), headers: response.headers, body: Array(buffer.readableBytesView))
-        } catch let error as HTTPClientError where error == .connectTimeout {
-            throw .notRunning(socket: socketPath, detail: "connecting timed out")
-        } catch let error as HTTPClientError where error == .remoteConnectionClosed {
-            throw .transport(socket: socketPath, detail: "the agent closed the connection before answering; it may have stopped (check `venice-agent status`)")
-        } catch let error as NIOTooManyBytesError {
-            throw .transport(socket: socketPath, detail: "the answer is larger than \(Self.maxResponseBytes) bytes (\(error))")
+            response = try await exchange.send(method: method.rawValue, target: path, headers: headers, body: payload)
         } catch {
-            let detail = String(describing: error)
-            if detail.contains("ECONNREFUSED") || detail.contains("Connection refused") || detail.contains("connectTimeout") {
-                throw .notRunning(socket: socketPath, detail: "nothing answers on the socket; it may be left over from a stopped agent")
+            switch error {
+            case .notRunning(let detail):
+                throw .notRunning(socket: socketPath, detail: "nothing answers on the socket (\(detail)); it may be left over from a stopped agent")
+            case .foreignServer(let uid, let expected):
+                throw .transport(socket: socketPath, detail: "the process listening there runs as uid \(uid), not uid \(expected); nothing was sent. "
+                                 + "Someone may have replaced the socket: check the folder, or set VENICE_AGENT_UID if the agent really runs as another user")
+            case .timedOut:
+                throw .transport(socket: socketPath, detail: "no answer within \(timeoutSeconds) s")
+            case .tooLarge(let limit):
+                throw .transport(socket: socketPath, detail: "the answer is larger than \(limit) bytes")
+            case .transport(let detail):
+                throw .transport(socket: socketPath, detail: detail)
             }
-            throw .transport(socket: socketPath, detail: detail)
         }
+        var fields = HTTPHeaders()
+        for (name, value) in response.headers { fields.add(name: name, value: value) }
+        return AgentResponse(status: response.status, headers: fields, body: response.body)
+    }
+
+    /// The uid the agent must run as: `VENICE_AGENT_UID`, else our own.
+    static func expectedServerUID() -> UInt32 {
+        if let text = ProcessInfo.processInfo.environment["VENICE_AGENT_UID"], let uid = UInt32(text) { return uid }
+        return UInt32(getuid())
     }
 
     /// Fails early, with a precise line, when the socket is missing or is not a socket.

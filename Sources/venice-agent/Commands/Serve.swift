@@ -98,8 +98,13 @@ struct Serve: AsyncParsableCommand {
         if let stateDir { configuration.stateDirectory = stateDir }
         if let lifetime { configuration.lifetime = DurationParser.parse(lifetime) }
         if let maxInFlight { configuration.maxInFlight = maxInFlight }
-        if let topUpCapUSD { configuration.topUpCapMicro = Money.micro(usd: topUpCapUSD) }
-        if let dailyCapUSD { configuration.dailyTopUpCapMicro = Money.micro(usd: dailyCapUSD) }
+        do {
+            if let topUpCapUSD { configuration.topUpCapMicro = try ConfigFile.micro(topUpCapUSD, "--topup-cap-usd") }
+            if let dailyCapUSD { configuration.dailyTopUpCapMicro = try ConfigFile.micro(dailyCapUSD, "--daily-cap-usd") }
+        } catch {
+            KeyCommands.printError(String(describing: error))
+            throw ExitCode.failure
+        }
         if autoTopUp { configuration.autoTopUp = true }
 
         if daemonize {
@@ -151,11 +156,7 @@ struct Serve: AsyncParsableCommand {
         }
         let socketPath = configuration.socketPath
         let printEnv = self.printEnv
-        // Test seam (crash-safety tests only): stop the process dead at a point of the payment flow.
-        let crashAt = environment["VENICE_AGENT_TEST_CRASH_AT"].flatMap(TopUpService.CrashPoint.init(rawValue:))
-        let server = AgentServer(configuration: configuration, session: session, logger: logger) { point in
-            if point == crashAt { kill(getpid(), SIGKILL) }
-        }
+        let server = AgentServer(configuration: configuration, session: session, logger: logger, crashHook: Self.crashHook(environment))
         do {
             try await server.run {
                 if printEnv {
@@ -174,8 +175,19 @@ struct Serve: AsyncParsableCommand {
         do {
             try await session.unlock(password: password)
         } catch {
-            KeyCommands.printError(error.description)
+            KeyCommands.printError(error.message)
             throw ExitCode.failure
         }
     }
+
+    #if VENICE_TEST_SEAMS
+    /// Test seam, compiled into debug builds only (the crash-safety tests): stop the process dead
+    /// at a point of the payment flow named by `VENICE_AGENT_TEST_CRASH_AT`.
+    static func crashHook(_ environment: [String: String]) -> @Sendable (TopUpService.CrashPoint) -> Void {
+        let crashAt = environment["VENICE_AGENT_TEST_CRASH_AT"].flatMap(TopUpService.CrashPoint.init(rawValue:))
+        return { point in if point == crashAt { kill(getpid(), SIGKILL) } }
+    }
+    #else
+    static func crashHook(_ environment: [String: String]) -> @Sendable (TopUpService.CrashPoint) -> Void { { _ in } }
+    #endif
 }

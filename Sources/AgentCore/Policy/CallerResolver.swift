@@ -1,0 +1,68 @@
+public import HTTPTypes
+
+/// Proof that a request may manage the agent (unlock, lock, top up, clients, keys, audit).
+/// Only `CallerResolver` makes one, and only for the owner uid's own programs that present no
+/// client token, match no binding, and whose `[default]` policy keeps its admin rights, so
+/// "is admin" is a value a handler must be handed, not a list of paths to remember.
+public struct Administrator: Sendable {
+    fileprivate init() {}
+}
+
+/// Who a request comes from, what it may do, and whether it may administer.
+public struct Caller: Sendable {
+    public let peer: PeerCredentials
+    public let policy: ClientPolicy
+    public let administrator: Administrator?
+}
+
+/// Decides the caller of a request from the kernel's word about its connection (read once,
+/// at accept) and the token it presents, if any:
+/// 1. only the owner uid and configured uids are served;
+/// 2. a client token must be well-formed and name a live client (else 401);
+/// 3. otherwise a binding (executable or unit, as the process was at accept, and it must
+///    not have changed since) or the uid's base policy — the owner's `[default]`, another
+///    uid's `[other_uids]` — applies; a binding only ever narrows its base policy;
+/// 4. only the owner's untokened, unbound programs administer, unless `[default]` says not.
+struct CallerResolver: Sendable {
+    let configuration: AgentConfiguration
+    let clients: ClientStore
+
+    func resolve(headers: HTTPFields, target: String, connection: ConnectionRegistry.Info?) throws(AgentError) -> Caller {
+        guard let peer = connection?.peer else {
+            throw AgentError(.forbidden, "AGENT_PEER_UNKNOWN", "the agent could not read the caller's credentials (SO_PEERCRED); connect over its Unix socket")
+        }
+        let isOwner = peer.uid == configuration.ownerUID
+        guard isOwner || configuration.allowedUIDs.contains(peer.uid) else { throw .forbiddenPeer(uid: peer.uid) }
+
+        switch ClientToken.find(in: headers, target: target) {
+        case .malformed(let reason):
+            throw AgentError(.unauthorized, "AGENT_BAD_CLIENT_TOKEN", "\(reason); the request was not sent")
+        case .present(let token):
+            guard let policy = clients.policy(forToken: token) else {
+                throw AgentError(.unauthorized, "AGENT_UNKNOWN_CLIENT",
+                                 "the client token is not known to this agent (revoked?); ask the owner for a new one: venice-agent clients add NAME")
+            }
+            return Caller(peer: peer, policy: policy, administrator: nil)
+        case .absent:
+            break
+        }
+
+        let base = isOwner ? configuration.defaultPolicy : configuration.otherUIDPolicy(peer.uid)
+        if !configuration.bindings.isEmpty {
+            guard let accepted = connection?.identity else {
+                throw AgentError(.forbidden, "AGENT_PEER_UNKNOWN", "the agent could not read the calling process from /proc; reconnect")
+            }
+            if let binding = configuration.bindings.first(where: { $0.matches(accepted) }) {
+                // The process that connected must still be the one on the connection: an exec on
+                // an inherited socket, or a recycled pid, must not inherit its binding.
+                guard accepted.isSameProcess(as: ClientIdentity.of(peer)) else {
+                    throw AgentError(.forbidden, "AGENT_PEER_CHANGED",
+                                     "the process on this connection is not the one that opened it (exec or exit since); open a new connection")
+                }
+                return Caller(peer: peer, policy: binding.policy.narrowed(to: base), administrator: nil)
+            }
+        }
+        let administers = isOwner && configuration.defaultPolicyAdministers
+        return Caller(peer: peer, policy: base, administrator: administers ? Administrator() : nil)
+    }
+}

@@ -1,0 +1,187 @@
+import Foundation
+public import HummingbirdCore
+public import Logging
+public import NIOCore
+import NIOHTTP1
+public import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+
+/// The agent's HTTP/1.1 connection: Hummingbird's HTTP1 pipeline, plus what a daemon that
+/// holds a wallet needs at the connection level. When a connection is accepted, its peer
+/// credentials (and, when a binding needs it, its process identity) are read once and kept
+/// in the registry, which caps connections per uid; a request head must arrive within the
+/// header timeout once its first byte did, and an idle connection is closed after the idle
+/// timeout.
+struct AgentHTTP1Channel: HTTPChannelHandler {
+    typealias Value = NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>
+
+    struct Timeouts: Sendable {
+        /// From a request's first byte to its complete head.
+        var header: TimeAmount = .seconds(10)
+        /// With no request in progress.
+        var idle: TimeAmount = .seconds(60)
+    }
+
+    let responder: HTTPChannelHandler.Responder
+    let registry: ConnectionRegistry
+    let timeouts: Timeouts
+    /// Read each process's executable, start time and unit at accept (bindings are configured).
+    let readsProcessIdentity: Bool
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        PeerCredentials.read(channel).flatMapThrowing { peer in
+            let identity = readsProcessIdentity ? peer.map { ClientIdentity.of($0) } : nil
+            guard let info = registry.open(channel, peer: peer, identity: identity) else {
+                logger.warning("connection refused: every connection of this uid is busy", metadata: ["uid": "\(peer?.uid ?? 0)"])
+                throw ConnectionRefused()
+            }
+            let registry = self.registry
+            channel.closeFuture.whenComplete { _ in registry.close(info.id, channel: channel) }
+            let phase = ConnectionPhase()
+            let sync = channel.pipeline.syncOperations
+            try sync.addHandler(RequestStartWatcher(phase: phase, timeouts: timeouts))
+            try sync.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false,
+                                                 withOutboundHeaderValidation: false, withEncoderConfiguration: .init(),
+                                                 withDecoderLimitConfiguration: .init())
+            try sync.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+            try sync.addHandler(RequestTracker(phase: phase, timeouts: timeouts, registry: registry, connection: info.id))
+            return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        await handleHTTP(asyncChannel: value, logger: logger)
+    }
+
+    struct ConnectionRefused: Error {}
+}
+
+/// Where a connection is in its request cycle; shared by its two handlers (one event loop).
+final class ConnectionPhase {
+    enum Phase { case idle, readingHead, busy }
+    var phase: Phase = .idle
+    var timer: Scheduled<Void>?
+
+    /// Closes the connection after `delay` unless the phase has moved on by then.
+    func arm(_ delay: TimeAmount, context: ChannelHandlerContext, expecting expected: Phase) {
+        timer?.cancel()
+        let channel = context.channel
+        timer = context.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(in: delay) { [self] in
+            timer = nil
+            if phase == expected { channel.close(promise: nil) }
+        }
+    }
+
+    func disarm() {
+        timer?.cancel()
+        timer = nil
+    }
+}
+
+@available(*, unavailable)
+extension ConnectionPhase: Sendable {}
+
+/// First in the pipeline, it sees raw bytes: the first byte of a request starts the header timeout.
+final class RequestStartWatcher: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    let phase: ConnectionPhase
+    let timeouts: AgentHTTP1Channel.Timeouts
+
+    init(phase: ConnectionPhase, timeouts: AgentHTTP1Channel.Timeouts) {
+        self.phase = phase
+        self.timeouts = timeouts
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        if context.channel.isActive { phase.arm(timeouts.idle, context: context, expecting: .idle) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        phase.arm(timeouts.idle, context: context, expecting: .idle)
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if phase.phase == .idle {
+            phase.phase = .readingHead
+            phase.arm(timeouts.header, context: context, expecting: .readingHead)
+        }
+        context.fireChannelRead(data)
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { phase.disarm() }
+}
+
+@available(*, unavailable)
+extension RequestStartWatcher: Sendable {}
+
+/// After HTTP decoding: a request head makes the connection busy (not evictable, no timeout)
+/// until its response has been written; then it is idle again.
+final class RequestTracker: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    let phase: ConnectionPhase
+    let timeouts: AgentHTTP1Channel.Timeouts
+    let registry: ConnectionRegistry
+    let connection: UInt64
+    private var inProgress = 0
+    /// Set when the server is shutting down: close once the response in progress is written.
+    private var closeWhenIdle = false
+
+    init(phase: ConnectionPhase, timeouts: AgentHTTP1Channel.Timeouts, registry: ConnectionRegistry, connection: UInt64) {
+        self.phase = phase
+        self.timeouts = timeouts
+        self.registry = registry
+        self.connection = connection
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if case .head = unwrapInboundIn(data) {
+            inProgress += 1
+            phase.phase = .busy
+            phase.disarm()
+            registry.setBusy(connection, true)
+        }
+        context.fireChannelRead(data)
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .end = unwrapOutboundIn(data) {
+            inProgress = max(0, inProgress - 1)
+            if inProgress == 0 {
+                phase.phase = .idle
+                phase.arm(timeouts.idle, context: context, expecting: .idle)
+                registry.setBusy(connection, false)
+                if closeWhenIdle {
+                    context.writeAndFlush(data, promise: promise)
+                    context.close(promise: nil)
+                    return
+                }
+            }
+        }
+        context.write(data, promise: promise)
+    }
+
+    /// Graceful shutdown: idle connections close now, busy ones after their response.
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        guard event is ChannelShouldQuiesceEvent else {
+            context.fireUserInboundEventTriggered(event)
+            return
+        }
+        if inProgress == 0 {
+            context.close(promise: nil)
+        } else {
+            closeWhenIdle = true
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { phase.disarm() }
+}
+
+@available(*, unavailable)
+extension RequestTracker: Sendable {}

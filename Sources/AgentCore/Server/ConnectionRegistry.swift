@@ -1,0 +1,108 @@
+import NIOCore
+import Synchronization
+
+/// Every open connection, with what the kernel said about it when it was accepted, and a cap
+/// per peer uid. A uid at its cap may still connect: its oldest connection that has no request
+/// in progress is closed to make room (half-open and idle keep-alive connections go first),
+/// so a flood of connections from one process cannot lock out the others, and the owner's
+/// fresh connection always finds a place unless all of its connections are busy.
+public final class ConnectionRegistry: Sendable {
+    /// Caps on open connections per peer uid.
+    public struct Limits: Sendable, Hashable {
+        /// The owner's connections.
+        public var ownerConnections: Int
+        /// Each other uid's connections (allowed or not; refused uids get their 403 answer).
+        public var otherConnections: Int
+
+        public init(ownerConnections: Int = 256, otherConnections: Int = 32) {
+            self.ownerConnections = max(1, ownerConnections)
+            self.otherConnections = max(1, otherConnections)
+        }
+    }
+
+    /// What the agent knows of a connection from the moment it was accepted.
+    public struct Info: Sendable {
+        public let id: UInt64
+        public let peer: PeerCredentials?
+        /// The process at accept time, read only when a binding needs it.
+        public let identity: ClientIdentity?
+    }
+
+    private struct Entry {
+        let info: Info
+        let channel: any Channel
+        var busy = false
+    }
+
+    private struct State {
+        var nextID: UInt64 = 0
+        var entries: [UInt64: Entry] = [:]
+        var byChannel: [ObjectIdentifier: UInt64] = [:]
+        var evicted = 0
+        var refused = 0
+    }
+
+    public let limits: Limits
+    let ownerUID: UInt32
+    private let state = Mutex(State())
+
+    public init(limits: Limits = Limits(), ownerUID: UInt32) {
+        self.limits = limits
+        self.ownerUID = ownerUID
+    }
+
+    func cap(for uid: UInt32?) -> Int { uid == ownerUID ? limits.ownerConnections : limits.otherConnections }
+
+    /// Registers an accepted connection. At the uid's cap, its oldest idle connection is closed
+    /// to make room; when every one is busy, nil (the new connection is closed).
+    func open(_ channel: any Channel, peer: PeerCredentials?, identity: ClientIdentity?) -> Info? {
+        let (info, victim): (Info?, (any Channel)?) = state.withLock { s in
+            let uid = peer?.uid
+            let same = s.entries.values.filter { $0.info.peer?.uid == uid }
+            var victim: (any Channel)?
+            if same.count >= cap(for: uid) {
+                guard let oldest = same.filter({ !$0.busy }).min(by: { $0.info.id < $1.info.id }) else {
+                    s.refused += 1
+                    return (nil, nil)
+                }
+                s.entries[oldest.info.id] = nil
+                s.byChannel[ObjectIdentifier(oldest.channel)] = nil
+                s.evicted += 1
+                victim = oldest.channel
+            }
+            s.nextID += 1
+            let info = Info(id: s.nextID, peer: peer, identity: identity)
+            s.entries[info.id] = Entry(info: info, channel: channel)
+            s.byChannel[ObjectIdentifier(channel)] = info.id
+            return (info, victim)
+        }
+        victim?.close(promise: nil)
+        return info
+    }
+
+    /// The connection's accept-time information.
+    func info(for channel: any Channel) -> Info? {
+        state.withLock { s in s.byChannel[ObjectIdentifier(channel)].flatMap { s.entries[$0]?.info } }
+    }
+
+    func setBusy(_ id: UInt64, _ busy: Bool) {
+        state.withLock { $0.entries[id]?.busy = busy }
+    }
+
+    /// Forgets a closed connection (before its channel can be freed and its identifier reused).
+    func close(_ id: UInt64, channel: any Channel) {
+        state.withLock { s in
+            if s.entries.removeValue(forKey: id) != nil { s.byChannel[ObjectIdentifier(channel)] = nil }
+        }
+    }
+
+    public struct Snapshot: Sendable {
+        public let open: Int
+        public let evicted: Int
+        public let refused: Int
+    }
+
+    public var snapshot: Snapshot {
+        state.withLock { Snapshot(open: $0.entries.count, evicted: $0.evicted, refused: $0.refused) }
+    }
+}
