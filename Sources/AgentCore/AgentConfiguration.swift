@@ -123,28 +123,34 @@ public struct AgentConfiguration: Sendable {
     }
 }
 
-/// Parses durations like `8h`, `30m`, `90s`, `1h30m`, `2d`.
+/// Parses durations like `8h`, `30m`, `90s`, `1h30m`, `2d`, up to ten years; anything else
+/// (or longer) is nil.
 public enum DurationParser {
+    static let maxSeconds: Int64 = 10 * 365 * 86_400
+
     public static func parse(_ text: String) -> Duration? {
         var total: Int64 = 0
         var number: Int64?
         for c in text {
-            if let d = c.wholeNumberValue {
+            if let d = c.wholeNumberValue, c.isASCII {
                 number = (number ?? 0) * 10 + Int64(d)
                 guard number ?? 0 < 1_000_000_000 else { return nil }
                 continue
             }
             guard let n = number else { return nil }
+            let unit: Int64
             switch c {
-            case "s": total += n
-            case "m": total += n * 60
-            case "h": total += n * 3600
-            case "d": total += n * 86400
+            case "s": unit = 1
+            case "m": unit = 60
+            case "h": unit = 3600
+            case "d": unit = 86400
             default: return nil
             }
+            total += n * unit  // n < 1e9 and unit ≤ 86400: fits, and total stays ≤ maxSeconds below
+            guard total <= maxSeconds else { return nil }
             number = nil
         }
         if let n = number { total += n }
-        return total > 0 ? .seconds(total) : nil
+        return total > 0 && total <= maxSeconds ? .seconds(total) : nil
     }
 }

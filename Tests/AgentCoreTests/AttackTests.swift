@@ -177,6 +177,43 @@ struct AttackTests {
     }
 }
 
+extension AttackTests {
+    @Test("the socket folder must be a real folder of ours that nobody else can write", arguments: ["world-writable", "group-writable", "symlink", "foreign-owner"])
+    func socketFolderIsChecked(_ kind: String) throws {
+        let root = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let folder = root + "/sock"
+        switch kind {
+        case "world-writable":
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
+            chmod(folder, 0o1777)
+        case "group-writable":
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
+            chmod(folder, 0o770)
+        case "symlink":
+            try FileManager.default.createDirectory(atPath: root + "/real", withIntermediateDirectories: false)
+            chmod(root + "/real", 0o700)
+            try FileManager.default.createSymbolicLink(atPath: folder, withDestinationPath: root + "/real")
+        default:
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: false)
+            chmod(folder, 0o700)
+            // Only root can give a folder away; as anyone else the case cannot be set up.
+            guard getuid() == 0 else { return }
+            chown(folder, 65534, 65534)
+        }
+        do {
+            try SocketPreparation.prepare(path: folder + "/agent.sock")
+            Issue.record("a \(kind) socket folder was accepted")
+        } catch {
+            #expect(String(describing: error).contains(folder), "\(error)")
+        }
+        // A folder the agent makes itself is private and accepted.
+        try SocketPreparation.prepare(path: root + "/fresh/agent.sock")
+        var st = stat()
+        #expect(stat(root + "/fresh", &st) == 0 && st.st_mode & 0o777 == 0o700)
+    }
+}
+
 /// A raw client connection to the agent's socket (for half-open and vanishing clients).
 final class RawConnection: @unchecked Sendable {
     private var fd: Int32

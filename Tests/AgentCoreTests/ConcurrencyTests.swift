@@ -107,6 +107,22 @@ struct ConcurrencyTests {
         }
     }
 
+    @Test("a request whose ledger row cannot be written is refused before anything is signed")
+    func unrecordableRequestsFailClosed() async throws {
+        try await withAgent { agent in
+            let db = try Self.openLedger(agent)
+            try await db.write { db in
+                try db.execute(sql: "CREATE TRIGGER test_no_rows BEFORE INSERT ON requests BEGIN SELECT RAISE(ABORT, 'disk full'); END")
+            }
+            let signatures = agent.session.signatureCount
+            let answer = try await agent.request("POST", "/api/v1/image/generate", json: Self.tinyImage)
+            #expect(answer.status == 500)
+            #expect(answer.json?["error"]?["code"]?.stringValue == "AGENT_LEDGER_ERROR")
+            #expect(agent.session.signatureCount == signatures)
+            #expect(await agent.sim.state.recordedRequests().filter { $0.path.hasSuffix("/image/generate") }.isEmpty)
+        }
+    }
+
     // MARK: budgets
 
     @Test("32 parallel requests against a $0.10 daily budget: at most ten $0.01 images are admitted")

@@ -297,7 +297,7 @@ public struct AgentResponder: HTTPResponder {
         var fields = Self.httpFields(HeaderFilter.returnable(final.headers))
         fields[.init("X-Agent-Request-Id")!] = requestID
         if let autoTopUpNote { fields[.init("X-Agent-Auto-Topup")!] = autoTopUpNote }
-        let contentLength = final.headers.first(name: "content-length").flatMap { Int($0) }
+        let contentLength = final.headers.first(name: "content-length").flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
         let status = HTTPResponse.Status(code: final.status)
         let requests = self.requests
         let reconciler = self.reconciler

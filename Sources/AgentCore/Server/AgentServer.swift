@@ -80,8 +80,7 @@ public struct AgentServer: Sendable {
                                        clients: clients, requests: RequestLedger(ledger: ledger),
                                        prices: PriceBook(upstream: agentUpstream, logger: logger), reconciler: reconciler, apiKeys: apiKeys,
                                        connections: connections, callers: CallerResolver(configuration: configuration, clients: clients))
-        let timeouts = AgentHTTP1Channel.Timeouts(header: .nanoseconds(Int64(configuration.headerTimeout / .nanoseconds(1))),
-                                                  idle: .nanoseconds(Int64(configuration.idleTimeout / .nanoseconds(1))))
+        let timeouts = AgentHTTP1Channel.Timeouts(header: TimeAmount(configuration.headerTimeout), idle: TimeAmount(configuration.idleTimeout))
         let readsProcessIdentity = !configuration.bindings.isEmpty
         let server = HTTPServerBuilder { responder in
             AgentHTTP1Channel(responder: responder, registry: connections, timeouts: timeouts, readsProcessIdentity: readsProcessIdentity)
