@@ -68,6 +68,17 @@ struct ConfigAndBindingTests {
         }
     }
 
+    @Test("durations parse up to ten years; longer ones, or ones that would overflow, are refused")
+    func durations() {
+        #expect(DurationParser.parse("8h") == .seconds(28_800))
+        #expect(DurationParser.parse("1h30m") == .seconds(5_400))
+        #expect(DurationParser.parse("3650d") == .seconds(315_360_000))
+        #expect(DurationParser.parse("3651d") == nil)
+        #expect(DurationParser.parse(String(repeating: "999999999d", count: 200_000)) == nil)
+        #expect(DurationParser.parse("٣h") == nil)
+        #expect(DurationParser.parse("0s") == nil)
+    }
+
     @Test("the systemd unit is read from /proc/PID/cgroup")
     func unitFromCgroup() {
         #expect(ClientIdentity.unit(fromCgroup: "0::/user.slice/user-1000.slice/user@1000.service/app.slice/imagegen.service\n") == "imagegen.service")
