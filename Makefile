@@ -59,5 +59,14 @@ bench: deps venv
 	"$$($(SWIFT) build -c release --show-bin-path)/venice-bench"
 	$(VENV)/bin/python scripts/bench_stream_rss.py "$$($(SWIFT) build -c release --show-bin-path)"
 
+# Soak (not part of test): faulty simulator, clients with budgets, parallel top-ups, SIGKILLs and
+# restarts of the agent, then money, caps, budgets, answers and RSS are checked. SOAK_MINUTES=5.
+SOAK_MINUTES ?= 5
+.PHONY: soak
+soak: deps venv
+	$(SWIFT) build --product venice-sim
+	$(SWIFT) build --product venice-agent
+	SOAK_MINUTES=$(SOAK_MINUTES) $(VENV)/bin/python scripts/soak.py "$(BIN_DIR)"
+
 clean:
 	rm -rf .build $(VENV)

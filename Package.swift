@@ -31,6 +31,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/LebJe/TOMLKit.git", from: "0.6.0"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         // System libraries (Debian: libsecp256k1-dev, libssl-dev).
@@ -68,6 +70,7 @@ let package = Package(
                 "X402Protocol", "WalletCrypto",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
             ],
@@ -93,6 +96,8 @@ let package = Package(
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -213,4 +218,27 @@ if Context.environment["VENICE_FUZZ"] != nil {
         dependencies: ["X402Protocol", "WalletCrypto"],
         swiftSettings: swiftSettings
     ))
+    // The agent's parsers of untrusted input, one libFuzzer binary each (all under Sources/fuzz-agent):
+    // API bodies, client token, multipart sniffing and the CLI's HTTP response parser; the TOML
+    // config; the keystore. They use `@testable import`, which debug builds allow.
+    package.targets.append(contentsOf: [
+        .executableTarget(
+            name: "fuzz-agent-api",
+            dependencies: ["AgentCore", "WalletCrypto", "X402Protocol", .product(name: "HTTPTypes", package: "swift-http-types")],
+            path: "Sources/fuzz-agent/api",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "fuzz-agent-config",
+            dependencies: ["AgentCore"],
+            path: "Sources/fuzz-agent/config",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "fuzz-agent-keystore",
+            dependencies: ["WalletCrypto"],
+            path: "Sources/fuzz-agent/keystore",
+            swiftSettings: swiftSettings
+        ),
+    ])
 }

@@ -50,6 +50,7 @@ public struct AgentConfiguration: Sendable {
     public var connectionLimits = ConnectionRegistry.Limits()
     public var headerTimeout: Duration = .seconds(10)
     public var idleTimeout: Duration = .seconds(60)
+    public var bodyTimeout: Duration = .seconds(30)
     /// Policies bound to an executable path or a systemd unit.
     public var bindings: [ClientBinding]
 

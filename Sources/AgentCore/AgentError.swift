@@ -1,102 +1,259 @@
 public import HTTPTypes
-import Foundation
+public import Hummingbird
+import NIOCore
+public import VeniceClient
 public import WalletCrypto
-import X402Protocol
+public import X402Protocol
 
-/// Errors the agent answers itself, as `{"error": {"code": "AGENT_…", "message": "…"}}`.
-/// Messages say what to do next and never contain a secret.
-public struct AgentError: Error, Sendable, CustomStringConvertible {
-    public let status: HTTPResponse.Status
-    public let code: String
-    public let message: String
-    public var headers: [(String, String)] = []
-    /// Extra fields placed beside `code` and `message` (e.g. a refusal `reason`).
-    public var extra: [(String, JSONValue)] = []
+/// Everything the agent refuses or fails with itself, answered as
+/// `{"error": {"code": "AGENT_…", "message": "…", …}}`. Each case has a stable code, a status,
+/// and a message that says what to do next; none carries a secret. Control flow switches on
+/// cases, never on the text of a code or message.
+public enum AgentError: Error, Sendable, CustomStringConvertible, HTTPResponseError {
+    // Who is calling.
+    case peerUnknown(String)
+    case peerRefused(uid: UInt32)
+    case peerChanged
+    case badClientToken(String)
+    case unknownClientToken
+    case notAdministrator(ClientPolicy.Source, client: String)
+    case routeNotAllowed(client: String, group: String, allowed: String)
+    case walletNotAllowed(client: String)
 
-    public init(_ status: HTTPResponse.Status, _ code: String, _ message: String) {
-        self.status = status
-        self.code = code
-        self.message = message
+    // What is asked.
+    case unknownRoute(method: String, path: String)
+    case agentOwned(path: String)
+    case badRequest(String)
+    case bodyTooLarge(limit: Int)
+
+    // The key.
+    case locked
+    case unlockBusy
+    case unlockDelayed(retryAfterSeconds: Int64)
+    case wrongPassword(keystore: String)
+    case unlockFailed(String)
+    case publicKeyRefused(address: String)
+    case signingFailed(String)
+
+    // Budgets and clients.
+    case budgetExceeded(client: String, limit: BudgetLimit, limitMicro: Int64, spentMicro: Int64, estimateMicro: Int64)
+    case priceUnknown(client: String, reason: String)
+    case clientTooBroad(name: String, reason: String)
+    case clientExists(name: String)
+    case unknownClient(name: String)
+
+    // The way upstream.
+    case queueFull(retryAfterSeconds: Int)
+    case cancelled
+    case shuttingDown
+    case upstream(VeniceClientError)
+    case noKeyMinted
+    case invalidUpstream(String)
+
+    // Payments.
+    case paymentPending(id: String)
+    case paymentRefused(reason: PaymentRefusal?, detail: String)
+    case topUpFailed(String, upstreamStatus: Int? = nil, upstreamCode: String? = nil)
+    case topUpUnknown(String)
+    case balanceFailed(String)
+
+    // Minted keys.
+    case noStakedVVV(String)
+    case keyTokenRejected(String)
+    case keySignatureRejected(String)
+    case mintFailed(String)
+    case unknownKey(id: String)
+    case revokeFailed(String)
+
+    // The ledger.
+    case ledger(String)
+
+    public enum BudgetLimit: String, Sendable {
+        case perRequest = "max_request_usd"
+        case daily = "daily_usd"
+    }
+
+    public var status: HTTPResponse.Status {
+        switch self {
+        case .peerUnknown, .peerRefused, .peerChanged, .notAdministrator, .routeNotAllowed, .walletNotAllowed, .agentOwned,
+             .publicKeyRefused, .clientTooBroad, .paymentRefused, .noStakedVVV:
+            .forbidden
+        case .badClientToken, .unknownClientToken, .wrongPassword: .unauthorized
+        case .unknownRoute, .unknownClient, .unknownKey: .notFound
+        case .badRequest: .badRequest
+        case .bodyTooLarge: .contentTooLarge
+        case .locked: .init(code: 423, reasonPhrase: "Locked")
+        case .unlockBusy, .unlockDelayed: .tooManyRequests
+        case .unlockFailed, .signingFailed, .invalidUpstream, .ledger: .internalServerError
+        case .budgetExceeded, .priceUnknown: .init(code: 402, reasonPhrase: "Payment Required")
+        case .clientExists, .noKeyMinted, .paymentPending: .conflict
+        case .queueFull, .cancelled, .shuttingDown: .serviceUnavailable
+        case .upstream(let error):
+            switch error {
+            case .signerLocked: .init(code: 423, reasonPhrase: "Locked")
+            case .signing: .internalServerError
+            case .noBearerKey: .conflict
+            case .noSlot: .serviceUnavailable
+            case .invalidUpstream: .internalServerError
+            case .unreachable, .lostAfterSend, .unexpectedAnswer: .badGateway
+            }
+        case .topUpFailed, .balanceFailed, .keyTokenRejected, .keySignatureRejected, .mintFailed, .revokeFailed: .badGateway
+        case .topUpUnknown: .gatewayTimeout
+        }
+    }
+
+    public var code: String {
+        switch self {
+        case .peerUnknown: "AGENT_PEER_UNKNOWN"
+        case .peerRefused: "AGENT_PEER_REFUSED"
+        case .peerChanged: "AGENT_PEER_CHANGED"
+        case .badClientToken: "AGENT_BAD_CLIENT_TOKEN"
+        case .unknownClientToken, .unknownClient: "AGENT_UNKNOWN_CLIENT"
+        case .notAdministrator: "AGENT_NOT_ALLOWED"
+        case .routeNotAllowed, .walletNotAllowed: "AGENT_ROUTE_NOT_ALLOWED"
+        case .unknownRoute: "AGENT_UNKNOWN_ROUTE"
+        case .agentOwned: "AGENT_ROUTE_OWNED"
+        case .badRequest: "AGENT_BAD_REQUEST"
+        case .bodyTooLarge: "AGENT_BODY_TOO_LARGE"
+        case .locked: "AGENT_LOCKED"
+        case .unlockBusy: "AGENT_UNLOCK_BUSY"
+        case .unlockDelayed: "AGENT_UNLOCK_DELAYED"
+        case .wrongPassword: "AGENT_WRONG_PASSWORD"
+        case .unlockFailed: "AGENT_UNLOCK_FAILED"
+        case .publicKeyRefused: "AGENT_PUBLIC_KEY_REFUSED"
+        case .signingFailed: "AGENT_SIGNING_FAILED"
+        case .budgetExceeded: "AGENT_BUDGET_EXCEEDED"
+        case .priceUnknown: "AGENT_PRICE_UNKNOWN"
+        case .clientTooBroad: "AGENT_CLIENT_TOO_BROAD"
+        case .clientExists: "AGENT_CLIENT_EXISTS"
+        case .queueFull: "AGENT_QUEUE_FULL"
+        case .cancelled: "AGENT_CANCELLED"
+        case .shuttingDown: "AGENT_SHUTTING_DOWN"
+        case .upstream(let error):
+            switch error {
+            case .invalidUpstream: "AGENT_INVALID_UPSTREAM"
+            case .unreachable: "AGENT_UPSTREAM_UNREACHABLE"
+            case .lostAfterSend: "AGENT_UPSTREAM_CONNECTION_LOST"
+            case .signing: "AGENT_SIGNING_FAILED"
+            case .signerLocked: "AGENT_LOCKED"
+            case .noBearerKey: "AGENT_NO_API_KEY"
+            case .noSlot: "AGENT_QUEUE_FULL"
+            case .unexpectedAnswer: "AGENT_UPSTREAM_ANSWER"
+            }
+        case .noKeyMinted: "AGENT_NO_API_KEY"
+        case .invalidUpstream: "AGENT_INVALID_UPSTREAM"
+        case .paymentPending: "AGENT_PAYMENT_PENDING"
+        case .paymentRefused: "AGENT_PAYMENT_REFUSED"
+        case .topUpFailed: "AGENT_TOPUP_FAILED"
+        case .topUpUnknown: "AGENT_TOPUP_UNKNOWN"
+        case .balanceFailed: "AGENT_BALANCE_FAILED"
+        case .noStakedVVV: "AGENT_NO_STAKED_VVV"
+        case .keyTokenRejected: "AGENT_TOKEN_EXPIRED"
+        case .keySignatureRejected: "AGENT_BAD_SIGNATURE"
+        case .mintFailed: "AGENT_MINT_FAILED"
+        case .unknownKey: "AGENT_UNKNOWN_KEY"
+        case .revokeFailed: "AGENT_REVOKE_FAILED"
+        case .ledger: "AGENT_LEDGER_ERROR"
+        }
+    }
+
+    public var message: String {
+        func usd(_ micro: Int64) -> String { Money.text(micro, decimals: 4) }
+        switch self {
+        case .peerUnknown(let why): return why
+        case .peerRefused(let uid): return "uid \(uid) may not use this agent; add it to allowed_uids in the agent's config to grant access"
+        case .peerChanged:
+            return "the process on this connection is not the one that opened it (exec or exit since); open a new connection"
+        case .badClientToken(let reason): return "\(reason); the request was not sent"
+        case .unknownClientToken:
+            return "the client token is not known to this agent (revoked?); ask the owner for a new one: venice-agent clients add NAME"
+        case .notAdministrator(let source, let client):
+            switch source {
+            case .token: return "client \(client) may not manage the agent; run this as the owner without a client token"
+            case .binding(let target): return "programs bound to \(target) may not manage the agent; run this from another program of the owner"
+            case .otherUID(let uid): return "uid \(uid) may not manage the agent; only its owner can"
+            case .defaultClient: return "the owner's programs may not manage this agent ([default] admin = false in its config)"
+            }
+        case .routeNotAllowed(let client, let group, let allowed):
+            return "client \(client) may not use \(group) routes; its policy allows \(allowed)"
+        case .walletNotAllowed(let client): return "client \(client) may not read wallet information (needs the wallet route group)"
+        case .unknownRoute(let method, let path):
+            return "\(method) \(path) is not a route the agent serves; see /agent/v1/status and the README for the allow-list"
+        case .agentOwned(let path): return "\(path) is handled by the agent itself; use POST /agent/v1/topup or /agent/v1/apikey/mint instead"
+        case .badRequest(let message): return message
+        case .bodyTooLarge(let limit): return "the request body exceeds the agent's limit of \(limit) bytes (max_request_body in the config)"
+        case .locked: return "the agent is locked; unlock it with `venice-agent unlock` (POST /agent/v1/unlock)"
+        case .unlockBusy: return "another unlock is in progress; wait for it to finish"
+        case .unlockDelayed(let seconds): return "a wrong password was given recently; wait \(seconds) s before trying again"
+        case .wrongPassword(let keystore): return "wrong password for \(keystore); try again"
+        case .unlockFailed(let why): return why
+        case .publicKeyRefused(let address): return "\(address) is a publicly known test key; it is refused against the real Venice API"
+        case .signingFailed(let why): return why
+        case .budgetExceeded(let client, let limit, let limitMicro, let spentMicro, let estimateMicro):
+            switch limit {
+            case .daily:
+                return "client \(client) has spent $\(usd(spentMicro)) of its $\(usd(limitMicro)) daily budget and this request is estimated at $\(usd(estimateMicro)); it resets at 00:00 UTC or the owner can raise daily_usd"
+            case .perRequest:
+                return "this request is estimated at $\(usd(estimateMicro)), above client \(client)'s limit of $\(usd(limitMicro)) per request (max_request_usd)"
+            }
+        case .priceUnknown(let client, let reason):
+            return "client \(client) has spending limits and the price of this request cannot be bounded in advance (\(reason)); it was not sent. Use a route and model the agent can price, or ask the owner for a client without limits"
+        case .clientTooBroad(let name, let reason):
+            return "client \(name) would be broader than the policy creating it (\(reason)); narrow it or change [default] in the config"
+        case .clientExists(let name): return "a client named \(name) already exists; remove it first or pick another name"
+        case .unknownClient(let name): return "no client named \(name); see venice-agent clients list"
+        case .queueFull(let seconds): return "too many requests are waiting for Venice; retry in \(seconds) s"
+        case .cancelled: return "the request was cancelled while waiting for an upstream slot"
+        case .shuttingDown: return "the agent is shutting down; retry once it is restarted"
+        case .upstream(let error):
+            switch error {
+            case .signerLocked: return AgentError.locked.message
+            case .noBearerKey: return AgentError.noKeyMinted.message
+            default: return error.description
+            }
+        case .noKeyMinted:
+            return "this route needs a minted Venice API key and none exists yet; mint one with `venice-agent apikey mint --type ADMIN`"
+        case .invalidUpstream(let why): return why
+        case .paymentPending(let id):
+            return "a previous top-up (\(id)) has no known outcome yet; no new payment is made until it is resolved — retry in a minute"
+        case .paymentRefused(let reason, let detail):
+            return reason.map { X402Error.paymentRefused($0, detail: detail).description } ?? detail
+        case .topUpFailed(let why, _, _), .topUpUnknown(let why), .balanceFailed(let why): return why
+        case .noStakedVVV(let why), .keyTokenRejected(let why), .keySignatureRejected(let why), .mintFailed(let why), .revokeFailed(let why):
+            return why
+        case .unknownKey(let id): return "no live minted key with id \(id); see venice-agent apikey list"
+        case .ledger(let why): return why
+        }
     }
 
     public var description: String { "\(code): \(message)" }
 
-    public static func locked() -> AgentError {
-        AgentError(.init(code: 423, reasonPhrase: "Locked"), "AGENT_LOCKED",
-                   "the agent is locked; unlock it with `venice-agent unlock` (POST /agent/v1/unlock)")
-    }
-
-    public static func forbiddenPeer(uid: UInt32) -> AgentError {
-        AgentError(.forbidden, "AGENT_PEER_REFUSED",
-                   "uid \(uid) may not use this agent; add it to allowed_uids in the agent's config to grant access")
-    }
-
-    public static func unknownRoute(method: String, path: String) -> AgentError {
-        AgentError(.notFound, "AGENT_UNKNOWN_ROUTE",
-                   "\(method) \(path) is not a route the agent serves; see /agent/v1/status and the README for the allow-list")
-    }
-
-    public static func agentOwned(path: String) -> AgentError {
-        AgentError(.forbidden, "AGENT_ROUTE_OWNED",
-                   "\(path) is handled by the agent itself; use POST /agent/v1/topup or /agent/v1/apikey/mint instead")
-    }
-
-    public static func queueFull(retryAfter: Int) -> AgentError {
-        var e = AgentError(.serviceUnavailable, "AGENT_QUEUE_FULL",
-                           "too many requests are waiting for Venice; retry in \(retryAfter) s")
-        e.headers = [("Retry-After", String(retryAfter))]
-        return e
-    }
-
-    public static func bodyTooLarge(limit: Int) -> AgentError {
-        AgentError(.contentTooLarge, "AGENT_BODY_TOO_LARGE",
-                   "the request body exceeds the agent's limit of \(limit) bytes (max_request_body in the config)")
-    }
-
-    public static func noKeyMinted() -> AgentError {
-        AgentError(.conflict, "AGENT_NO_API_KEY",
-                   "this route needs a minted Venice API key and none exists yet; mint one with `venice-agent apikey mint --type ADMIN`")
-    }
-
-    public static func budgetExceeded(client: String, limit: String, limitMicro: Int64, spentMicro: Int64, estimateMicro: Int64) -> AgentError {
-        func usd(_ m: Int64) -> String { Money.text(m, decimals: 4) }
-        var e = AgentError(.init(code: 402, reasonPhrase: "Payment Required"), "AGENT_BUDGET_EXCEEDED",
-                           limit == "daily_usd"
-                           ? "client \(client) has spent $\(usd(spentMicro)) of its $\(usd(limitMicro)) daily budget and this request is estimated at $\(usd(estimateMicro)); it resets at 00:00 UTC or the owner can raise daily_usd"
-                           : "this request is estimated at $\(usd(estimateMicro)), above client \(client)'s limit of $\(usd(limitMicro)) per request (max_request_usd)")
-        e.extra = [("client", .string(client)), ("limit", .string(limit)), ("limit_usd", .number(usd(limitMicro))),
-                   ("spent_usd", .number(usd(spentMicro))), ("estimate_usd", .number(usd(estimateMicro)))]
-        return e
-    }
-
-    public static func priceUnknown(client: String, reason: String) -> AgentError {
-        var e = AgentError(.init(code: 402, reasonPhrase: "Payment Required"), "AGENT_PRICE_UNKNOWN",
-                           "client \(client) has spending limits and the price of this request cannot be bounded in advance (\(reason)); it was not sent. Use a route and model the agent can price, or ask the owner for a client without limits")
-        e.extra = [("client", .string(client)), ("reason", .string(reason))]
-        return e
-    }
-
-    /// An unlock that was not attempted: another is running, or a failure delay is in force.
-    public static func unlockRefused(code: String, message: String, retryAfterSeconds: Int64) -> AgentError {
-        var e = AgentError(.tooManyRequests, code, message)
-        e.headers = [("Retry-After", String(max(1, retryAfterSeconds)))]
-        return e
-    }
-
-    /// A management route called by a caller that is not the owner's own program.
-    static func notAdministrator(_ caller: Caller) -> AgentError {
-        let who: String
-        switch caller.policy.source {
-        case .token: who = "client \(caller.policy.name) may not manage the agent; run this as the owner without a client token"
-        case .binding(let target): who = "programs bound to \(target) may not manage the agent; run this from another program of the owner"
-        case .otherUID(let uid): who = "uid \(uid) may not manage the agent; only its owner can"
-        case .defaultClient: who = "the owner's programs may not manage this agent ([default] admin = false in its config)"
+    /// Response headers the error brings (Retry-After).
+    public var headers: [(String, String)] {
+        switch self {
+        case .queueFull(let seconds): [("Retry-After", String(seconds))]
+        case .unlockBusy: [("Retry-After", "1")]
+        case .unlockDelayed(let seconds): [("Retry-After", String(max(1, seconds)))]
+        default: []
         }
-        return AgentError(.forbidden, "AGENT_NOT_ALLOWED", who)
     }
 
-    public static func badRequest(_ message: String) -> AgentError {
-        AgentError(.badRequest, "AGENT_BAD_REQUEST", message)
+    /// Fields placed beside `code` and `message`, for programs to act on.
+    public var extra: [(String, JSONValue)] {
+        func usd(_ micro: Int64) -> JSONValue { .number(Money.text(micro, decimals: 4)) }
+        switch self {
+        case .budgetExceeded(let client, let limit, let limitMicro, let spentMicro, let estimateMicro):
+            return [("client", .string(client)), ("limit", .string(limit.rawValue)), ("limit_usd", usd(limitMicro)),
+                    ("spent_usd", usd(spentMicro)), ("estimate_usd", usd(estimateMicro))]
+        case .priceUnknown(let client, let reason):
+            return [("client", .string(client)), ("reason", .string(reason))]
+        case .paymentRefused(let reason?, _):
+            return [("reason", .string(reason.rawValue))]
+        case .topUpFailed(_, let status?, let code):
+            return [("upstream_status", .number(String(status))), ("upstream_code", code.map(JSONValue.string) ?? .null)]
+        default:
+            return []
+        }
     }
 
     public var jsonBody: String {
@@ -104,5 +261,27 @@ public struct AgentError: Error, Sendable, CustomStringConvertible {
         for (key, value) in extra { inner[key] = value }
         return JSONValue.object(JSONObject([("error", .object(inner))])).serialized()
     }
-}
 
+    /// Hummingbird renders a thrown `AgentError` with this (`HTTPResponseError`).
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        response()
+    }
+
+    public func response() -> Response {
+        var fields = HTTPFields()
+        fields[.contentType] = "application/json"
+        for (name, value) in headers {
+            if let field = HTTPField.Name(name) { fields[field] = value }
+        }
+        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(string: jsonBody)))
+    }
+
+    /// A failure of the upstream client, as the agent answers it.
+    init(_ error: VeniceClientError) {
+        switch error {
+        case .signerLocked: self = .locked
+        case .noBearerKey: self = .noKeyMinted
+        default: self = .upstream(error)
+        }
+    }
+}

@@ -1,21 +1,30 @@
-/// Failures talking to Venice. Never carries a header value, key or signature.
-public enum VeniceClientError: Error, Sendable, CustomStringConvertible {
+/// Failures talking to Venice. Never carries a header value, key or signature. The codes are
+/// the client's own (lower-case, stable); the agent maps them to its `AGENT_…` answers.
+public enum VeniceClientError: Error, Sendable, Equatable, CustomStringConvertible {
     case invalidUpstream(String)
+    /// No connection could be made: nothing was sent.
     case unreachable(String)
+    /// The connection broke after (part of) the request went out: it may have been charged.
     case lostAfterSend(String)
     case signing(String)
     /// The key session is locked, so no credential could be signed.
     case signerLocked
     case noBearerKey
+    /// No upstream slot could be had (the queue is full or the caller went away).
+    case noSlot(String)
+    /// Venice answered, but not what the call expects.
+    case unexpectedAnswer(status: Int, message: String)
 
     public var code: String {
         switch self {
-        case .invalidUpstream: "AGENT_INVALID_UPSTREAM"
-        case .unreachable: "AGENT_UPSTREAM_UNREACHABLE"
-        case .lostAfterSend: "AGENT_UPSTREAM_CONNECTION_LOST"
-        case .signing: "AGENT_SIGNING_FAILED"
-        case .signerLocked: "AGENT_LOCKED"
-        case .noBearerKey: "AGENT_NO_API_KEY"
+        case .invalidUpstream: "invalid_upstream"
+        case .unreachable: "unreachable"
+        case .lostAfterSend: "lost_after_send"
+        case .signing: "signing_failed"
+        case .signerLocked: "signer_locked"
+        case .noBearerKey: "no_bearer_key"
+        case .noSlot: "no_slot"
+        case .unexpectedAnswer: "unexpected_answer"
         }
     }
 
@@ -30,9 +39,13 @@ public enum VeniceClientError: Error, Sendable, CustomStringConvertible {
         case .signing(let reason):
             "could not sign the request: \(reason)"
         case .signerLocked:
-            "the agent is locked; unlock it with `venice-agent unlock`"
+            "the key is locked, so nothing could be signed"
         case .noBearerKey:
-            "this route needs a Venice API key and none is minted yet; mint one with `venice-agent apikey mint --type ADMIN` (POST /agent/v1/apikey/mint)"
+            "this route needs a Venice API key and none is minted yet"
+        case .noSlot(let reason):
+            "no upstream slot: \(reason)"
+        case .unexpectedAnswer(let status, let message):
+            "Venice answered \(status)\(message.isEmpty ? "" : ": " + message)"
         }
     }
 }

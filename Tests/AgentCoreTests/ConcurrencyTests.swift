@@ -210,20 +210,20 @@ struct ConcurrencyTests {
                                           credentials: AgentCredentials(signer: try SiwxSigner(signer: session, clock: SkewClock(), nonces: NonceSource(clock: SkewClock())),
                                                                         bearer: { nil }),
                                           clock: SkewClock(), logger: logger)
-        let agentUpstream = AgentUpstream(client: upstream, scheduler: UpstreamScheduler())
-        let prices = PriceBook(upstream: agentUpstream, logger: logger)
+        let venice = VeniceAPI(client: upstream, slots: UpstreamScheduler(), wallet: session.address)
+        let prices = PriceBook(venice: venice, logger: logger)
         for usd in [1e300, -1e300, .infinity, -0.01] {
             #expect(await prices.priced(usdPerUnit: usd, units: 1, model: "m") == .unbounded(reason: "Venice's price for m is out of range"))
         }
         #expect(await prices.priced(usdPerUnit: 0.01, units: 9.2e18, model: "m") == .unbounded(reason: "Venice's price for m is out of range"))
         #expect(await prices.priced(usdPerUnit: 0.01, units: 3, model: "m") == .bounded(micro: 30_000))
-        let reconciler = ChargeReconciler(ledger: ledger, upstream: agentUpstream, session: session, logger: logger)
+        let reconciler = await ChargeReconciler(ledger: ledger, venice: venice, session: session, logger: logger)
         let rows: [JSONValue] = [
             ["id": "t1", "type": "CHARGE", "amount": .number("-1e300"), "createdAt": "2026-11-30T10:00:00Z"],
             ["id": "t2", "type": "CHARGE", "amount": .number("1e400"), "createdAt": "2026-11-30T10:00:00Z"],
             ["id": "t3", "type": "CHARGE", "amount": .number("-0.25"), "createdAt": "2026-11-30T10:00:00Z"],
         ]
-        try reconciler.apply(rows, now: 1_800_000_000_000)
+        try await reconciler.apply(rows, now: 1_800_000_000_000)
         let stored = try await ledger.writer.read { db in try String.fetchAll(db, sql: "SELECT id FROM upstream_transactions ORDER BY id") }
         #expect(stored == ["t3"])
     }

@@ -1,8 +1,6 @@
 import Foundation
-import HTTPTypes
 import Logging
-import NIOCore
-import NIOHTTP1
+import Synchronization
 public import ServiceLifecycle
 import VeniceClient
 import WalletCrypto
@@ -14,24 +12,38 @@ import X402Protocol
 /// renews keys that are about to expire (mint new, switch, revoke old; audited).
 public final class ApiKeyService: Service, Sendable {
     let store: ApiKeyStore
-    let upstream: AgentUpstream
+    let venice: VeniceAPI
     let session: KeySession
     let logger: Logger
     let renewalCheck: Duration
     /// Renew when less than this fraction of the key's lifetime is left.
     let renewFraction: Double
+    /// The `api_keys` table, mirrored in memory: the Bearer key is needed synchronously on
+    /// every billing call, and reading it must not touch the database.
+    private let records: Mutex<[ApiKeyStore.Record]>
 
-    init(ledger: AgentLedger, upstream: AgentUpstream, session: KeySession, logger: Logger,
-         renewalCheck: Duration = .seconds(30), renewFraction: Double = 0.1) {
+    init(ledger: AgentLedger, venice: VeniceAPI, session: KeySession, logger: Logger,
+         renewalCheck: Duration = .seconds(30), renewFraction: Double = 0.1) async throws {
         self.store = ApiKeyStore(ledger: ledger)
-        self.upstream = upstream
+        self.venice = venice
         self.session = session
         self.logger = logger
         self.renewalCheck = renewalCheck
         self.renewFraction = renewFraction
+        self.records = Mutex(try await store.all())
     }
 
     var ledger: AgentLedger { store.ledger }
+
+    /// Re-reads the table after a change (the mirror never drifts from what is stored).
+    private func reload() async throws(AgentError) {
+        do {
+            let all = try await store.all()
+            records.withLock { $0 = all }
+        } catch {
+            throw .ledger("cannot read the minted keys: \(error)")
+        }
+    }
 
     public struct MintRequest: Sendable {
         public var type: String
@@ -56,21 +68,34 @@ public final class ApiKeyService: Service, Sendable {
         if let expiresAt, !expiresAt.isEmpty, Timestamp.milliseconds(expiresAt) == nil {
             throw .badRequest("\"expires_at\" must be YYYY-MM-DD or an ISO 8601 UTC time like 2027-01-01T00:00:00Z")
         }
-        return MintRequest(type: type, description: description, usdLimit: body["usd_limit"]?.doubleValue,
-                           diemLimit: body["diem_limit"]?.doubleValue, limitPeriod: limitPeriod,
+        let usdLimit = try limit(body["usd_limit"], "usd_limit")
+        let diemLimit = try limit(body["diem_limit"], "diem_limit")
+        return MintRequest(type: type, description: description, usdLimit: usdLimit, diemLimit: diemLimit, limitPeriod: limitPeriod,
                            expiresAt: expiresAt?.isEmpty == true ? nil : expiresAt)
+    }
+
+    static func limit(_ value: JSONValue?, _ name: String) throws(AgentError) -> Double? {
+        guard let value, !value.isNull else { return nil }
+        guard let number = value.doubleValue, number >= 0, number <= 1_000_000 else {
+            throw .badRequest("\"\(name)\" must be a number from 0 to 1000000")
+        }
+        return number
     }
 
     // MARK: mint
 
     func mint(_ request: MintRequest) async throws(AgentError) -> ApiKeyStore.Record {
-        guard session.isUnlocked else { throw .locked() }
+        guard session.isUnlocked else { throw .locked }
         var lastError: AgentError?
         for _ in 0..<2 {
-            let token = try await fetchToken()
+            let token: String
+            do { token = try await venice.web3KeyToken() } catch {
+                throw .mintFailed("Venice did not hand out a key token: \(error.description)")
+            }
             let signature: Signature
             do { signature = try session.signPersonalMessage(Array(token.utf8)) } catch {
-                throw session.isUnlocked ? AgentError(.internalServerError, "AGENT_SIGNING_FAILED", error.description) : .locked()
+                if error == .signerLocked { throw .locked }
+                throw .signingFailed(error.description)
             }
             var body = JSONObject([("address", .string(session.address.checksummed)), ("signature", .string(signature.hex)),
                                    ("token", .string(token)), ("apiKeyType", .string(request.type))])
@@ -83,80 +108,76 @@ public final class ApiKeyService: Service, Sendable {
                 ]))
             }
             if let p = request.limitPeriod { body["limitPeriod"] = .string(p) }
-            let answer = try await call("POST", "/api_keys/generate_web3_key", json: .object(body))
-            if answer.status == 200, let data = answer.json?["data"], let id = data["id"]?.stringValue,
-               let secret = data["apiKey"]?.stringValue {
+            let outcome: VeniceAPI.MintOutcome
+            do { outcome = try await venice.mintWeb3Key(body) } catch { throw AgentError(error) }
+            switch outcome {
+            case .minted(let id, let secret, let data):
                 do {
-                    try store.store(id: id, type: request.type, secret: secret, description: data["description"]?.stringValue ?? request.description ?? "Web3 API Key",
-                                    usdLimit: request.usdLimit, diemLimit: request.diemLimit,
-                                    limitPeriod: data["limitPeriod"]?.stringValue ?? request.limitPeriod,
-                                    expiresAt: data["expiresAt"]?.stringValue ?? request.expiresAt, session: session)
+                    try await store.store(id: id, type: request.type, secret: secret,
+                                          description: data["description"]?.stringValue ?? request.description ?? "Web3 API Key",
+                                          usdLimit: request.usdLimit, diemLimit: request.diemLimit,
+                                          limitPeriod: data["limitPeriod"]?.stringValue ?? request.limitPeriod,
+                                          expiresAt: data["expiresAt"]?.stringValue ?? request.expiresAt, session: session)
                 } catch {
-                    throw AgentError(.internalServerError, "AGENT_LEDGER_ERROR", "the key was minted (id \(id)) but could not be stored; revoke it from Venice's dashboard: \(error)")
+                    throw .ledger("the key was minted (id \(id)) but could not be stored; revoke it from Venice's dashboard: \(error)")
                 }
-                ledger.audit("apikey_minted", "\(id) \(request.type) …\(secret.suffix(6))")
-                guard let record = try? store.record(id: id) else {
-                    throw AgentError(.internalServerError, "AGENT_LEDGER_ERROR", "the minted key could not be read back")
+                try await reload()
+                await ledger.audit(.apiKeyMinted, "\(id) \(request.type) …\(secret.suffix(6))")
+                guard let record = records.withLock({ $0.first { $0.id == id } }) else {
+                    throw .ledger("the minted key could not be read back")
                 }
                 return record
+            case .refused(_, let message):
+                let lower = message.lowercased()
+                if lower.contains("staked vvv") {
+                    throw .noStakedVVV("Venice mints API keys only for wallets with staked VVV on Base: \(message)")
+                }
+                if lower.contains("token") && (lower.contains("expired") || lower.contains("invalid")) {
+                    lastError = .keyTokenRejected("the generate_web3_key token was stale twice: \(message)")
+                    continue  // fetch a fresh token and try once more
+                }
+                if lower.contains("signature") {
+                    throw .keySignatureRejected("Venice rejected the signature of the key token: \(message)")
+                }
+                throw .mintFailed("Venice refused to mint the key: \(message)")
             }
-            let message = answer.json?["error"]?.stringValue ?? answer.json?["message"]?.stringValue ?? "status \(answer.status)"
-            let lower = message.lowercased()
-            if lower.contains("staked vvv") {
-                throw AgentError(.forbidden, "AGENT_NO_STAKED_VVV",
-                                 "Venice mints API keys only for wallets with staked VVV on Base: \(message)")
-            }
-            if lower.contains("token") && (lower.contains("expired") || lower.contains("invalid")) {
-                lastError = AgentError(.badGateway, "AGENT_TOKEN_EXPIRED", "the generate_web3_key token was stale twice: \(message)")
-                continue  // fetch a fresh token and try once more
-            }
-            if lower.contains("signature") {
-                throw AgentError(.badGateway, "AGENT_BAD_SIGNATURE", "Venice rejected the signature of the key token: \(message)")
-            }
-            throw AgentError(.badGateway, "AGENT_MINT_FAILED", "Venice refused to mint the key: \(message)")
         }
-        throw lastError ?? AgentError(.badGateway, "AGENT_MINT_FAILED", "minting failed")
-    }
-
-    func fetchToken() async throws(AgentError) -> String {
-        let answer = try await call("GET", "/api_keys/generate_web3_key", json: nil)
-        guard answer.status == 200, let token = answer.json?["data"]?["token"]?.stringValue, !token.isEmpty else {
-            throw AgentError(.badGateway, "AGENT_MINT_FAILED", "Venice did not hand out a key token (status \(answer.status))")
-        }
-        return token
+        throw lastError ?? .mintFailed("minting failed")
     }
 
     // MARK: use, list, revoke
 
     /// The secret of the newest live ADMIN key, unsealed for one upstream call.
     func activeAdminSecret() -> String? {
-        guard session.isUnlocked, let record = try? store.activeAdmin(nowMilliseconds: AgentLedger.nowMilliseconds()) else { return nil }
+        guard session.isUnlocked,
+              let record = ApiKeyStore.activeAdmin(in: records.withLock { $0 }, nowMilliseconds: AgentLedger.nowMilliseconds()) else { return nil }
         return try? store.unseal(record, session: session)
     }
 
-    var hasActiveAdminKey: Bool { (try? store.activeAdmin(nowMilliseconds: AgentLedger.nowMilliseconds())) != nil }
-
-    func list() throws(AgentError) -> [ApiKeyStore.Record] {
-        do { return try store.all() } catch { throw AgentError(.internalServerError, "AGENT_LEDGER_ERROR", "cannot read keys: \(error)") }
+    var hasActiveAdminKey: Bool {
+        ApiKeyStore.activeAdmin(in: records.withLock { $0 }, nowMilliseconds: AgentLedger.nowMilliseconds()) != nil
     }
 
+    func list() -> [ApiKeyStore.Record] { records.withLock { $0 } }
+
     func revoke(id: String) async throws(AgentError) {
-        guard let record = try? store.record(id: id), record.revokedAt == nil else {
-            throw AgentError(.notFound, "AGENT_UNKNOWN_KEY", "no live minted key with id \(id); see venice-agent apikey list")
+        guard let record = records.withLock({ $0.first { $0.id == id } }), record.revokedAt == nil else {
+            throw .unknownKey(id: id)
         }
-        guard session.isUnlocked else { throw .locked() }
+        guard session.isUnlocked else { throw .locked }
         // Authenticate with this key itself if it is ADMIN, else with the active ADMIN key.
         let secret = record.type == "ADMIN" ? try? store.unseal(record, session: session) : activeAdminSecret()
-        guard let secret else {
-            throw AgentError(.conflict, "AGENT_NO_API_KEY", "revoking an INFERENCE key needs a live ADMIN key; mint one with venice-agent apikey mint --type ADMIN")
+        guard let secret else { throw .noKeyMinted }
+        let outcome: VeniceAPI.RevokeOutcome
+        do { outcome = try await venice.revokeAPIKey(id: id, bearer: secret) } catch { throw AgentError(error) }
+        if case .refused(let status, let message) = outcome {
+            throw .revokeFailed("Venice did not revoke key \(id): \(status) \(message)")
         }
-        let answer = try await call("DELETE", "/api_keys", query: "id=\(id)", json: nil, bearer: secret)
-        let message = answer.json?["error"]?.stringValue ?? ""
-        guard answer.status == 200 || message.contains("could not be found") else {
-            throw AgentError(.badGateway, "AGENT_REVOKE_FAILED", "Venice did not revoke key \(id): \(answer.status) \(message)")
+        do { try await store.markRevoked(id: id) } catch {
+            throw .ledger("key \(id) was revoked at Venice but could not be marked here: \(error)")
         }
-        try? store.markRevoked(id: id)
-        ledger.audit("apikey_revoked", id)
+        try await reload()
+        await ledger.audit(.apiKeyRevoked, id)
     }
 
     // MARK: renewal
@@ -171,8 +192,8 @@ public final class ApiKeyService: Service, Sendable {
 
     /// Renews live keys with less than `renewFraction` of their lifetime left.
     func renewExpiring(now: Int64) async {
-        guard session.isUnlocked, let keys = try? store.all() else { return }
-        for key in keys where key.revokedAt == nil {
+        guard session.isUnlocked else { return }
+        for key in list() where key.revokedAt == nil {
             guard let expires = Timestamp.milliseconds(key.expiresAt), expires > now else { continue }
             let lifetime = max(expires - key.createdAt, 60_000)
             guard Double(expires - now) < Double(lifetime) * renewFraction else { continue }
@@ -181,38 +202,13 @@ public final class ApiKeyService: Service, Sendable {
                 let fresh = try await mint(MintRequest(type: key.type, description: key.description, usdLimit: key.usdLimit,
                                                        diemLimit: key.diemLimit, limitPeriod: key.limitPeriod, expiresAt: newExpiry))
                 try? await revoke(id: key.id)
-                ledger.audit("apikey_renewed", "\(key.id) → \(fresh.id) (expires \(newExpiry))")
+                await ledger.audit(.apiKeyRenewed, "\(key.id) → \(fresh.id) (expires \(newExpiry))")
                 logger.notice("renewed an expiring API key", metadata: ["old": "\(key.id)", "new": "\(fresh.id)"])
             } catch {
-                ledger.audit("apikey_renewal_failed", "\(key.id): \(error.message)")
+                await ledger.audit(.apiKeyRenewalFailed, "\(key.id): \(error.message)")
             }
         }
     }
-
-    // MARK: plumbing
-
-    struct Answer {
-        let status: Int
-        let json: JSONValue?
-    }
-
-    func call(_ method: String, _ path: String, query: String? = nil, json: JSONValue?, bearer: String? = nil) async throws(AgentError) -> Answer {
-        var headers = HTTPHeaders()
-        var body: UpstreamRequest.Body = .none
-        if let json {
-            headers.add(name: "Content-Type", value: "application/json")
-            body = .buffered(ByteBuffer(string: json.serialized()))
-        }
-        if let bearer { headers.add(name: "Authorization", value: "Bearer \(bearer)") }
-        let route = VeniceRoute(method: method, path: path, auth: .none, group: .billing)
-        do {
-            let answer = try await upstream.fetch(UpstreamRequest(route: route, query: query, headers: headers, body: body))
-            return Answer(status: answer.status, json: try? JSONValue(parsing: answer.body))
-        } catch {
-            throw AgentError(.badGateway, error.code, error.description)
-        }
-    }
-
 
     static func json(_ r: ApiKeyStore.Record) -> JSONValue {
         .object(JSONObject([

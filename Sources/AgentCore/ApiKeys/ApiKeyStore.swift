@@ -30,10 +30,10 @@ struct ApiKeyStore: Sendable {
     }
 
     func store(id: String, type: String, secret: String, description: String, usdLimit: Double?, diemLimit: Double?,
-               limitPeriod: String?, expiresAt: String?, session: KeySession) throws {
+               limitPeriod: String?, expiresAt: String?, session: KeySession) async throws {
         let key = try Self.sealingKey(session)
         let sealed = try SymmetricCipher.seal(Array(secret.utf8), key: key, associatedData: Array(id.utf8))
-        try ledger.writer.write { db in
+        try await ledger.writer.write { db in
             try db.execute(sql: """
                 INSERT INTO api_keys (id, type, last6, description, usd_limit, diem_limit, limit_period, expires_at, sealed_secret, created_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -42,21 +42,17 @@ struct ApiKeyStore: Sendable {
         }
     }
 
-    func all() throws -> [Record] {
-        try ledger.writer.read { db in try Row.fetchAll(db, sql: "SELECT * FROM api_keys ORDER BY created_at").map(Self.record) }
+    func all() async throws -> [Record] {
+        try await ledger.writer.read { db in try Row.fetchAll(db, sql: "SELECT * FROM api_keys ORDER BY created_at").map(Self.record) }
     }
 
-    func record(id: String) throws -> Record? {
-        try ledger.writer.read { db in try Row.fetchOne(db, sql: "SELECT * FROM api_keys WHERE id = ?", arguments: [id]).map(Self.record) }
+    /// The newest live ADMIN key (not revoked, not expired) of `records`.
+    static func activeAdmin(in records: [Record], nowMilliseconds: Int64) -> Record? {
+        records.reversed().first { $0.type == "ADMIN" && $0.revokedAt == nil && !expired($0, now: nowMilliseconds) }
     }
 
-    /// The newest live ADMIN key (not revoked, not expired).
-    func activeAdmin(nowMilliseconds: Int64) throws -> Record? {
-        try all().reversed().first { $0.type == "ADMIN" && $0.revokedAt == nil && !Self.expired($0, now: nowMilliseconds) }
-    }
-
-    func markRevoked(id: String) throws {
-        try ledger.writer.write { db in
+    func markRevoked(id: String) async throws {
+        try await ledger.writer.write { db in
             try db.execute(sql: "UPDATE api_keys SET revoked_at = ? WHERE id = ?", arguments: [AgentLedger.nowMilliseconds(), id])
         }
     }

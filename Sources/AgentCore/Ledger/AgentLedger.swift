@@ -1,13 +1,21 @@
 import Foundation
 public import GRDB
 public import Logging
+import X402Protocol
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// The agent's durable state in SQLite (WAL): request ledger, payment intents, minted keys
 /// (sealed), local clients (token hashes only), audit trail. Money is stored as integer
-/// USDC micro-units. Writes are named after intent; each is one transaction.
+/// USDC micro-units. Writes are named after intent; each is one transaction, made through
+/// GRDB's async API (on GRDB's own queue, never blocking the cooperative pool).
+///
+/// Durability is decided here, per kind of write. The connection runs with `synchronous =
+/// NORMAL`: a commit is not fsync'd, so a power cut may lose the last second of request and
+/// audit rows — acceptable, they only describe. A payment intent must never be lost (it is
+/// what stops the agent from paying twice), so journal writes go through `durableWrite`,
+/// which commits with `synchronous = FULL` (the WAL is fsync'd before the commit returns).
 public final class AgentLedger: Sendable {
     public let writer: any DatabaseWriter
     let logger: Logger
@@ -19,8 +27,8 @@ public final class AgentLedger: Sendable {
         let path = directory + "/ledger.sqlite"
         var config = Configuration()
         config.prepareDatabase { db in
-            // FULL: a committed payment intent survives power loss before it is sent.
-            try db.execute(sql: "PRAGMA synchronous = FULL")
+            // NORMAL for descriptive rows; payment intents use durableWrite (FULL). See above.
+            try db.execute(sql: "PRAGMA synchronous = NORMAL")
         }
         let previous = umask(0o077)
         defer { umask(previous) }
@@ -153,19 +161,36 @@ public final class AgentLedger: Sendable {
         return migrator
     }
 
-    static func nowMilliseconds() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+    static func nowMilliseconds() -> Int64 { SystemWallClock().nowMilliseconds() }
+
+    /// One transaction committed with `synchronous = FULL`: when it returns, the rows survive a
+    /// power cut. For payment intents only (see the type's comment).
+    func durableWrite<T: Sendable>(_ updates: @escaping @Sendable (Database) throws -> T) async throws -> T {
+        try await writer.writeWithoutTransaction { db in
+            try db.execute(sql: "PRAGMA synchronous = FULL")
+            defer { try? db.execute(sql: "PRAGMA synchronous = NORMAL") }
+            var result: Result<T, any Error>?
+            try db.inTransaction(.immediate) {
+                result = Result { try updates(db) }
+                if case .failure = result { return .rollback }
+                return .commit
+            }
+            guard let result else { throw DatabaseError(resultCode: .SQLITE_ERROR, message: "the transaction did not run") }
+            return try result.get()
+        }
+    }
 
     // MARK: audit
 
     /// Appends an audit event; a failed write is logged with the event (never swallowed).
-    public func audit(_ kind: String, _ detail: String) {
+    public func audit(_ kind: AuditKind, _ detail: String) async {
         do {
-            try writer.write { db in
+            try await writer.write { db in
                 try db.execute(sql: "INSERT INTO audit (time, kind, detail) VALUES (?, ?, ?)",
-                               arguments: [Self.nowMilliseconds(), kind, detail])
+                               arguments: [Self.nowMilliseconds(), kind.rawValue, detail])
             }
         } catch {
-            logger.error("an audit event could not be written", metadata: ["kind": "\(kind)", "detail": "\(detail)", "error": "\(error)"])
+            logger.error("an audit event could not be written", metadata: ["kind": "\(kind.rawValue)", "detail": "\(detail)", "error": "\(error)"])
         }
     }
 
@@ -175,10 +200,32 @@ public final class AgentLedger: Sendable {
         public let detail: String
     }
 
-    public func auditEvents(limit: Int) throws -> [AuditEvent] {
-        try writer.read { db in
+    public func auditEvents(limit: Int) async throws -> [AuditEvent] {
+        try await writer.read { db in
             try Row.fetchAll(db, sql: "SELECT time, kind, detail FROM audit ORDER BY id DESC LIMIT ?", arguments: [limit])
                 .map { AuditEvent(time: $0["time"], kind: $0["kind"], detail: $0["detail"]) }
         }
     }
+}
+
+/// What an audit event records. The raw values are what `venice-agent audit` shows.
+public enum AuditKind: String, Sendable, CaseIterable {
+    case lock, unlock
+    case unlockFailed = "unlock_failed"
+    case paymentSigned = "payment_signed"
+    case paymentSettled = "payment_settled"
+    case paymentRefused = "payment_refused"
+    case paymentFailed = "payment_failed"
+    case budgetRefused = "budget_refused"
+    case autoTopUp = "auto_topup"
+    case autoTopUpSkipped = "auto_topup_skipped"
+    case autoTopUpRefused = "auto_topup_refused"
+    case autoTopUpBreaker = "auto_topup_breaker"
+    case apiKeyMinted = "apikey_minted"
+    case apiKeyRevoked = "apikey_revoked"
+    case apiKeyRenewed = "apikey_renewed"
+    case apiKeyRenewalFailed = "apikey_renewal_failed"
+    case clientAdded = "client_added"
+    case clientRemoved = "client_removed"
+    case unexplainedCharge = "unexplained_charge"
 }

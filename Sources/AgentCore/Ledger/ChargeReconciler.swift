@@ -15,24 +15,30 @@ import X402Protocol
 /// flagged in the audit log and in `status`.
 public final class ChargeReconciler: Service, Sendable {
     let ledger: AgentLedger
-    let upstream: AgentUpstream
+    let venice: VeniceAPI
     let session: KeySession
     let logger: Logger
     let graceMilliseconds: Int64
+    /// Venice's clock minus ours (from its `Date` headers): its `createdAt` times are converted
+    /// to local time before they are compared with the ledger's.
+    let upstreamClockOffset: @Sendable () -> Int64
     private let pokes: AsyncStream<Void>
     private let poke: AsyncStream<Void>.Continuation
     private let flagged = Atomic<Int>(0)
 
-    init(ledger: AgentLedger, upstream: AgentUpstream, session: KeySession, logger: Logger, graceMilliseconds: Int64 = 60_000) {
+    init(ledger: AgentLedger, venice: VeniceAPI, session: KeySession, logger: Logger, graceMilliseconds: Int64 = 60_000,
+         upstreamClockOffset: @escaping @Sendable () -> Int64 = { 0 }) async {
+        self.upstreamClockOffset = upstreamClockOffset
         self.ledger = ledger
-        self.upstream = upstream
+        self.venice = venice
         self.session = session
         self.logger = logger
         self.graceMilliseconds = graceMilliseconds
         (pokes, poke) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
-        flagged.store((try? ledger.writer.read { db in
+        let count = try? await ledger.writer.read { db in
             try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM upstream_transactions WHERE attributed_to = '!unexplained'")
-        } ?? 0) ?? 0, ordering: .relaxed)
+        }
+        flagged.store((count ?? 0) ?? 0, ordering: .relaxed)
     }
 
     /// Charges nobody asked for, seen so far.
@@ -48,7 +54,7 @@ public final class ChargeReconciler: Service, Sendable {
                 // while recent successful requests still have no charge (for up to 30 s).
                 try? await Task.sleep(for: .milliseconds(300))
                 await reconcile()
-                if awaitingCharges(now: AgentLedger.nowMilliseconds()) {
+                if await awaitingCharges(now: AgentLedger.nowMilliseconds()) {
                     try? await Task.sleep(for: .seconds(1))
                     poke.yield()
                 }
@@ -59,8 +65,8 @@ public final class ChargeReconciler: Service, Sendable {
     }
 
     /// Recent successful, priced requests that no transaction explains yet.
-    func awaitingCharges(now: Int64) -> Bool {
-        let count = try? ledger.writer.read { db in
+    func awaitingCharges(now: Int64) async -> Bool {
+        let count = try? await ledger.writer.read { db in
             try Int.fetchOne(db, sql: """
                 SELECT COUNT(*) FROM requests r WHERE r.status < 400 AND r.estimate_micro > 0 AND r.finished_at > ?
                   AND NOT EXISTS (SELECT 1 FROM upstream_transactions t WHERE t.attributed_to = r.id)
@@ -71,20 +77,16 @@ public final class ChargeReconciler: Service, Sendable {
 
     /// One pass: fetch recent transactions, store new ones, attribute, update charges.
     public func reconcile() async {
-        guard session.isUnlocked else { return }
-        let route = VeniceRoute(method: "GET", path: "/x402/transactions/\(session.address.lowercasedHex)",
-                                template: "/x402/transactions/me", auth: .signIn, group: .wallet)
-        guard let answer = try? await upstream.fetch(UpstreamRequest(route: route, query: "limit=100&offset=0", headers: HTTPHeaders(), body: .none)),
-              answer.status == 200,
-              let rows = (try? JSONValue(parsing: answer.body))?["data"]?["transactions"]?.arrayValue else { return }
+        guard session.isUnlocked, let rows = try? await venice.transactions(limit: 100, offset: 0) else { return }
         do {
-            try apply(rows, now: AgentLedger.nowMilliseconds())
+            try await apply(rows, now: AgentLedger.nowMilliseconds())
         } catch {
             logger.warning("charge reconciliation failed", metadata: ["error": "\(error)"])
         }
     }
 
-    func apply(_ rows: [JSONValue], now: Int64) throws {
+    func apply(_ rows: [JSONValue], now: Int64) async throws {
+        let offset = upstreamClockOffset()
         // Rows come from upstream: one whose amount is not a sane dollar figure is logged and skipped.
         var accepted: [(row: JSONValue, id: String, type: String, micro: Int64)] = []
         for row in rows {
@@ -96,8 +98,9 @@ public final class ChargeReconciler: Service, Sendable {
             }
             accepted.append((row, id, type, micro))
         }
-        let newlyFlagged: [String] = try ledger.writer.write { db in
-            for (row, id, type, micro) in accepted {
+        let toStore = accepted
+        let newlyFlagged: [String] = try await ledger.writer.write { db in
+            for (row, id, type, micro) in toStore {
                 try db.execute(sql: """
                     INSERT OR IGNORE INTO upstream_transactions (id, type, amount_micro, request_id, model_id, created_at, attributed_to)
                     VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -125,7 +128,7 @@ public final class ChargeReconciler: Service, Sendable {
                 let txID: String = tx["id"]
                 let requestId: String? = tx["request_id"]
                 let model: String? = tx["model_id"]
-                let created = Timestamp.milliseconds(tx["created_at"]) ?? now
+                let created = (Timestamp.milliseconds(tx["created_at"]) ?? now + offset) - offset
                 var match: String?
                 if let model, (tx["type"] as String) == "CHARGE" {
                     match = try String.fetchOne(db, sql: """
@@ -151,7 +154,7 @@ public final class ChargeReconciler: Service, Sendable {
             return flagged
         }
         for detail in newlyFlagged {
-            ledger.audit("unexplained_charge", detail)
+            await ledger.audit(.unexplainedCharge, detail)
             logger.warning("a charge no request of this agent explains (leaked or replayed sign-in?)", metadata: ["transaction": "\(detail)"])
         }
         flagged.add(newlyFlagged.count, ordering: .relaxed)

@@ -1,22 +1,34 @@
 import Foundation
 import GRDB
-import HTTPTypes
+import Synchronization
 import WalletCrypto
 
-/// Named clients: only a hash of each `vat_…` token is stored; the token is shown once.
-struct ClientStore: Sendable {
+/// Named clients: only a hash of each `vat_…` token is stored; the token is shown once. The
+/// table is mirrored in memory (loaded at start, updated by every change) so resolving a
+/// token costs one hash and one dictionary lookup, never a database read per request.
+final class ClientStore: Sendable {
     let ledger: AgentLedger
+    private let byTokenHash: Mutex<[String: ClientPolicy]>
 
     struct Created: Sendable {
         let policy: ClientPolicy
         let token: String
     }
 
+    init(ledger: AgentLedger) async throws {
+        self.ledger = ledger
+        let rows = try await ledger.writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM clients").map { (hash: $0["token_hash"] as String, policy: Self.policy($0)) }
+        }
+        byTokenHash = Mutex(Dictionary(rows.map { ($0.hash, $0.policy) }, uniquingKeysWith: { first, _ in first }))
+    }
+
     static func hash(_ token: String) -> String { Hex.encode(Keccak256.hash("venice-agent client token:" + token)) }
 
-    func create(name: String, routes: Set<String>?, maxRequestMicro: Int64?, dailyMicro: Int64?) throws(AgentError) -> Created {
-        guard !name.isEmpty, name.count <= 64, name.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }), name != "default" else {
-            throw .badRequest("client name must be 1–64 letters, digits, '-', '_' or '.', and not \"default\"")
+    func create(name: String, routes: Set<String>?, maxRequestMicro: Int64?, dailyMicro: Int64?) async throws(AgentError) -> Created {
+        guard !name.isEmpty, name.count <= 64, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }),
+              name != "default", !name.hasPrefix("uid-") else {
+            throw .badRequest("client name must be 1–64 letters, digits, '-', '_' or '.', and not \"default\" or uid-…")
         }
         if let routes {
             let unknown = routes.subtracting(ClientPolicy.groupNames)
@@ -25,45 +37,48 @@ struct ClientStore: Sendable {
             }
         }
         let token = "vat_" + Hex.encode(SecureRandom.bytes(count: 24))
+        let hash = Self.hash(token)
+        let policy = ClientPolicy(name: name, routes: routes, maxRequestMicro: maxRequestMicro, dailyMicro: dailyMicro, source: .token)
         do {
-            try ledger.writer.write { db in
+            try await ledger.writer.write { db in
                 try db.execute(sql: """
                     INSERT INTO clients (name, token_hash, routes, max_request_micro, daily_micro, created_at) VALUES (?, ?, ?, ?, ?, ?)
-                    """, arguments: [name, Self.hash(token), routes.map { $0.sorted().joined(separator: ",") } ?? "*",
+                    """, arguments: [name, hash, routes.map { $0.sorted().joined(separator: ",") } ?? "*",
                                      maxRequestMicro, dailyMicro, AgentLedger.nowMilliseconds()])
             }
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
-            throw AgentError(.conflict, "AGENT_CLIENT_EXISTS", "a client named \(name) already exists; remove it first or pick another name")
+            throw .clientExists(name: name)
         } catch {
-            throw AgentError(.internalServerError, "AGENT_LEDGER_ERROR", "cannot store the client: \(error)")
+            throw .ledger("cannot store the client: \(error)")
         }
-        ledger.audit("client_added", "\(name) routes=\(routes.map { $0.sorted().joined(separator: ",") } ?? "*")")
-        return Created(policy: ClientPolicy(name: name, routes: routes, maxRequestMicro: maxRequestMicro, dailyMicro: dailyMicro, source: .token),
-                       token: token)
+        byTokenHash.withLock { $0[hash] = policy }
+        await ledger.audit(.clientAdded, "\(name) routes=\(routes.map { $0.sorted().joined(separator: ",") } ?? "*")")
+        return Created(policy: policy, token: token)
     }
 
     func policy(forToken token: String) -> ClientPolicy? {
-        let row = try? ledger.writer.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM clients WHERE token_hash = ?", arguments: [Self.hash(token)])
-        }
-        return row.map(Self.policy)
+        let hash = Self.hash(token)
+        return byTokenHash.withLock { $0[hash] }
     }
 
-    func all() throws -> [ClientPolicy] {
-        try ledger.writer.read { db in try Row.fetchAll(db, sql: "SELECT * FROM clients ORDER BY name").map(Self.policy) }
+    func all() -> [ClientPolicy] {
+        byTokenHash.withLock { Array($0.values) }.sorted { $0.name < $1.name }
     }
 
-    func remove(name: String) throws(AgentError) -> Bool {
+    func remove(name: String) async throws(AgentError) -> Bool {
         let removed: Bool
         do {
-            removed = try ledger.writer.write { db in
+            removed = try await ledger.writer.write { db in
                 try db.execute(sql: "DELETE FROM clients WHERE name = ?", arguments: [name])
                 return db.changesCount > 0
             }
         } catch {
-            throw AgentError(.internalServerError, "AGENT_LEDGER_ERROR", "cannot remove the client: \(error)")
+            throw .ledger("cannot remove the client: \(error)")
         }
-        if removed { ledger.audit("client_removed", name) }
+        if removed {
+            byTokenHash.withLock { table in table = table.filter { $0.value.name != name } }
+            await ledger.audit(.clientRemoved, name)
+        }
         return removed
     }
 

@@ -1,6 +1,7 @@
 import Foundation
 import GRDB
 import Logging
+import X402Protocol
 
 /// One row per forwarded request: who, what, the estimate held against the budget, and
 /// (after reconciliation) what Venice actually charged.
@@ -30,12 +31,12 @@ struct RequestLedger: Sendable {
 
     /// Checks the budget and records the request in one transaction, so parallel requests
     /// cannot together exceed the daily limit.
-    func admit(_ start: Start, policy: ClientPolicy, dayStart: Int64) throws -> Admission {
+    func admit(_ start: Start, policy: ClientPolicy, dayStart: Int64) async throws -> Admission {
         if let limit = policy.maxRequestMicro, start.estimateMicro > limit { return .overRequest(limit: limit) }
-        return try ledger.writer.write { db in
+        return try await ledger.writer.write { db in
             if let limit = policy.dailyMicro {
                 let spent = try Self.spent(db, client: start.client, since: dayStart)
-                if spent + start.estimateMicro > limit { return .overDaily(limit: limit, spent: spent) }
+                guard let total = Money.sum(spent, start.estimateMicro), total <= limit else { return .overDaily(limit: limit, spent: spent) }
             }
             try db.execute(sql: """
                 INSERT INTO requests (id, client, uid, pid, method, route, model, estimate_micro, bytes_in, started_at)
@@ -56,8 +57,8 @@ struct RequestLedger: Sendable {
             """, arguments: [client, since]) ?? 0
     }
 
-    func spentToday(client: String, dayStart: Int64) -> Int64 {
-        (try? ledger.writer.read { db in try Self.spent(db, client: client, since: dayStart) }) ?? 0
+    func spentToday(client: String, dayStart: Int64) async throws -> Int64 {
+        try await ledger.writer.read { db in try Self.spent(db, client: client, since: dayStart) }
     }
 
     func setModel(id: String, model: String) async {
@@ -99,7 +100,7 @@ struct RequestLedger: Sendable {
 
     /// Sums the ledger since `since`, grouped by client, model, route or UTC day; only `client`'s
     /// rows when one is given (a client sees only its own spending).
-    func spend(since: Int64, by: String, client: String? = nil) throws -> [SpendRow] {
+    func spend(since: Int64, by: String, client: String? = nil) async throws -> [SpendRow] {
         let key: String
         switch by {
         case "client": key = "client"
@@ -108,7 +109,7 @@ struct RequestLedger: Sendable {
         case "day": key = "strftime('%Y-%m-%d', started_at / 1000, 'unixepoch')"
         default: throw AgentError.badRequest("by must be one of client, model, route, day")
         }
-        return try ledger.writer.read { db in
+        return try await ledger.writer.read { db in
             try Row.fetchAll(db, sql: """
                 SELECT \(key) AS k, COUNT(*) AS n, COALESCE(SUM(estimate_micro), 0) AS est,
                        COALESCE(SUM(CASE WHEN charged_micro IS NOT NULL THEN charged_micro

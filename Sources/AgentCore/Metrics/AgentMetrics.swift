@@ -1,83 +1,114 @@
+import CoreMetrics
+import Metrics
+import Prometheus
 import Synchronization
 
-/// Prometheus text metrics. Labels are route templates and status codes only: never a raw
-/// path, a header value or anything secret.
+/// The agent's metrics, recorded through swift-metrics into a Prometheus registry of its own
+/// (no process-wide bootstrap: every agent in a process — tests, the benchmark — keeps its
+/// own). Labels are route templates, status codes, retry reasons and phase names only:
+/// never a raw path, a header value or anything secret, so their number is bounded.
 public final class AgentMetrics: Sendable {
-    static let latencyBuckets: [Double] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
-
-    struct State {
-        var requests: [String: Int] = [:]            // "route|status"
-        var retries: [String: Int] = [:]             // reason
-        var latencyCounts = [Int](repeating: 0, count: AgentMetrics.latencyBuckets.count)
-        var latencySum = 0.0
-        var latencyTotal = 0
+    /// Where a proxied request's time in the agent goes (the benchmark prints their means).
+    public enum Phase: String, Sendable, CaseIterable {
+        /// Looking up the connection's peer credentials.
+        case peer
+        /// Resolving the caller's policy (token, binding, default).
+        case policy
+        /// Pricing the request and writing its ledger row.
+        case ledger
+        /// Signing the SIWX header(s).
+        case signing
+        /// The HTTP client's own work for the upstream call, beyond Venice's answer time.
+        case upstreamClient = "upstream_client"
+        /// Building the response for the client.
+        case response
     }
 
-    private let state = Mutex(State())
+    static let latencyBuckets: [Duration] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60].map { .milliseconds(Int64($0 * 1000)) }
+    static let overheadBuckets: [Duration] = [0.05, 0.1, 0.2, 0.5, 1, 2, 5, 10, 50, 100, 1000].map { .microseconds(Int64($0 * 1000)) }
 
-    public init() {}
+    private let registry = PrometheusCollectorRegistry()
+    private let factory: PrometheusMetricsFactory
+    private let requests = Mutex<[String: CoreMetrics.Counter]>([:])
+    private let retries = Mutex<[String: CoreMetrics.Counter]>([:])
+    private let upstreamLatency: CoreMetrics.Timer
+    private let overhead: CoreMetrics.Timer
+    private let phases: [Phase: CoreMetrics.Timer]
+    private let inFlight: CoreMetrics.Meter
+    private let queueDepth: CoreMetrics.Meter
+    private let unlocked: CoreMetrics.Meter
+    private let connections: CoreMetrics.Meter
+    private let signatures: CoreMetrics.Counter
+    private let signaturesSeen = Mutex(0)
 
+    public init() {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.durationHistogramBuckets = [
+            "venice_agent_upstream_latency_seconds": Self.latencyBuckets,
+            "venice_agent_overhead_seconds": Self.overheadBuckets,
+            "venice_agent_phase_seconds": Self.overheadBuckets,
+        ]
+        self.factory = factory
+        upstreamLatency = CoreMetrics.Timer(label: "venice_agent_upstream_latency_seconds", factory: factory)
+        overhead = CoreMetrics.Timer(label: "venice_agent_overhead_seconds", factory: factory)
+        phases = Dictionary(uniqueKeysWithValues: Phase.allCases.map {
+            ($0, CoreMetrics.Timer(label: "venice_agent_phase_seconds", dimensions: [("phase", $0.rawValue)], factory: factory))
+        })
+        inFlight = CoreMetrics.Meter(label: "venice_agent_upstream_in_flight", factory: factory)
+        queueDepth = CoreMetrics.Meter(label: "venice_agent_queue_depth", factory: factory)
+        unlocked = CoreMetrics.Meter(label: "venice_agent_unlocked", factory: factory)
+        connections = CoreMetrics.Meter(label: "venice_agent_connections", factory: factory)
+        signatures = CoreMetrics.Counter(label: "venice_agent_signatures_total", factory: factory)
+    }
+
+    /// One answered request, by route template (or `unmatched`) and status.
     public func recordRequest(route: String, status: Int) {
-        state.withLock { $0.requests["\(route)|\(status)", default: 0] += 1 }
+        let key = route + "|" + String(status)
+        let counter = requests.withLock { table in
+            if let counter = table[key] { return counter }
+            let counter = CoreMetrics.Counter(label: "venice_agent_requests_total", dimensions: [("route", route), ("status", String(status))], factory: factory)
+            table[key] = counter
+            return counter
+        }
+        counter.increment()
     }
 
     public func recordRetry(reason: String) {
-        state.withLock { $0.retries[reason, default: 0] += 1 }
+        let counter = retries.withLock { table in
+            if let counter = table[reason] { return counter }
+            let counter = CoreMetrics.Counter(label: "venice_agent_upstream_retries_total", dimensions: [("reason", reason)], factory: factory)
+            table[reason] = counter
+            return counter
+        }
+        counter.increment()
     }
 
-    public func recordUpstreamLatency(seconds: Double) {
-        state.withLock { s in
-            for (i, bound) in Self.latencyBuckets.enumerated() where seconds <= bound { s.latencyCounts[i] += 1 }
-            s.latencySum += seconds
-            s.latencyTotal += 1
-        }
+    /// Time to upstream response headers.
+    public func recordUpstreamLatency(_ duration: Duration) { upstreamLatency.recordNanoseconds(Self.nanoseconds(duration)) }
+
+    /// Time a proxied request spent in the agent itself (not queued, not at Venice).
+    public func recordOverhead(_ duration: Duration) { overhead.recordNanoseconds(Self.nanoseconds(duration)) }
+
+    public func record(_ phase: Phase, _ duration: Duration) { phases[phase]?.recordNanoseconds(Self.nanoseconds(duration)) }
+
+    static func nanoseconds(_ duration: Duration) -> Int64 {
+        let (seconds, attoseconds) = duration.components
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        return overflow ? .max : whole &+ attoseconds / 1_000_000_000
     }
 
-    /// A label value in the text exposition format: backslash, quote and newline escaped.
-    /// (Labels are route templates already; this is the second line of defence.)
-    static func escape(_ value: String) -> String {
-        var out = ""
-        for character in value {
-            switch character {
-            case "\\": out += "\\\\"
-            case "\"": out += "\\\""
-            case "\n": out += "\\n"
-            default: out.append(character)
-            }
+    /// Prometheus text; gauges are read at scrape time.
+    public func render(inFlight: Int, queued: Int, signatures signatureCount: Int, unlocked isUnlocked: Bool, connections open: Int) -> [UInt8] {
+        self.inFlight.set(inFlight)
+        queueDepth.set(queued)
+        unlocked.set(isUnlocked ? 1 : 0)
+        connections.set(open)
+        let delta = signaturesSeen.withLock { seen in
+            let delta = max(0, signatureCount - seen)
+            seen = max(seen, signatureCount)
+            return delta
         }
-        return out
-    }
-
-    public func render(inFlight: Int, queued: Int, signatures: Int, unlocked: Bool) -> String {
-        let s = state.withLock { $0 }
-        var out = ""
-        out += "# HELP venice_agent_requests_total Requests answered, by route template and status.\n"
-        out += "# TYPE venice_agent_requests_total counter\n"
-        for key in s.requests.keys.sorted() {
-            let parts = key.split(separator: "|", maxSplits: 1).map(String.init)
-            out += "venice_agent_requests_total{route=\"\(Self.escape(parts[0]))\",status=\"\(Self.escape(parts.count > 1 ? parts[1] : ""))\"} \(s.requests[key] ?? 0)\n"
-        }
-        out += "# HELP venice_agent_upstream_retries_total Upstream attempts retried, by reason.\n"
-        out += "# TYPE venice_agent_upstream_retries_total counter\n"
-        for key in s.retries.keys.sorted() {
-            out += "venice_agent_upstream_retries_total{reason=\"\(Self.escape(key))\"} \(s.retries[key] ?? 0)\n"
-        }
-        out += "# HELP venice_agent_upstream_latency_seconds Time to upstream response headers.\n"
-        out += "# TYPE venice_agent_upstream_latency_seconds histogram\n"
-        for (i, bound) in Self.latencyBuckets.enumerated() {
-            out += "venice_agent_upstream_latency_seconds_bucket{le=\"\(bound)\"} \(s.latencyCounts[i])\n"
-        }
-        out += "venice_agent_upstream_latency_seconds_bucket{le=\"+Inf\"} \(s.latencyTotal)\n"
-        out += "venice_agent_upstream_latency_seconds_sum \(s.latencySum)\n"
-        out += "venice_agent_upstream_latency_seconds_count \(s.latencyTotal)\n"
-        out += "# HELP venice_agent_upstream_in_flight Requests currently at Venice.\n# TYPE venice_agent_upstream_in_flight gauge\n"
-        out += "venice_agent_upstream_in_flight \(inFlight)\n"
-        out += "# HELP venice_agent_queue_depth Requests waiting for an upstream slot.\n# TYPE venice_agent_queue_depth gauge\n"
-        out += "venice_agent_queue_depth \(queued)\n"
-        out += "# HELP venice_agent_signatures_total Signatures made with the wallet key.\n# TYPE venice_agent_signatures_total counter\n"
-        out += "venice_agent_signatures_total \(signatures)\n"
-        out += "# HELP venice_agent_unlocked 1 when the wallet key is unlocked.\n# TYPE venice_agent_unlocked gauge\n"
-        out += "venice_agent_unlocked \(unlocked ? 1 : 0)\n"
-        return out
+        if delta > 0 { signatures.increment(by: delta) }
+        return registry.emitToBuffer()
     }
 }

@@ -43,8 +43,8 @@ struct TopUpJournal: Sendable {
     /// Checks the caps and holds `amountMicro` in one transaction: no other intent may be
     /// open, the amount must fit the per-top-up cap and what is left of the daily cap.
     func reserve(id: String, amountMicro: Int64, now: Int64, dayStart: Int64,
-                 perTopUpCapMicro: Int64, dailyCapMicro: Int64) throws -> Result<Reservation, Refusal> {
-        try ledger.writer.write { db in
+                 perTopUpCapMicro: Int64, dailyCapMicro: Int64) async throws -> Result<Reservation, Refusal> {
+        try await ledger.durableWrite { db in
             if let open = try String.fetchOne(db, sql: "SELECT id FROM topups WHERE state IN ('reserved', 'pending', 'unknown') LIMIT 1") {
                 return .failure(.unresolved(id: open))
             }
@@ -61,8 +61,8 @@ struct TopUpJournal: Sendable {
     }
 
     /// The reservation now carries a signed authorization that may be sent: journaled durably first.
-    func recordSigned(_ id: String, payTo: String, nonce: String, validBefore: Int64, payload: String) throws {
-        try ledger.writer.write { db in
+    func recordSigned(_ id: String, payTo: String, nonce: String, validBefore: Int64, payload: String) async throws {
+        try await ledger.durableWrite { db in
             try db.execute(sql: """
                 UPDATE topups SET state = 'pending', pay_to = ?, authorization_nonce = ?, valid_before = ?, payload = ?,
                 outcome = 'signed, not yet sent', updated_at = ? WHERE id = ? AND state = 'reserved'
@@ -71,8 +71,8 @@ struct TopUpJournal: Sendable {
         }
     }
 
-    func update(_ id: String, state: State, paymentId: String? = nil, transaction: String? = nil, outcome: String) throws {
-        try ledger.writer.write { db in
+    func update(_ id: String, state: State, paymentId: String? = nil, transaction: String? = nil, outcome: String) async throws {
+        try await ledger.durableWrite { db in
             try db.execute(sql: """
                 UPDATE topups SET state = ?, payment_id = COALESCE(?, payment_id), transaction_hash = COALESCE(?, transaction_hash),
                 outcome = ?, updated_at = ? WHERE id = ?
@@ -80,8 +80,8 @@ struct TopUpJournal: Sendable {
         }
     }
 
-    func unresolved() throws -> [Intent] {
-        try ledger.writer.read { db in
+    func unresolved() async throws -> [Intent] {
+        try await ledger.writer.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM topups WHERE state IN ('reserved', 'pending', 'unknown') ORDER BY created_at").map(Self.intent)
         }
     }
@@ -93,13 +93,6 @@ struct TopUpJournal: Sendable {
             """, arguments: [since]) ?? 0
     }
 
-    func committedSince(_ startMilliseconds: Int64) throws -> Int64 {
-        try ledger.writer.read { db in try Self.committed(db, since: startMilliseconds) }
-    }
-
-    func count() throws -> Int {
-        try ledger.writer.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM topups") ?? 0 }
-    }
 
     static func intent(_ row: Row) -> Intent {
         Intent(id: row["id"], createdAt: row["created_at"], amountMicro: row["amount_micro"], payTo: row["pay_to"],

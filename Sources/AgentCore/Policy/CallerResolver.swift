@@ -29,19 +29,16 @@ struct CallerResolver: Sendable {
 
     func resolve(headers: HTTPFields, target: String, connection: ConnectionRegistry.Info?) throws(AgentError) -> Caller {
         guard let peer = connection?.peer else {
-            throw AgentError(.forbidden, "AGENT_PEER_UNKNOWN", "the agent could not read the caller's credentials (SO_PEERCRED); connect over its Unix socket")
+            throw .peerUnknown("the agent could not read the caller's credentials (SO_PEERCRED); connect over its Unix socket")
         }
         let isOwner = peer.uid == configuration.ownerUID
-        guard isOwner || configuration.allowedUIDs.contains(peer.uid) else { throw .forbiddenPeer(uid: peer.uid) }
+        guard isOwner || configuration.allowedUIDs.contains(peer.uid) else { throw .peerRefused(uid: peer.uid) }
 
         switch ClientToken.find(in: headers, target: target) {
         case .malformed(let reason):
-            throw AgentError(.unauthorized, "AGENT_BAD_CLIENT_TOKEN", "\(reason); the request was not sent")
+            throw .badClientToken(reason)
         case .present(let token):
-            guard let policy = clients.policy(forToken: token) else {
-                throw AgentError(.unauthorized, "AGENT_UNKNOWN_CLIENT",
-                                 "the client token is not known to this agent (revoked?); ask the owner for a new one: venice-agent clients add NAME")
-            }
+            guard let policy = clients.policy(forToken: token) else { throw .unknownClientToken }
             return Caller(peer: peer, policy: policy, administrator: nil)
         case .absent:
             break
@@ -50,15 +47,12 @@ struct CallerResolver: Sendable {
         let base = isOwner ? configuration.defaultPolicy : configuration.otherUIDPolicy(peer.uid)
         if !configuration.bindings.isEmpty {
             guard let accepted = connection?.identity else {
-                throw AgentError(.forbidden, "AGENT_PEER_UNKNOWN", "the agent could not read the calling process from /proc; reconnect")
+                throw .peerUnknown("the agent could not read the calling process from /proc; reconnect")
             }
             if let binding = configuration.bindings.first(where: { $0.matches(accepted) }) {
                 // The process that connected must still be the one on the connection: an exec on
                 // an inherited socket, or a recycled pid, must not inherit its binding.
-                guard accepted.isSameProcess(as: ClientIdentity.of(peer)) else {
-                    throw AgentError(.forbidden, "AGENT_PEER_CHANGED",
-                                     "the process on this connection is not the one that opened it (exec or exit since); open a new connection")
-                }
+                guard accepted.isSameProcess(as: ClientIdentity.of(peer)) else { throw .peerChanged }
                 return Caller(peer: peer, policy: binding.policy.narrowed(to: base), administrator: nil)
             }
         }

@@ -1,7 +1,5 @@
 import Foundation
 import Logging
-import NIOCore
-import NIOHTTP1
 import VeniceClient
 import WalletCrypto
 import X402Protocol
@@ -31,13 +29,13 @@ public actor PriceBook {
     /// Venice's documented range for `variants` on `/image/generate` (openapi.yaml: 1–4).
     static let variants: ClosedRange<Int> = 1...4
 
-    let upstream: AgentUpstream
+    let venice: VeniceAPI
     let ttl: Duration
     let logger: Logger
     private var catalogs: [String: (fetched: ContinuousClock.Instant, models: [String: JSONValue])] = [:]
 
-    init(upstream: AgentUpstream, ttl: Duration = .seconds(600), logger: Logger = Logger(label: "venice-agent.prices")) {
-        self.upstream = upstream
+    init(venice: VeniceAPI, ttl: Duration = .seconds(600), logger: Logger = Logger(label: "venice-agent.prices")) {
+        self.venice = venice
         self.ttl = ttl
         self.logger = logger
     }
@@ -119,32 +117,15 @@ public actor PriceBook {
         if let cached = catalogs[type], ContinuousClock.now - cached.fetched < ttl {
             return cached.models[model]?["model_spec"]?["pricing"]
         }
-        guard let body = await fetch(method: "GET", path: "/models", query: "type=\(type)", json: nil),
-              let list = body["data"]?.arrayValue else { return nil }
-        var models: [String: JSONValue] = [:]
-        for item in list { if let id = item["id"]?.stringValue { models[id] = item } }
+        guard let models = try? await venice.models(type: type) else { return nil }
         catalogs[type] = (.now, models)
         return models[model]?["model_spec"]?["pricing"]
     }
 
     func quote(_ request: JSONValue, model: String) async -> PriceEstimate {
-        guard let answer = await fetch(method: "POST", path: "/audio/quote", query: nil, json: request) else {
+        guard let usd = try? await venice.audioQuote(request) else {
             return .unbounded(reason: "Venice gave no quote for \(model.prefix(128))")
         }
-        guard let usd = answer["quote"]?.doubleValue else { return .unbounded(reason: "Venice's quote for \(model.prefix(128)) has no price") }
         return priced(usdPerUnit: usd, units: 1, model: model)
-    }
-
-    private func fetch(method: String, path: String, query: String?, json: JSONValue?) async -> JSONValue? {
-        var headers = HTTPHeaders()
-        var body: UpstreamRequest.Body = .none
-        if let json {
-            headers.add(name: "Content-Type", value: "application/json")
-            body = .buffered(ByteBuffer(string: json.serialized()))
-        }
-        let route = VeniceRoute(method: method, path: path, auth: .none, group: .models)
-        guard let answer = try? await upstream.fetch(UpstreamRequest(route: route, query: query, headers: headers, body: body)),
-              answer.status == 200 else { return nil }
-        return try? JSONValue(parsing: answer.body)
     }
 }

@@ -1,17 +1,61 @@
 public import NIOCore
 import Synchronization
 
-/// A request body that fails once more than `limit` bytes went through. `exceeded` tells
-/// afterwards whether that is why the stream ended.
+/// A request body streamed upstream: it fails once more than `limit` bytes went through
+/// (`exceeded` says so afterwards), keeps its first bytes (to read small form fields such as
+/// `model`), and can be closed.
+///
+/// Closing matters: the body is read by the upstream client's own task, while the request's
+/// connection reads the same inbound stream again once the response is written (to skip what
+/// is left of the body). Two readers at once trap in NIO, so before a response can complete,
+/// `close()` stops the body and waits until no read of it is in progress.
 struct LimitedBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable where Base.Element == ByteBuffer {
     typealias Element = ByteBuffer
 
     struct LimitExceeded: Error {}
 
     final class Flag: Sendable {
-        let value = Atomic<Bool>(false)
+        struct State {
+            var reading = 0
+            var closed = false
+            var waiters: [CheckedContinuation<Void, Never>] = []
+        }
+
+        let exceeded = Atomic<Bool>(false)
         /// The first bytes that went through (to read small form fields such as `model`).
         let head = Mutex<[UInt8]>([])
+        let state = Mutex(State())
+
+        /// Starts a read; false once closed (the read ends the body instead).
+        func beginRead() -> Bool {
+            state.withLock { s in
+                guard !s.closed else { return false }
+                s.reading += 1
+                return true
+            }
+        }
+
+        func endRead() {
+            let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
+                s.reading -= 1
+                guard s.reading == 0 else { return [] }
+                defer { s.waiters = [] }
+                return s.waiters
+            }
+            for waiter in waiters { waiter.resume() }
+        }
+
+        func close() async {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let ready = state.withLock { s -> Bool in
+                    s.closed = true
+                    guard s.reading > 0 else { return true }
+                    s.waiters.append(continuation)
+                    return false
+                }
+                if ready { continuation.resume() }
+            }
+        }
     }
 
     static var headLimit: Int { 64 * 1024 }
@@ -23,7 +67,10 @@ struct LimitedBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable wher
     let limit: Int
     let flag = Flag()
 
-    var exceeded: Bool { flag.value.load(ordering: .relaxed) }
+    var exceeded: Bool { flag.exceeded.load(ordering: .relaxed) }
+
+    /// Ends the body for its reader and waits until no read of the inbound stream is in progress.
+    func close() async { await flag.close() }
 
     struct AsyncIterator: AsyncIteratorProtocol {
         var inner: Base.AsyncIterator
@@ -32,6 +79,8 @@ struct LimitedBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable wher
         var seen = 0
 
         mutating func next() async throws -> ByteBuffer? {
+            guard flag.beginRead() else { return nil }
+            defer { flag.endRead() }
             guard let chunk = try await inner.next() else { return nil }
             if seen < LimitedBody.headLimit {
                 let take = Swift.min(chunk.readableBytes, LimitedBody.headLimit - seen)
@@ -41,7 +90,7 @@ struct LimitedBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable wher
             }
             seen += chunk.readableBytes
             if seen > limit {
-                flag.value.store(true, ordering: .relaxed)
+                flag.exceeded.store(true, ordering: .relaxed)
                 throw LimitExceeded()
             }
             return chunk
@@ -50,28 +99,5 @@ struct LimitedBody<Base: AsyncSequence & Sendable>: AsyncSequence, Sendable wher
 
     func makeAsyncIterator() -> AsyncIterator {
         AsyncIterator(inner: base.makeAsyncIterator(), limit: limit, flag: flag)
-    }
-}
-
-/// Gives an upstream slot back exactly once: when the response body is done, or, failing
-/// that, when the last reference goes away.
-final class SlotLease: Sendable {
-    private let released = Atomic<Bool>(false)
-    private let scheduler: UpstreamScheduler
-
-    init(scheduler: UpstreamScheduler) {
-        self.scheduler = scheduler
-    }
-
-    func release() async {
-        guard !released.exchange(true, ordering: .acquiringAndReleasing) else { return }
-        await scheduler.release()
-    }
-
-    deinit {
-        if !released.load(ordering: .acquiring) {
-            let scheduler = self.scheduler
-            Task { await scheduler.release() }
-        }
     }
 }

@@ -20,6 +20,8 @@ struct AgentHTTP1Channel: HTTPChannelHandler {
         var header: TimeAmount = .seconds(10)
         /// With no request in progress.
         var idle: TimeAmount = .seconds(60)
+        /// Between two pieces of a request body (a stalled upload).
+        var body: TimeAmount = .seconds(30)
     }
 
     let responder: HTTPChannelHandler.Responder
@@ -32,7 +34,9 @@ struct AgentHTTP1Channel: HTTPChannelHandler {
         PeerCredentials.read(channel).flatMapThrowing { peer in
             let identity = readsProcessIdentity ? peer.map { ClientIdentity.of($0) } : nil
             guard let info = registry.open(channel, peer: peer, identity: identity) else {
-                logger.warning("connection refused: every connection of this uid is busy", metadata: ["uid": "\(peer?.uid ?? 0)"])
+                logger.warning("connection refused: every connection of this uid is being answered", metadata: ["uid": "\(peer?.uid ?? 0)"])
+                // A refused connection is closed at once, never left holding its descriptor.
+                channel.close(promise: nil)
                 throw ConnectionRefused()
             }
             let registry = self.registry
@@ -58,7 +62,7 @@ struct AgentHTTP1Channel: HTTPChannelHandler {
 
 /// Where a connection is in its request cycle; shared by its two handlers (one event loop).
 final class ConnectionPhase {
-    enum Phase { case idle, readingHead, busy }
+    enum Phase { case idle, readingHead, readingBody, busy }
     var phase: Phase = .idle
     var timer: Scheduled<Void>?
 
@@ -117,8 +121,9 @@ final class RequestStartWatcher: ChannelInboundHandler, RemovableChannelHandler 
 @available(*, unavailable)
 extension RequestStartWatcher: Sendable {}
 
-/// After HTTP decoding: a request head makes the connection busy (not evictable, no timeout)
-/// until its response has been written; then it is idle again.
+/// After HTTP decoding: a request head starts its body (each piece must come within the body
+/// timeout); once the request has fully arrived the connection is being answered (not
+/// evictable, no timeout) until its response has been written; then it is idle again.
 final class RequestTracker: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPRequestPart
     typealias InboundOut = HTTPRequestPart
@@ -141,11 +146,20 @@ final class RequestTracker: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if case .head = unwrapInboundIn(data) {
+        switch unwrapInboundIn(data) {
+        case .head:
             inProgress += 1
-            phase.phase = .busy
-            phase.disarm()
-            registry.setBusy(connection, true)
+            phase.phase = .readingBody
+            phase.arm(timeouts.body, context: context, expecting: .readingBody)
+            registry.set(connection, .receiving)
+        case .body:
+            if phase.phase == .readingBody { phase.arm(timeouts.body, context: context, expecting: .readingBody) }
+        case .end:
+            if phase.phase == .readingBody {
+                phase.phase = .busy
+                phase.disarm()
+                registry.set(connection, .answering)
+            }
         }
         context.fireChannelRead(data)
     }
@@ -156,7 +170,7 @@ final class RequestTracker: ChannelDuplexHandler, RemovableChannelHandler {
             if inProgress == 0 {
                 phase.phase = .idle
                 phase.arm(timeouts.idle, context: context, expecting: .idle)
-                registry.setBusy(connection, false)
+                registry.set(connection, .idle)
                 if closeWhenIdle {
                     context.writeAndFlush(data, promise: promise)
                     context.close(promise: nil)

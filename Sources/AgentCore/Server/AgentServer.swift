@@ -44,43 +44,11 @@ public struct AgentServer: Sendable {
         let sharedSocket = !configuration.allowedUIDs.isEmpty
         try SocketPreparation.prepare(path: configuration.socketPath, sharedWithOtherUsers: sharedSocket)
         OpenFileLimit.raise()
-        let clock = SkewClock()
-        let http = UpstreamClient.makeHTTPClient()
-        let signer = try SiwxSigner(signer: session, clock: clock, nonces: NonceSource(clock: clock),
-                                    configuration: .init(ttlSeconds: configuration.signInTTLSeconds))
-        let metrics = AgentMetrics()
-        var retry = RetryPolicy()
-        retry.maxAttempts = configuration.retry.maxAttempts
-        retry.baseDelaySeconds = configuration.retry.baseDelaySeconds
-        retry.maxDelaySeconds = configuration.retry.maxDelaySeconds
-        let keyBox = ApiKeyBox()
-        let upstream = try UpstreamClient(
-            configuration: .init(baseURL: configuration.upstream, retry: retry),
-            httpClient: http, credentials: AgentCredentials(signer: signer, bearer: { keyBox.service?.activeAdminSecret() }),
-            clock: clock, logger: logger)
-        let scheduler = UpstreamScheduler(maxInFlight: configuration.maxInFlight, maxQueued: configuration.maxQueued)
-        let agentUpstream = AgentUpstream(client: upstream, scheduler: scheduler)
-        let stateDirectory = configuration.stateDirectory ?? AgentConfiguration.defaultStateDirectory(environment: ProcessInfo.processInfo.environment)
-        let ledger = try AgentLedger(directory: stateDirectory, logger: logger)
-        let topUps = try TopUpService(
-            ledger: ledger, upstream: agentUpstream, upstreamURL: configuration.upstream, session: session, clock: clock,
-            caps: .init(perTopUpMicro: configuration.topUpCapMicro, dailyMicro: configuration.dailyTopUpCapMicro),
-            logger: logger, crashHook: crashHook)
-        let apiKeys = ApiKeyService(ledger: ledger, upstream: agentUpstream, session: session, logger: logger,
-                                    renewalCheck: configuration.apiKeyRenewalCheck, renewFraction: configuration.apiKeyRenewFraction)
-        keyBox.service = apiKeys
-        let inFlight = InFlightTracker()
-        let reconciler = ChargeReconciler(ledger: ledger, upstream: agentUpstream, session: session, logger: logger,
-                                          graceMilliseconds: configuration.unexplainedChargeGraceSeconds * 1000)
-        let connections = ConnectionRegistry(limits: configuration.connectionLimits, ownerUID: configuration.ownerUID)
-        let clients = ClientStore(ledger: ledger)
-        let responder = AgentResponder(configuration: configuration, session: session, upstream: upstream,
-                                       scheduler: scheduler, metrics: metrics, clock: clock, logger: logger,
-                                       ledger: ledger, topUps: topUps, inFlight: inFlight,
-                                       clients: clients, requests: RequestLedger(ledger: ledger),
-                                       prices: PriceBook(upstream: agentUpstream, logger: logger), reconciler: reconciler, apiKeys: apiKeys,
-                                       connections: connections, callers: CallerResolver(configuration: configuration, clients: clients))
-        let timeouts = AgentHTTP1Channel.Timeouts(header: TimeAmount(configuration.headerTimeout), idle: TimeAmount(configuration.idleTimeout))
+        let agent = try await buildAgent(configuration: configuration, session: session, logger: logger, crashHook: crashHook)
+        let connections = agent.connections
+        let ledger = agent.ledger
+        let timeouts = AgentHTTP1Channel.Timeouts(header: TimeAmount(configuration.headerTimeout), idle: TimeAmount(configuration.idleTimeout),
+                                                  body: TimeAmount(configuration.bodyTimeout))
         let readsProcessIdentity = !configuration.bindings.isEmpty
         let server = HTTPServerBuilder { responder in
             AgentHTTP1Channel(responder: responder, registry: connections, timeouts: timeouts, readsProcessIdentity: readsProcessIdentity)
@@ -91,10 +59,11 @@ public struct AgentServer: Sendable {
         let previousMask = umask(0o177)
         let socketMode: mode_t = sharedSocket ? 0o666 : 0o600
         let app = Application(
-            responder: responder,
+            router: agent.router,
             server: server,
             configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "venice-agent"),
-            services: [LifetimeReaper(session: session, ledger: ledger, logger: logger), PendingPaymentResolver(topUps: topUps, session: session, logger: logger), reconciler, apiKeys],
+            services: [LifetimeReaper(session: session, ledger: ledger, logger: logger),
+                       PendingPaymentResolver(topUps: agent.topUps, session: session, logger: logger), agent.reconciler, agent.apiKeys],
             onServerRunning: { _ in
                 umask(previousMask)
                 chmod(socketPath, socketMode)
@@ -102,26 +71,26 @@ public struct AgentServer: Sendable {
             },
             logger: logger
         )
-        let drain = ShutdownDrain(tracker: inFlight, grace: .seconds(configuration.shutdownGraceSeconds), logger: logger)
+        let drain = ShutdownDrain(tracker: agent.inFlight, grace: .seconds(configuration.shutdownGraceSeconds), logger: logger)
         // Stopped in reverse order: the drain first (in-flight responses finish), then the server.
         var groupConfig = ServiceGroupConfiguration(services: [app, drain], logger: logger)
         groupConfig.gracefulShutdownSignals = [.sigterm, .sigint]
         groupConfig.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGraceSeconds)
         let group = ServiceGroup(configuration: groupConfig)
         handle?.attach(group)
-        if session.isUnlocked { ledger.audit("unlock", "unlocked at start-up") }
-        defer {
-            session.lock()
-            ledger.audit("lock", "agent stopped")
-            unlink(socketPath)
-        }
+        if session.isUnlocked { await ledger.audit(.unlock, "unlocked at start-up") }
+        let outcome: Result<Void, any Error>
         do {
             try await group.run()
+            outcome = .success(())
         } catch {
-            try? await http.shutdown()
-            throw error
+            outcome = .failure(error)
         }
-        try? await http.shutdown()
+        session.lock()
+        await ledger.audit(.lock, "agent stopped")
+        unlink(socketPath)
+        try? await agent.http.shutdown()
+        try outcome.get()
         logger.notice("venice-agent stopped; key zeroed, socket removed")
     }
 }
@@ -140,7 +109,7 @@ struct LifetimeReaper: Service {
         while !Task.isCancelled && !Task.isShuttingDownGracefully {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: .seconds(1)) }
             if session.lockIfIdle() {
-                ledger.audit("lock", "idle lifetime elapsed")
+                await ledger.audit(.lock, "idle lifetime elapsed")
                 logger.notice("key locked after its idle lifetime")
             }
         }
@@ -167,12 +136,6 @@ struct PendingPaymentResolver: Service {
         }
         try? await gracefulShutdown()
     }
-}
-
-/// Lets the upstream client reach the key service built after it (they refer to each other).
-final class ApiKeyBox: @unchecked Sendable {
-    // Written once during start-up, before the server accepts connections; read-only afterwards.
-    var service: ApiKeyService?
 }
 
 /// Lets an embedding program (tests, the benchmark) stop a running agent the way SIGTERM does.

@@ -2,10 +2,12 @@ import NIOCore
 import Synchronization
 
 /// Every open connection, with what the kernel said about it when it was accepted, and a cap
-/// per peer uid. A uid at its cap may still connect: its oldest connection that has no request
-/// in progress is closed to make room (half-open and idle keep-alive connections go first),
-/// so a flood of connections from one process cannot lock out the others, and the owner's
-/// fresh connection always finds a place unless all of its connections are busy.
+/// per peer uid. A uid at its cap may still connect: its oldest connection that is waiting on
+/// its client — idle, or still sending its request (a half-open head, a stalled or trickling
+/// body) — is closed to make room. Only a connection whose request has fully arrived and is
+/// being answered is never taken away, so a flood of connections from one process cannot
+/// lock out the others, and the owner's fresh connection finds a place unless every one of
+/// its connections is being answered.
 public final class ConnectionRegistry: Sendable {
     /// Caps on open connections per peer uid.
     public struct Limits: Sendable, Hashable {
@@ -28,10 +30,20 @@ public final class ConnectionRegistry: Sendable {
         public let identity: ClientIdentity?
     }
 
+    /// Who the connection waits on.
+    enum Phase: Sendable {
+        /// No request: idle keep-alive, or a request head still arriving.
+        case idle
+        /// A request head has arrived; its body is still arriving.
+        case receiving
+        /// The request has arrived; the agent is answering it.
+        case answering
+    }
+
     private struct Entry {
         let info: Info
         let channel: any Channel
-        var busy = false
+        var phase = Phase.idle
     }
 
     private struct State {
@@ -61,7 +73,7 @@ public final class ConnectionRegistry: Sendable {
             let same = s.entries.values.filter { $0.info.peer?.uid == uid }
             var victim: (any Channel)?
             if same.count >= cap(for: uid) {
-                guard let oldest = same.filter({ !$0.busy }).min(by: { $0.info.id < $1.info.id }) else {
+                guard let oldest = same.filter({ $0.phase != .answering }).min(by: { $0.info.id < $1.info.id }) else {
                     s.refused += 1
                     return (nil, nil)
                 }
@@ -85,8 +97,8 @@ public final class ConnectionRegistry: Sendable {
         state.withLock { s in s.byChannel[ObjectIdentifier(channel)].flatMap { s.entries[$0]?.info } }
     }
 
-    func setBusy(_ id: UInt64, _ busy: Bool) {
-        state.withLock { $0.entries[id]?.busy = busy }
+    func set(_ id: UInt64, _ phase: Phase) {
+        state.withLock { $0.entries[id]?.phase = phase }
     }
 
     /// Forgets a closed connection (before its channel can be freed and its identifier reused).

@@ -98,7 +98,20 @@ public enum RouteTable {
         Entry(methods: ["POST"], path: "/video/quote", auth: .none, group: .video),
     ]
 
-    static let agentOwned = ["/x402/top-up", "/api_keys/generate_web3_key"]
+    /// Routes the agent owns: a client calling them gets `AGENT_ROUTE_OWNED`.
+    public static let agentOwned = ["/x402/top-up", "/api_keys/generate_web3_key"]
+
+    /// Every allowed (method, path template) pair, for a router to register.
+    public static var templates: [(method: String, template: String)] {
+        entries.flatMap { entry in entry.methods.sorted().map { (method: $0, template: entry.path) } }
+    }
+
+    /// The route for an allowed (method, template); `me` in a wallet path becomes `walletAddress`.
+    public static func route(method: String, template: String, walletAddress: String) -> VeniceRoute? {
+        guard let entry = entries.first(where: { $0.path == template && $0.methods.contains(method) }) else { return nil }
+        let upstreamPath = entry.group == .wallet ? String(entry.path.dropLast(2)) + walletAddress : entry.path
+        return VeniceRoute(method: method, path: upstreamPath, template: entry.path, auth: entry.auth, group: entry.group, isCharged: entry.charged)
+    }
 
     /// Resolves a client path (relative to `/api/v1`, no query) for `method`. `walletAddress`
     /// replaces `me` in the wallet routes.

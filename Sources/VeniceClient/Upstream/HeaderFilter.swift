@@ -13,6 +13,14 @@ public enum HeaderFilter {
         "transfer-encoding", "upgrade", "host", "content-length", "expect",
     ]
 
+    /// Whether a client request header (lower-case name) may go upstream; `connection` is the
+    /// request's Connection header, whose listed names are hop-by-hop too.
+    public static func mayForward(_ lowercasedName: String, connectionNamed connection: String?) -> Bool {
+        if clientCredentials.contains(lowercasedName) || hopByHop.contains(lowercasedName) { return false }
+        guard let connection else { return true }
+        return !connection.split(separator: ",").contains { $0.trimmingCharacters(in: .whitespaces).lowercased() == lowercasedName }
+    }
+
     /// Headers of a client request that may go upstream.
     public static func forwardable(_ headers: HTTPHeaders) -> HTTPHeaders {
         let named = connectionNamed(headers)

@@ -1,5 +1,9 @@
 public import AsyncHTTPClient
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+import NIOPosix
 public import Logging
 public import NIOCore
 import NIOHTTP1
@@ -28,7 +32,7 @@ public final class UpstreamClient: Sendable {
     }
 
     public let configuration: Configuration
-    private let baseURL: String
+    public let baseURL: UpstreamBaseURL
     private let http: HTTPClient
     private let credentials: any UpstreamCredentials
     private let clock: SkewClock
@@ -37,13 +41,10 @@ public final class UpstreamClient: Sendable {
 
     public init(configuration: Configuration, httpClient: HTTPClient, credentials: any UpstreamCredentials, clock: SkewClock,
                 logger: Logger, jitter: @escaping @Sendable () -> Double = { Double.random(in: 0..<1) }) throws(VeniceClientError) {
-        var base = configuration.baseURL
-        while base.hasSuffix("/") { base.removeLast() }
-        guard let url = URL(string: base), let scheme = url.scheme, ["http", "https"].contains(scheme), url.host != nil else {
+        do { self.baseURL = try UpstreamBaseURL(configuration.baseURL) } catch {
             throw .invalidUpstream(configuration.baseURL)
         }
         self.configuration = configuration
-        self.baseURL = base
         self.http = httpClient
         self.credentials = credentials
         self.clock = clock
@@ -65,10 +66,13 @@ public final class UpstreamClient: Sendable {
         var attempt = 0
         var signInRetries = 0
         var reasons: [RetryPolicy.Reason] = []
+        var signing: Duration = .zero
         let policy = configuration.retry
         while true {
             attempt += 1
+            let signingStarted = ContinuousClock.now
             let outgoing = try makeRequest(request)
+            signing += .now - signingStarted
             let response: HTTPClientResponse
             do {
                 response = try await http.execute(outgoing, timeout: .seconds(configuration.requestTimeoutSeconds), logger: logger)
@@ -116,13 +120,13 @@ public final class UpstreamClient: Sendable {
                 try? await Task.sleep(for: .seconds(delay))
                 continue
             case .deliver, .fail:
-                return UpstreamResponse(status: status, headers: response.headers, body: body, attempts: attempt, retries: reasons)
+                return UpstreamResponse(status: status, headers: response.headers, body: body, retries: reasons, signing: signing)
             }
         }
     }
 
     func makeRequest(_ request: UpstreamRequest) throws(VeniceClientError) -> HTTPClientRequest {
-        var url = baseURL + request.route.path
+        var url = baseURL.url(for: request.route.path)
         if let query = request.query, !query.isEmpty { url += "?" + query }
         var out = HTTPClientRequest(url: url)
         out.method = HTTPMethod(rawValue: request.route.method)
@@ -156,11 +160,22 @@ public final class UpstreamClient: Sendable {
         return SignInFailure(code: code)
     }
 
-    /// True when the error says no connection was made, so nothing was sent.
+    /// True when the error's type says no connection was made, so nothing was sent: a connect
+    /// timeout, a refused or unreachable address, a name that did not resolve. Anything else
+    /// may have reached Venice (and been charged), so it is never taken for "not sent".
     static func failedBeforeSend(_ error: any Error) -> Bool {
-        if let e = error as? HTTPClientError, e == .connectTimeout { return true }
-        let text = String(reflecting: error).lowercased()
-        return ["connection refused", "connectionrefused", "connecttimeout", "nioconnectionerror", "could not resolve",
-                "no such file", "connectfailed"].contains { text.contains($0) }
+        switch error {
+        case let error as HTTPClientError:
+            return error == .connectTimeout
+        case is NIOConnectionError:
+            return true
+        case let error as ChannelError:
+            if case .connectTimeout = error { return true }
+            return false
+        case let error as IOError:
+            return [ECONNREFUSED, ENOENT, EHOSTUNREACH, ENETUNREACH, EADDRNOTAVAIL].contains(error.errnoCode)
+        default:
+            return false
+        }
     }
 }

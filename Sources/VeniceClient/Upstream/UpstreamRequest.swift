@@ -42,6 +42,7 @@ public struct UpstreamResponse: Sendable {
     public let status: Int
     public let headers: HTTPHeaders
     public let body: Body
-    public let attempts: Int
     public let retries: [RetryPolicy.Reason]
+    /// Time spent making credentials (signing) across the attempts: the agent's own work.
+    public let signing: Duration
 }

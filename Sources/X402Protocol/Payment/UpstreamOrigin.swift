@@ -41,3 +41,41 @@ public struct UpstreamOrigin: Sendable, Hashable, CustomStringConvertible {
 
     public var description: String { scheme + "://" + host + (port.map { ":\($0)" } ?? "") }
 }
+
+/// The configured upstream: its origin and the path prefix of the API (`/api/v1`). The one
+/// place an upstream URL is parsed: the HTTP client builds request URLs from it, the payment
+/// policy compares its origin, and "is this the real Venice" is a question about its origin.
+public struct UpstreamBaseURL: Sendable, Hashable, CustomStringConvertible {
+    public let origin: UpstreamOrigin
+    /// The path prefix, without a trailing slash (empty for the root).
+    public let path: String
+
+    public static let venice = UpstreamBaseURL(origin: .venice, path: "/api/v1")
+
+    private init(origin: UpstreamOrigin, path: String) {
+        self.origin = origin
+        self.path = path
+    }
+
+    /// `https://api.venice.ai/api/v1` (a query or fragment is refused).
+    public init(_ url: String) throws(X402Error) {
+        let origin = try UpstreamOrigin(url: url)
+        guard let sep = url.range(of: "://") else { throw .invalidUpstream("\(url) has no scheme") }
+        let rest = url[sep.upperBound...]
+        var path = rest.firstIndex(of: "/").map { String(rest[$0...]) } ?? ""
+        guard !path.contains("?"), !path.contains("#") else { throw .invalidUpstream("\(url) must not carry a query or fragment") }
+        guard path.utf8.allSatisfy({ RFC3986.isUnreserved($0) || $0 == UInt8(ascii: "/") || $0 == UInt8(ascii: "%") }) else {
+            throw .invalidUpstream("bad path in \(url)")
+        }
+        while path.hasSuffix("/") { path.removeLast() }
+        self.init(origin: origin, path: path)
+    }
+
+    /// True for Venice's own API (where public test keys are refused).
+    public var isVenice: Bool { origin == .venice }
+
+    /// `origin + path + route`, e.g. for `/image/generate`.
+    public func url(for route: String) -> String { origin.description + path + route }
+
+    public var description: String { origin.description + path }
+}

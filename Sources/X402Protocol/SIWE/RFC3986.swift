@@ -1,5 +1,15 @@
 /// Character-level RFC 3986 checks used by the SIWE grammar (ASCII only; non-ASCII fails).
-enum RFC3986 {
+public enum RFC3986 {
+    /// `text` with every byte but the unreserved ones percent-encoded (a query value, a path segment).
+    public static func percentEncoded(_ text: String) -> String {
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        for byte in text.utf8 {
+            if isUnreserved(byte) { out.append(byte) } else { out += [37, hex[Int(byte >> 4)], hex[Int(byte & 15)]] }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
     static func isAlpha(_ c: UInt8) -> Bool { (c >= 65 && c <= 90) || (c >= 97 && c <= 122) }
     static func isDigit(_ c: UInt8) -> Bool { c >= 48 && c <= 57 }
     static func isHex(_ c: UInt8) -> Bool { isDigit(c) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102) }

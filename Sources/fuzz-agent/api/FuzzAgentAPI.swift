@@ -12,6 +12,7 @@
 @testable import AgentCore
 import HTTPTypes
 import WalletCrypto
+import X402Protocol
 
 private let newline = UInt8(ascii: "\n")
 private let colon = UInt8(ascii: ":")
@@ -98,11 +99,12 @@ private func fuzzJSON(_ bytes: [UInt8]) {
         precondition(mint.limitPeriod.map { ["EPOCH", "MONTH", "LIFETIME"].contains($0) } ?? true, "limit_period accepted")
         precondition(mint.expiresAt.map { !$0.isEmpty && Timestamp.milliseconds($0) != nil } ?? true, "expires_at accepted")
     }
-    // USD amounts become micro-units within 0…$1,000,000.
+    // USD amounts (clients, top-up): the body's number literal as a Double, then micro-units.
+    //    Invariant: every amount in 0…$1,000,000 (the range the API accepts) converts, within range.
     for key in ["max_request_usd", "daily_usd", "usd", "usd_limit", "diem_limit"] {
-        if let micro = try? AgentResponder.optionalUSD(parsed[key], key) {
-            precondition((0...1_000_000_000_000).contains(micro), "\(key) gave \(micro) micro-USD")
-        }
+        guard let usd = parsed[key]?.doubleValue, usd >= 0, usd <= 1_000_000 else { continue }
+        guard let micro = Money.micro(usd: usd) else { preconditionFailure("\(key) = \(usd) has no micro-USD value") }
+        precondition((0...1_000_000_000_000).contains(micro), "\(key) = \(usd) gave \(micro) micro-USD")
     }
 }
 

@@ -1,0 +1,93 @@
+import AsyncHTTPClient
+import Foundation
+import Hummingbird
+import Logging
+import NIOCore
+import VeniceClient
+import X402Protocol
+
+/// Everything a running agent is made of, wired in one place: the router (middlewares,
+/// the agent's API, the Venice proxy, metrics) and the services that run beside it.
+struct AgentApp {
+    let router: Router<AgentRequestContext>
+    let connections: ConnectionRegistry
+    let inFlight: InFlightTracker
+    let ledger: AgentLedger
+    let topUps: TopUpService
+    let apiKeys: ApiKeyService
+    let reconciler: ChargeReconciler
+    let http: HTTPClient
+}
+
+/// Builds the agent for `configuration` around an (already unlocked or locked) key session.
+func buildAgent(configuration: AgentConfiguration, session: KeySession, logger: Logger,
+                crashHook: @escaping @Sendable (TopUpService.CrashPoint) -> Void) async throws -> AgentApp {
+    let clock = SkewClock()
+    let http = UpstreamClient.makeHTTPClient()
+    let signer = try SiwxSigner(signer: session, clock: clock, nonces: NonceSource(clock: clock),
+                                configuration: .init(ttlSeconds: configuration.signInTTLSeconds))
+    var retry = RetryPolicy()
+    retry.maxAttempts = configuration.retry.maxAttempts
+    retry.baseDelaySeconds = configuration.retry.baseDelaySeconds
+    retry.maxDelaySeconds = configuration.retry.maxDelaySeconds
+    // The upstream client asks for the Bearer key on each billing call; the key service is
+    // built after it (it needs the client), so the closure looks it up when called.
+    let keyBox = ApiKeyBox()
+    let upstream: UpstreamClient
+    do {
+        upstream = try UpstreamClient(configuration: .init(baseURL: configuration.upstream, retry: retry), httpClient: http,
+                                      credentials: AgentCredentials(signer: signer, bearer: { keyBox.service?.activeAdminSecret() }),
+                                      clock: clock, logger: logger)
+    } catch {
+        try? await http.shutdown()
+        throw error
+    }
+    let scheduler = UpstreamScheduler(maxInFlight: configuration.maxInFlight, maxQueued: configuration.maxQueued)
+    let venice = VeniceAPI(client: upstream, slots: scheduler, wallet: session.address)
+    let stateDirectory = configuration.stateDirectory ?? AgentConfiguration.defaultStateDirectory(environment: ProcessInfo.processInfo.environment)
+    let ledger = try AgentLedger(directory: stateDirectory, logger: logger)
+    let topUps = TopUpService(ledger: ledger, venice: venice, session: session, clock: clock,
+                              caps: .init(perTopUpMicro: configuration.topUpCapMicro, dailyMicro: configuration.dailyTopUpCapMicro),
+                              logger: logger, crashHook: crashHook)
+    let apiKeys = try await ApiKeyService(ledger: ledger, venice: venice, session: session, logger: logger,
+                                          renewalCheck: configuration.apiKeyRenewalCheck, renewFraction: configuration.apiKeyRenewFraction)
+    keyBox.service = apiKeys
+    let reconciler = await ChargeReconciler(ledger: ledger, venice: venice, session: session, logger: logger,
+                                            graceMilliseconds: configuration.unexplainedChargeGraceSeconds * 1000,
+                                            upstreamClockOffset: { clock.offsetMilliseconds })
+    let clients = try await ClientStore(ledger: ledger)
+    let requests = RequestLedger(ledger: ledger)
+    let metrics = AgentMetrics()
+    let connections = ConnectionRegistry(limits: configuration.connectionLimits, ownerUID: configuration.ownerUID)
+    let inFlight = InFlightTracker()
+
+    let router = Router(context: AgentRequestContext.self)
+    router.add(middleware: RequestLogMiddleware(connections: connections, inFlight: inFlight, metrics: metrics, logger: logger))
+    router.add(middleware: CallerMiddleware(resolver: CallerResolver(configuration: configuration, clients: clients), metrics: metrics))
+    router.get("/metrics") { _, _ in
+        let snapshot = await scheduler.snapshot
+        let text = metrics.render(inFlight: snapshot.inFlight, queued: snapshot.queued, signatures: session.signatureCount,
+                                  unlocked: session.isUnlocked, connections: connections.snapshot.open)
+        var fields = HTTPFields()
+        fields[.contentType] = "text/plain; version=0.0.4"
+        return Response(status: .ok, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: text)))
+    }
+    AgentAPI(configuration: configuration, session: session, scheduler: scheduler, clock: clock, logger: logger, ledger: ledger,
+             requests: requests, clients: clients, topUps: topUps, apiKeys: apiKeys, reconciler: reconciler,
+             inFlight: inFlight, connections: connections)
+        .register(on: router)
+    let budget = BudgetGate(prices: PriceBook(venice: venice, logger: logger), requests: requests, ledger: ledger, metrics: metrics)
+    let autoTopUp = configuration.autoTopUp
+        ? AutoTopUp(topUps: topUps, amountMicro: configuration.autoTopUpMicro, upstream: upstream, scheduler: scheduler, ledger: ledger) : nil
+    ProxyHandler(configuration: configuration, session: session, upstream: upstream, scheduler: scheduler, budget: budget,
+                 autoTopUp: autoTopUp, relay: ResponseRelay(reconciler: reconciler), metrics: metrics)
+        .register(on: router, lockGate: LockGate(session: session, apiKeys: apiKeys))
+    return AgentApp(router: router, connections: connections, inFlight: inFlight, ledger: ledger, topUps: topUps,
+                    apiKeys: apiKeys, reconciler: reconciler, http: http)
+}
+
+/// Lets the upstream client reach the key service built after it (they refer to each other).
+final class ApiKeyBox: @unchecked Sendable {
+    // Written once during start-up, before the server accepts connections; read-only afterwards.
+    var service: ApiKeyService?
+}

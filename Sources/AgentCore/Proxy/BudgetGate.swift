@@ -1,0 +1,89 @@
+import Synchronization
+import VeniceClient
+import X402Protocol
+
+/// Prices a request and holds its estimate against the caller's budget in the ledger, before
+/// anything is signed. A caller with spending limits is refused what cannot be priced; the
+/// budget check and the ledger row are one transaction, so parallel requests cannot together
+/// pass a daily limit.
+struct BudgetGate: Sendable {
+    let prices: PriceBook
+    let requests: RequestLedger
+    let ledger: AgentLedger
+    let metrics: AgentMetrics
+
+    /// The ledger row of an admitted request (nil for public routes, which are not ledgered).
+    func admit(route: VeniceRoute, body: ProxyBody, caller: Caller, requestID: String, method: String) async throws(AgentError) -> LedgerHold? {
+        let policy = caller.policy
+        let (price, model) = try await prices.estimate(route: route, body: body.json)
+        if route.isCharged && policy.hasSpendingLimits, case .unbounded(let reason) = price {
+            await ledger.audit(.budgetRefused, "\(policy.name) \(route.template): price unknown (\(reason))")
+            throw .priceUnknown(client: policy.name, reason: reason)
+        }
+        // Public routes (models, quotes) cost nothing and are not ledgered.
+        guard route.auth != .none else { return nil }
+        let started = ContinuousClock.now
+        defer { metrics.record(.ledger, .now - started) }
+        let estimate = price.heldMicro
+        let start = RequestLedger.Start(id: requestID, client: policy.name, uid: caller.peer.uid, pid: caller.peer.pid, method: method,
+                                        route: "/api/v1" + route.template, model: model, estimateMicro: estimate, bytesIn: body.declaredLength ?? 0)
+        let admission: RequestLedger.Admission
+        // Rows are stamped with the local clock, so the day they count against is the local UTC day.
+        do { admission = try await requests.admit(start, policy: policy, dayStart: Timestamp.utcMidnight(AgentLedger.nowMilliseconds())) } catch {
+            throw .ledger("cannot record the request, so it was not sent: \(error)")
+        }
+        switch admission {
+        case .admitted:
+            return LedgerHold(id: requestID, model: model, requests: requests)
+        case .overRequest(let limit):
+            await ledger.audit(.budgetRefused, "\(policy.name) \(route.template) estimate \(Money.text(estimate)) > max_request \(Money.text(limit))")
+            throw .budgetExceeded(client: policy.name, limit: .perRequest, limitMicro: limit, spentMicro: 0, estimateMicro: estimate)
+        case .overDaily(let limit, let spent):
+            await ledger.audit(.budgetRefused, "\(policy.name) \(route.template) spent \(Money.text(spent)) + \(Money.text(estimate)) > daily \(Money.text(limit))")
+            throw .budgetExceeded(client: policy.name, limit: .daily, limitMicro: limit, spentMicro: spent, estimateMicro: estimate)
+        }
+    }
+}
+
+/// A request's ledger row while it is open: its estimate is held against the budget until
+/// the row is finished with the answer's status. Finished exactly once — explicitly, or, on
+/// any path that forgot (a client gone before its answer was written), when released.
+final class LedgerHold: Sendable {
+    let id: String
+    private let requests: RequestLedger
+    private let state: Mutex<(model: String?, finished: Bool)>
+
+    init(id: String, model: String?, requests: RequestLedger) {
+        self.id = id
+        self.requests = requests
+        self.state = Mutex((model, false))
+    }
+
+    var model: String? { state.withLock { $0.model } }
+
+    func setModel(_ model: String) async {
+        state.withLock { $0.model = $0.model ?? model }
+        await requests.setModel(id: id, model: model)
+    }
+
+    func finish(status: Int, bytesOut: Int = 0, upstreamRequestID: String? = nil) async {
+        guard claim() else { return }
+        await requests.finish(id: id, status: status, bytesOut: bytesOut, upstreamRequestID: upstreamRequestID)
+    }
+
+    private func claim() -> Bool {
+        state.withLock { s in
+            guard !s.finished else { return false }
+            s.finished = true
+            return true
+        }
+    }
+
+    deinit {
+        if claim() {
+            let requests = self.requests
+            let id = self.id
+            Task { await requests.finish(id: id, status: 599, bytesOut: 0, upstreamRequestID: nil) }
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import AsyncHTTPClient
+import Hummingbird
+import NIOCore
+import VeniceClient
+import WalletCrypto
+
+/// A client's request body on its way upstream. Bounded always; read whole when it is small
+/// (so a retry can resend it) or when its price must be bounded before anything is signed —
+/// for a client with spending limits, however the body is framed (Content-Length, chunked,
+/// padded); streamed otherwise.
+struct ProxyBody: Sendable {
+    let upstream: UpstreamRequest.Body
+    /// Set when streamed: tells afterwards whether the limit cut it, and holds its first bytes.
+    let limited: LimitedBody<RequestBody>?
+    /// The body as JSON (or the `model` of a buffered multipart form), for pricing.
+    let json: JSONValue?
+    let declaredLength: Int?
+
+    static func read(_ request: Request, route: VeniceRoute, mustBePriced: Bool, limit: Int, replayable: Int) async throws(AgentError) -> ProxyBody {
+        let declared = request.headers[.contentLength].flatMap { Int($0) }
+        if let declared, declared > limit { throw .bodyTooLarge(limit: limit) }
+        let upstream: UpstreamRequest.Body
+        var limited: LimitedBody<RequestBody>?
+        if route.method == "GET" || route.method == "HEAD" || declared == 0 {
+            upstream = .none
+        } else if mustBePriced || (declared ?? Int.max) <= replayable {
+            upstream = .buffered(try await collect(request.body, upTo: mustBePriced ? limit : replayable))
+        } else {
+            let body = LimitedBody(base: request.body, limit: limit)
+            limited = body
+            upstream = .streamed(.stream(body, length: declared.map { .known(Int64($0)) } ?? .unknown))
+        }
+        var json: JSONValue?
+        if case .buffered(let buffer) = upstream {
+            let bytes = Array(buffer.readableBytesView)
+            json = try? JSONValue(parsing: bytes)
+            if json == nil, let model = MultipartField.value(named: "model", in: bytes, contentType: request.headers[.contentType]) {
+                json = ["model": .string(model)]
+            }
+        }
+        return ProxyBody(upstream: upstream, limited: limited, json: json, declaredLength: declared)
+    }
+
+    /// Reads a whole body up to `limit` bytes: more is a 413, a body cut short a 400.
+    static func collect(_ body: RequestBody, upTo limit: Int) async throws(AgentError) -> ByteBuffer {
+        var buffer = ByteBuffer()
+        do {
+            for try await chunk in body {
+                guard chunk.readableBytes <= limit - buffer.readableBytes else { throw AgentError.bodyTooLarge(limit: limit) }
+                var chunk = chunk
+                buffer.writeBuffer(&chunk)
+            }
+        } catch let error as AgentError {
+            throw error
+        } catch {
+            throw .badRequest("the request body could not be read completely")
+        }
+        return buffer
+    }
+}

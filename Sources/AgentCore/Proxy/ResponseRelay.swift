@@ -1,0 +1,62 @@
+import AsyncHTTPClient
+import HTTPTypes
+import Hummingbird
+import NIOCore
+import NIOHTTP1
+import VeniceClient
+
+/// Venice's answer back to the client: its headers filtered, its body streamed as it comes.
+/// The upstream slot and the ledger row are settled when the body has been written (or has
+/// failed); reconciliation is asked to look for the charge once a signed request succeeded.
+struct ResponseRelay: Sendable {
+    let reconciler: ChargeReconciler
+
+    /// `streamedBody`, when the request body was streamed upstream, is closed before the answer
+    /// completes: the connection reads the rest of the request itself afterwards.
+    func response(_ answer: UpstreamResponse, lease: UpstreamScheduler.Lease?, hold: LedgerHold?, streamedBody: LimitedBody<RequestBody>?,
+                  signedIn: Bool, notes: RequestNotes?) -> Response {
+        var fields = HTTPFields()
+        for (name, value) in HeaderFilter.returnable(answer.headers) {
+            if let field = HTTPField.Name(name) { fields.append(HTTPField(name: field, value: value)) }
+        }
+        let headerID = answer.headers.first(name: "x-venice-request-id") ?? answer.headers.first(name: "cf-ray")
+        notes?.set(upstreamRequestID: headerID, retries: answer.retries.map(\.rawValue))
+        let status = HTTPResponse.Status(code: answer.status)
+        let reconciler = self.reconciler
+        switch answer.body {
+        case .buffered(let buffer):
+            let body = ResponseBody(contentLength: buffer.readableBytes) { writer in
+                await lease?.release()
+                await hold?.finish(status: answer.status, bytesOut: buffer.readableBytes, upstreamRequestID: headerID)
+                await streamedBody?.close()
+                try await writer.write(buffer)
+                try await writer.finish(nil)
+            }
+            return Response(status: status, headers: fields, body: body)
+        case .stream(let stream):
+            let contentLength = answer.headers.first(name: "content-length").flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
+            let body = ResponseBody(contentLength: contentLength) { writer in
+                var bytes = 0
+                var upstreamID = headerID
+                do {
+                    for try await chunk in stream {
+                        if bytes == 0, upstreamID == nil { upstreamID = UpstreamIdentifier.find(in: chunk) }
+                        bytes += chunk.readableBytes
+                        try await writer.write(chunk)
+                    }
+                    try await writer.finish(nil)
+                } catch {
+                    await lease?.release()
+                    await hold?.finish(status: 599, bytesOut: bytes, upstreamRequestID: upstreamID)
+                    await streamedBody?.close()
+                    throw error
+                }
+                await streamedBody?.close()
+                await lease?.release()
+                await hold?.finish(status: answer.status, bytesOut: bytes, upstreamRequestID: upstreamID)
+                if signedIn, answer.status < 300 { await reconciler.requestFinished() }
+            }
+            return Response(status: status, headers: fields, body: body)
+        }
+    }
+}

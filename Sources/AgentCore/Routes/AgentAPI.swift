@@ -1,0 +1,259 @@
+import Hummingbird
+import Logging
+import NIOCore
+import VeniceClient
+import X402Protocol
+import WalletCrypto
+
+/// `/agent/v1/*`: the agent's own API. `status`, `balance` and `spend` answer any caller
+/// about itself; the management routes live in a group whose context is `OwnerRequestContext`,
+/// which exists only for the owner's own programs.
+struct AgentAPI: Sendable {
+    let configuration: AgentConfiguration
+    let session: KeySession
+    let scheduler: UpstreamScheduler
+    let clock: SkewClock
+    let logger: Logger
+    let ledger: AgentLedger
+    let requests: RequestLedger
+    let clients: ClientStore
+    let topUps: TopUpService
+    let apiKeys: ApiKeyService
+    let reconciler: ChargeReconciler
+    let inFlight: InFlightTracker
+    let connections: ConnectionRegistry
+
+    func register(on router: Router<AgentRequestContext>) {
+        router.get("/agent/v1/status") { _, _ in await status() }
+        router.get("/agent/v1/balance") { _, context in
+            let caller = try context.requireCaller()
+            guard caller.administrator != nil || caller.policy.allows(.wallet) else { throw AgentError.walletNotAllowed(client: caller.policy.name) }
+            return Response.json(try await topUps.balance())
+        }
+        router.get("/agent/v1/spend") { request, context in
+            let caller = try context.requireCaller()
+            // Only the owner sees every client's totals; any other caller sees its own rows.
+            return try await spend(request, only: caller.administrator == nil ? caller.policy.name : nil)
+        }
+
+        let owner = router.group("/agent/v1", context: OwnerRequestContext.self)
+        owner.post("lock") { _, context in await lock(context.administrator) }
+        owner.post("unlock") { request, context in try await unlock(context.administrator, request) }
+        owner.post("topup") { request, context in try await topUp(context.administrator, request) }
+        owner.get("audit") { request, context in try await audit(context.administrator, request) }
+        owner.post("apikey/mint") { request, context in
+            _ = context.administrator
+            let record = try await apiKeys.mint(try ApiKeyService.parse(try await Self.jsonBody(request)))
+            return Response.json(ApiKeyService.json(record))
+        }
+        owner.get("apikey") { request, context in
+            _ = context.administrator
+            // Live keys; `?all=true` includes revoked ones (they stay in the ledger for the audit trail).
+            let all = request.uri.queryParameters["all"].map(String.init) == "true"
+            return Response.json(["keys": .array(apiKeys.list().filter { all || $0.revokedAt == nil }.map(ApiKeyService.json))])
+        }
+        owner.delete("apikey/:id") { _, context in
+            let id = try context.parameters.require("id")
+            try await apiKeys.revoke(id: id)
+            return Response.json(["revoked": true, "id": .string(id)])
+        }
+        owner.post("clients") { request, context in try await addClient(context.caller.policy, request) }
+        owner.get("clients") { _, context in try await listClients(context.administrator) }
+        owner.delete("clients/:name") { _, context in
+            let name = try context.parameters.require("name")
+            guard try await clients.remove(name: name) else { throw AgentError.unknownClient(name: name) }
+            return Response.json(["removed": true, "name": .string(name)])
+        }
+    }
+
+    // MARK: any caller
+
+    func status() async -> Response {
+        let snapshot = await scheduler.snapshot
+        return Response.json([
+            "address": .string(session.address.checksummed),
+            "locked": .bool(!session.isUnlocked),
+            "upstream": .string(configuration.upstream),
+            "clock_offset_ms": .number(String(clock.offsetMilliseconds)),
+            "in_flight": .number(String(snapshot.inFlight)),
+            "queued": .number(String(snapshot.queued)),
+            "max_in_flight": .number(String(configuration.maxInFlight)),
+            "peak_in_flight": .number(String(snapshot.peakInFlight)),
+            "signatures": .number(String(session.signatureCount)),
+            "version": .string(AgentConfiguration.version),
+            "unexplained_charges": .number(String(reconciler.unexplainedCharges)),
+            "requests_in_progress": .number(String(inFlight.count)),
+            "connections": .number(String(connections.snapshot.open)),
+        ])
+    }
+
+    func spend(_ request: Request, only client: String?) async throws(AgentError) -> Response {
+        let by = request.uri.queryParameters["by"].map(String.init) ?? "client"
+        var sinceMilliseconds: Int64 = 0
+        if let since = request.uri.queryParameters["since"].map(String.init) {
+            guard let ts = try? SiweTimestamp(parsing: since.count == 10 ? since + "T00:00:00Z" : since) else {
+                throw .badRequest("since must be a date (YYYY-MM-DD) or an RFC 3339 time")
+            }
+            sinceMilliseconds = ts.milliseconds
+        }
+        let rows: [RequestLedger.SpendRow]
+        do { rows = try await requests.spend(since: sinceMilliseconds, by: by, client: client) } catch let error as AgentError { throw error } catch {
+            throw .ledger("cannot read the ledger: \(error)")
+        }
+        return Response.json([
+            "by": .string(by),
+            "rows": .array(rows.map { ["key": .string($0.key), "requests": .number(String($0.requests)),
+                                       "estimate_usd": Money.json($0.estimateMicro), "charged_usd": Money.json($0.chargedMicro)] }),
+            "total_estimate_usd": Money.json(rows.map(\.estimateMicro).reduce(0, +)),
+            "total_charged_usd": Money.json(rows.map(\.chargedMicro).reduce(0, +)),
+        ])
+    }
+
+    // MARK: the owner's
+
+    func lock(_ admin: Administrator) async -> Response {
+        session.lock()
+        await ledger.audit(.lock, "locked by a client request")
+        logger.notice("key locked by client request")
+        return Response.json(["locked": true])
+    }
+
+    func unlock(_ admin: Administrator, _ request: Request) async throws(AgentError) -> Response {
+        // The password goes from the request body straight into locked, zeroed memory:
+        // never a String, and the body buffer is wiped once it has been read.
+        var buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: 64 * 1024)
+        } catch {
+            throw .badRequest("the unlock body must be a JSON object {\"password\": \"…\"} under 64 KiB")
+        }
+        defer { buffer.withUnsafeMutableReadableBytes { SecretBytes.wipe($0) } }
+        let secret: SecretBytes
+        do {
+            secret = try buffer.withUnsafeReadableBytes { raw in try SecretJSONField.string("password", in: raw) }
+        } catch {
+            throw .badRequest("the unlock body must be a JSON object {\"password\": \"…\"}: \(error)")
+        }
+        if configuration.upstreamIsRealVenice, AgentConfiguration.isPubliclyKnown(session.address) {
+            throw .publicKeyRefused(address: session.address.checksummed)
+        }
+        do {
+            try await session.unlock(password: secret)
+        } catch {
+            switch error {
+            case .busy:
+                throw .unlockBusy
+            case .tooSoon(let wait):
+                throw .unlockDelayed(retryAfterSeconds: wait.components.seconds + 1)
+            case .failed(let failure):
+                await ledger.audit(.unlockFailed, failure.code)
+                if failure == .wrongPasswordOrCorrupted { throw .wrongPassword(keystore: session.keystorePath) }
+                throw .unlockFailed(failure.description)
+            }
+        }
+        await ledger.audit(.unlock, "unlocked by a client request")
+        logger.notice("key unlocked by client request")
+        return Response.json(["locked": false, "address": .string(session.address.checksummed)])
+    }
+
+    func topUp(_ admin: Administrator, _ request: Request) async throws(AgentError) -> Response {
+        let body = try await Self.jsonBody(request)
+        guard let usd = body["usd"]?.doubleValue else {
+            throw .badRequest("the top-up body must be {\"usd\": AMOUNT}, e.g. {\"usd\": 10}")
+        }
+        let result = try await topUps.topUp(usd: usd)
+        return Response.json([
+            "amount_credited": .number(String(result.amountCreditedUSD)),
+            "new_balance": result.newBalanceUSD.map { .number(String($0)) } ?? .null,
+            "payment_id": .string(result.paymentId),
+            "transaction": result.transaction.map(JSONValue.string) ?? .null,
+        ])
+    }
+
+    func audit(_ admin: Administrator, _ request: Request) async throws(AgentError) -> Response {
+        let limit = min(max(Int(request.uri.queryParameters["limit"].map(String.init) ?? "") ?? 50, 1), 1000)
+        let events: [AgentLedger.AuditEvent]
+        do { events = try await ledger.auditEvents(limit: limit) } catch {
+            throw .ledger("cannot read the audit log: \(error)")
+        }
+        return Response.json(["events": .array(events.map { e in
+            ["time": .string(Timestamp.iso(e.time)), "kind": .string(e.kind), "detail": .string(e.detail)]
+        })])
+    }
+
+    /// A client is never broader than the policy that creates it: what is left out is
+    /// inherited from the creator, what would go beyond it is refused.
+    func addClient(_ creator: ClientPolicy, _ request: Request) async throws(AgentError) -> Response {
+        let body = try await Self.jsonBody(request)
+        guard let name = body["name"]?.stringValue else { throw .badRequest("a client needs a \"name\"") }
+        var routes: Set<String>?
+        if let list = body["routes"] {
+            guard let items = list.arrayValue?.compactMap(\.stringValue), items.count == list.arrayValue?.count else {
+                throw .badRequest("\"routes\" must be a list of route groups, e.g. [\"image\", \"audio\"]")
+            }
+            routes = Set(items)
+        }
+        let requested = ClientPolicy(name: name, routes: routes ?? creator.routes,
+                                     maxRequestMicro: try Self.optionalUSD(body["max_request_usd"], "max_request_usd") ?? creator.maxRequestMicro,
+                                     dailyMicro: try Self.optionalUSD(body["daily_usd"], "daily_usd") ?? creator.dailyMicro, source: .token)
+        if let broader = requested.broadening(beyond: creator) { throw .clientTooBroad(name: name, reason: broader) }
+        let created = try await clients.create(name: name, routes: requested.routes, maxRequestMicro: requested.maxRequestMicro,
+                                               dailyMicro: requested.dailyMicro)
+        var object = Self.clientJSON(created.policy, spentMicro: 0)
+        object["token"] = .string(created.token)
+        return Response.json(.object(object))
+    }
+
+    func listClients(_ admin: Administrator) async throws(AgentError) -> Response {
+        let dayStart = Timestamp.utcMidnight(AgentLedger.nowMilliseconds())
+        var listed: [JSONValue] = []
+        for policy in clients.all() {
+            let spent: Int64
+            do { spent = try await requests.spentToday(client: policy.name, dayStart: dayStart) } catch {
+                throw .ledger("cannot read the ledger: \(error)")
+            }
+            listed.append(.object(Self.clientJSON(policy, spentMicro: spent)))
+        }
+        return Response.json(["clients": .array(listed)])
+    }
+
+    // MARK: bodies
+
+    static func jsonBody(_ request: Request, limit: Int = 64 * 1024) async throws(AgentError) -> JSONValue {
+        do {
+            let buffer = try await request.body.collect(upTo: limit)
+            let value = try JSONValue(parsing: Array(buffer.readableBytesView))
+            guard value.objectValue != nil else { throw AgentError.badRequest("the body must be a JSON object") }
+            return value
+        } catch let error as AgentError {
+            throw error
+        } catch {
+            throw .badRequest("the body must be a JSON object under \(limit / 1024) KiB")
+        }
+    }
+
+    static func optionalUSD(_ value: JSONValue?, _ name: String) throws(AgentError) -> Int64? {
+        guard let value, !value.isNull else { return nil }
+        guard let usd = value.doubleValue, usd >= 0, usd <= 1_000_000, let micro = Money.micro(usd: usd) else {
+            throw .badRequest("\(name) must be a USD amount between 0 and 1000000")
+        }
+        return micro
+    }
+
+    static func clientJSON(_ policy: ClientPolicy, spentMicro: Int64) -> JSONObject {
+        JSONObject([
+            ("name", .string(policy.name)),
+            ("routes", policy.routes.map { .array($0.sorted().map(JSONValue.string)) } ?? .array(ClientPolicy.groupNames.sorted().map(JSONValue.string))),
+            ("max_request_usd", Money.json(policy.maxRequestMicro)), ("daily_usd", Money.json(policy.dailyMicro)), ("spent_today_usd", Money.json(spentMicro)),
+        ])
+    }
+}
+
+extension Response {
+    /// A JSON answer.
+    static func json(_ value: JSONValue, status: HTTPResponse.Status = .ok) -> Response {
+        var fields = HTTPFields()
+        fields[.contentType] = "application/json"
+        return Response(status: status, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: value.serializedBytes())))
+    }
+}
