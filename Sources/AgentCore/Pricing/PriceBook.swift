@@ -20,6 +20,15 @@ public enum PriceEstimate: Sendable, Equatable {
     }
 }
 
+/// Where prices come from: Venice's `/models` listings and `/audio/quote` (`VeniceAPI`), or a
+/// stand-in in tests.
+protocol PriceSource: Sendable {
+    func models(type: String) async throws(VeniceClientError) -> [String: JSONValue]
+    func audioQuote(_ body: JSONValue) async throws(VeniceClientError) -> Double
+}
+
+extension VeniceAPI: PriceSource {}
+
 /// Price estimates before a request is signed, from Venice's own `/models` pricing (cached
 /// 10 minutes) and `/audio/quote`. Amounts are USDC micro-units. Every number that becomes
 /// money goes through `Money`'s checked conversions: a client field out of range is a 400
@@ -29,12 +38,12 @@ public actor PriceBook {
     /// Venice's documented range for `variants` on `/image/generate` (openapi.yaml: 1–4).
     static let variants: ClosedRange<Int> = 1...4
 
-    let venice: VeniceAPI
+    let venice: any PriceSource
     let ttl: Duration
     let logger: Logger
     private var catalogs: [String: (fetched: ContinuousClock.Instant, models: [String: JSONValue])] = [:]
 
-    init(venice: VeniceAPI, ttl: Duration = .seconds(600), logger: Logger = Logger(label: "venice-agent.prices")) {
+    init(venice: any PriceSource, ttl: Duration = .seconds(600), logger: Logger = Logger(label: "venice-agent.prices")) {
         self.venice = venice
         self.ttl = ttl
         self.logger = logger

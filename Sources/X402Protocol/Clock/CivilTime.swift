@@ -1,6 +1,7 @@
-/// Proleptic Gregorian calendar arithmetic (Howard Hinnant's days_from_civil / civil_from_days).
-enum CivilTime {
-    static func daysFromCivil(year: Int, month: Int, day: Int) -> Int64 {
+/// Proleptic Gregorian calendar arithmetic (Howard Hinnant's days_from_civil / civil_from_days):
+/// the one civil-date implementation of the project (SIWE timestamps, HTTP dates, the simulator).
+public enum CivilTime {
+    public static func daysFromCivil(year: Int, month: Int, day: Int) -> Int64 {
         let y = Int64(month <= 2 ? year - 1 : year)
         let era = (y >= 0 ? y : y - 399) / 400
         let yoe = y - era * 400
@@ -10,7 +11,7 @@ enum CivilTime {
         return era * 146_097 + doe - 719_468
     }
 
-    static func civilFromDays(_ days: Int64) -> (year: Int, month: Int, day: Int) {
+    public static func civilFromDays(_ days: Int64) -> (year: Int, month: Int, day: Int) {
         let z = days + 719_468
         let era = (z >= 0 ? z : z - 146_096) / 146_097
         let doe = z - era * 146_097
@@ -23,9 +24,9 @@ enum CivilTime {
         return (Int(m <= 2 ? y + 1 : y), Int(m), Int(d))
     }
 
-    static func isLeap(_ year: Int) -> Bool { (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 }
+    public static func isLeap(_ year: Int) -> Bool { (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 }
 
-    static func daysInMonth(year: Int, month: Int) -> Int {
+    public static func daysInMonth(year: Int, month: Int) -> Int {
         switch month {
         case 2: isLeap(year) ? 29 : 28
         case 4, 6, 9, 11: 30
