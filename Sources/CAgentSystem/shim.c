@@ -4,6 +4,8 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <errno.h>
 
 int venice_peer_credentials(int fd, uint32_t *uid, uint32_t *gid, int32_t *pid) {
     struct ucred cred;
@@ -39,4 +41,13 @@ long venice_raise_open_files(long wanted) {
         if (setrlimit(RLIMIT_NOFILE, &limit) != 0) return -1;
     }
     return (long)limit.rlim_cur;
+}
+
+int venice_file_status(const char *path, int follow_links, uint32_t *uid, uint32_t *mode) {
+    struct stat st;
+    int rc = follow_links ? stat(path, &st) : lstat(path, &st);
+    if (rc != 0) return errno ? errno : -1;
+    *uid = (uint32_t)st.st_uid;
+    *mode = (uint32_t)st.st_mode;
+    return 0;
 }

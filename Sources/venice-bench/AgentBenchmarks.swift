@@ -24,67 +24,147 @@ enum AgentBenchmarks {
         var rps: Double { Double(requests) / seconds }
     }
 
-    static func run(seconds: Double) async throws {
+    static func run(seconds: Double, sequential: Int) async throws {
         print("== Agent vs direct (POST /image/generate 64x64 PNG, \(Int(seconds)) s per cell, one process) ==")
-        print("sim latency  clients   direct rps  p50 ms  p99 ms    agent rps  p50 ms  p99 ms   added p50 ms")
-        for latency in [0, 100] {
-            let dir = "/tmp/vb-\(UUID().uuidString.prefix(8))"
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            defer { try? FileManager.default.removeItem(atPath: dir) }
-            let agentKey = PrivateKey.generate()
-            let directKeys = (0..<64).map { _ in PrivateKey.generate() }
-            var config = SimulatorConfiguration()
-            config.logRequests = false
-            config.faults.latencyMilliseconds = latency
-            config.funds = Dictionary(uniqueKeysWithValues: ([agentKey] + directKeys).map { ($0.address.lowercasedHex, 1_000_000) })
-            var pw = Array("bench".utf8)
-            let keystore = dir + "/key.json"
-            try SecureFile.write(try Keystore.encrypt(agentKey, password: SecretBytes(zeroingSource: &pw), scryptN: 1024), to: keystore, overwrite: false)
-            try await withRunningSimulator(configuration: config) { sim in
-                var agentConfig = AgentConfiguration(keystorePath: keystore, socketPath: dir + "/agent.sock", upstream: sim.baseURL)
-                agentConfig.stateDirectory = dir + "/state"
-                agentConfig.maxQueued = 1024
-                let session = try KeySession(keystorePath: keystore, lifetime: nil)
-                var unlock = Array("bench".utf8)
-                try await session.unlock(password: SecretBytes(zeroingSource: &unlock))
-                let server = AgentServer(configuration: agentConfig, session: session, logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
-                let (ready, readyContinuation) = AsyncStream<Void>.makeStream()
-                let handle = ShutdownHandle()
-                var clientConfig = HTTPClient.Configuration()
-                clientConfig.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 128)
-                let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfig)
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    group.addTask { try await server.run(shutdown: handle) { readyContinuation.yield(); readyContinuation.finish() } }
-                    var iterator = ready.makeAsyncIterator()
-                    _ = await iterator.next()
-                    for clients in [1, 8, 64] {
-                        let direct = try await measure(clients: clients, seconds: seconds) { i in
-                            let signer = try SiwxSigner(signer: directKeys[i], clock: SystemWallClock())
-                            var request = HTTPClientRequest(url: sim.baseURL + "/image/generate")
-                            request.method = .POST
-                            request.headers.add(name: "Content-Type", value: "application/json")
-                            request.headers.add(name: "SIGN-IN-WITH-X", value: try signer.makeHeader().headerValue)
-                            request.body = .bytes(ByteBuffer(string: body))
-                            return try await send(http, request)
-                        }
-                        let url = URL(httpURLWithSocketPath: agentConfig.socketPath, uri: "/api/v1/image/generate")?.absoluteString ?? ""
-                        let viaAgent = try await measure(clients: clients, seconds: seconds) { _ in
-                            var request = HTTPClientRequest(url: url)
-                            request.method = .POST
-                            request.headers.add(name: "Content-Type", value: "application/json")
-                            request.body = .bytes(ByteBuffer(string: body))
-                            return try await send(http, request)
-                        }
-                        func f(_ x: Double, _ w: Int) -> String { Bench.format(x, 1).leftPad(w) }
-                        print("\(String(latency).leftPad(8)) ms \(String(clients).leftPad(8)) \(f(direct.rps, 12)) \(f(direct.p50, 7)) \(f(direct.p99, 7)) \(f(viaAgent.rps, 12)) \(f(viaAgent.p50, 7)) \(f(viaAgent.p99, 7)) \(f(viaAgent.p50 - direct.p50, 14))"
-                              + (direct.failures + viaAgent.failures > 0 ? "  (failures: direct \(direct.failures), agent \(viaAgent.failures))" : ""))
-                    }
-                    await handle.shutdown()
-                    try await group.waitForAll()
+        print("sim latency  in flight  clients   direct rps  p50 ms  p99 ms    agent rps  p50 ms  p99 ms   added p50  added p99  agent/direct")
+        for (latency, maxInFlight) in [(0, 5), (100, 5), (0, 64)] {
+            try await withBench(latency: latency, maxInFlight: maxInFlight) { bench in
+                for clients in maxInFlight == 64 ? [8, 64] : [1, 8, 64] {
+                    let direct = try await measure(clients: clients, seconds: seconds) { i in try await bench.direct(i) }
+                    let viaAgent = try await measure(clients: clients, seconds: seconds) { _ in try await bench.viaAgent() != nil }
+                    func f(_ x: Double, _ w: Int) -> String { Bench.format(x, 2).leftPad(w) }
+                    print("\(String(latency).leftPad(8)) ms \(String(maxInFlight).leftPad(10)) \(String(clients).leftPad(8)) "
+                          + "\(f(direct.rps, 12)) \(f(direct.p50, 7)) \(f(direct.p99, 7)) \(f(viaAgent.rps, 12)) \(f(viaAgent.p50, 7)) \(f(viaAgent.p99, 7)) "
+                          + "\(f(viaAgent.p50 - direct.p50, 11)) \(f(viaAgent.p99 - direct.p99, 10)) \(Bench.format(viaAgent.rps / max(direct.rps, 0.001) * 100, 0).leftPad(12))%"
+                          + (direct.failures + viaAgent.failures > 0 ? "  (failures: direct \(direct.failures), agent \(viaAgent.failures))" : ""))
                 }
-                try await http.shutdown()
+                if latency == 0 && maxInFlight == 5 {
+                    try await sequentialRun(bench, count: sequential)
+                    try await breakdown(bench)
+                }
             }
         }
+    }
+
+    /// One simulator (all wallets funded) and one agent in front of it, in this process.
+    struct Running: Sendable {
+        let http: HTTPClient
+        let simURL: String
+        let agentURL: String
+        let socketPath: String
+        let directKeys: [PrivateKey]
+
+        func direct(_ i: Int) async throws -> Bool {
+            let signer = try SiwxSigner(signer: directKeys[i % directKeys.count], clock: SystemWallClock())
+            var request = HTTPClientRequest(url: simURL + "/image/generate")
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "SIGN-IN-WITH-X", value: try signer.makeHeader().headerValue)
+            request.body = .bytes(ByteBuffer(string: AgentBenchmarks.body))
+            return try await AgentBenchmarks.send(http, request)
+        }
+
+        /// The agent's `X-Agent-Overhead-Ms` for one request, nil when it failed.
+        func viaAgent() async throws -> Double? {
+            var request = HTTPClientRequest(url: agentURL)
+            request.method = .POST
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: AgentBenchmarks.body))
+            let response = try await http.execute(request, timeout: .seconds(60))
+            _ = try await response.body.collect(upTo: 16 << 20)
+            guard response.status == .ok else { return nil }
+            return response.headers.first(name: "X-Agent-Overhead-Ms").flatMap(Double.init) ?? 0
+        }
+
+        func metrics() async throws -> String {
+            guard let url = URL(httpURLWithSocketPath: socketPath, uri: "/metrics")?.absoluteString else { return "" }
+            let response = try await http.execute(HTTPClientRequest(url: url), timeout: .seconds(10))
+            return String(buffer: try await response.body.collect(upTo: 16 << 20))
+        }
+    }
+
+    static func withBench(latency: Int, maxInFlight: Int, _ body: @escaping @Sendable (Running) async throws -> Void) async throws {
+        let dir = "/tmp/vb-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let agentKey = PrivateKey.generate()
+        let directKeys = (0..<64).map { _ in PrivateKey.generate() }
+        var config = SimulatorConfiguration()
+        config.logRequests = false
+        config.faults.latencyMilliseconds = latency
+        config.concurrencyLimit = maxInFlight
+        config.funds = Dictionary(uniqueKeysWithValues: ([agentKey] + directKeys).map { ($0.address.lowercasedHex, 1_000_000) })
+        var pw = Array("bench".utf8)
+        let keystore = dir + "/key.json"
+        try SecureFile.write(try Keystore.encrypt(agentKey, password: SecretBytes(zeroingSource: &pw), scryptN: 1024), to: keystore, overwrite: false)
+        try await withRunningSimulator(configuration: config) { sim in
+            var agentConfig = AgentConfiguration(keystorePath: keystore, socketPath: dir + "/agent.sock", upstream: sim.baseURL)
+            agentConfig.stateDirectory = dir + "/state"
+            agentConfig.maxQueued = 1024
+            agentConfig.maxInFlight = maxInFlight
+            let session = try KeySession(keystorePath: keystore, lifetime: nil)
+            var unlock = Array("bench".utf8)
+            try await session.unlock(password: SecretBytes(zeroingSource: &unlock))
+            let server = AgentServer(configuration: agentConfig, session: session, logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
+            let (ready, readyContinuation) = AsyncStream<Void>.makeStream()
+            let handle = ShutdownHandle()
+            var clientConfig = HTTPClient.Configuration()
+            clientConfig.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 128)
+            let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfig)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await server.run(shutdown: handle) { readyContinuation.yield(); readyContinuation.finish() } }
+                var iterator = ready.makeAsyncIterator()
+                _ = await iterator.next()
+                let agentURL = URL(httpURLWithSocketPath: agentConfig.socketPath, uri: "/api/v1/image/generate")?.absoluteString ?? ""
+                try await body(Running(http: http, simURL: sim.baseURL, agentURL: agentURL, socketPath: agentConfig.socketPath, directKeys: directKeys))
+                await handle.shutdown()
+                try await group.waitForAll()
+            }
+            try await http.shutdown()
+        }
+    }
+
+    /// Stalls: `count` sequential signed requests, one client. The worst request matters, not a percentile.
+    static func sequentialRun(_ bench: Running, count: Int) async throws {
+        var overheads: [Double] = []
+        var agentLatencies: [Double] = []
+        var directLatencies: [Double] = []
+        overheads.reserveCapacity(count)
+        for _ in 0..<count {
+            let t0 = ContinuousClock.now
+            if let overhead = try await bench.viaAgent() { overheads.append(overhead) }
+            agentLatencies.append((ContinuousClock.now - t0).milliseconds)
+            let t1 = ContinuousClock.now
+            _ = try await bench.direct(0)
+            directLatencies.append((ContinuousClock.now - t1).milliseconds)
+        }
+        func summary(_ values: [Double]) -> String {
+            let sorted = values.sorted()
+            guard !sorted.isEmpty else { return "none" }
+            func pct(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
+            return "p50 \(Bench.format(pct(0.5), 3)) ms, p99 \(Bench.format(pct(0.99), 3)) ms, max \(Bench.format(sorted.last ?? 0, 3)) ms"
+        }
+        print("-- \(count) sequential signed requests (sim 0 ms) --")
+        print("time in the agent (X-Agent-Overhead-Ms): \(summary(overheads)) (\(overheads.count) answered)")
+        print("end to end through the agent:            \(summary(agentLatencies))")
+        print("end to end direct:                       \(summary(directLatencies))")
+    }
+
+    /// Where a proxied request's time in the agent goes, from the agent's own histograms.
+    static func breakdown(_ bench: Running) async throws {
+        let text = try await bench.metrics()
+        func value(_ prefix: String) -> Double {
+            text.split(separator: "\n").first { $0.hasPrefix(prefix + " ") }.flatMap { Double($0.split(separator: " ").last ?? "") } ?? 0
+        }
+        print("-- mean cost per proxied request inside the agent --")
+        for phase in ["peer", "policy", "ledger", "signing", "upstream_client", "response"] {
+            let sum = value("venice_agent_phase_seconds_sum{phase=\"\(phase)\"}")
+            let count = value("venice_agent_phase_seconds_count{phase=\"\(phase)\"}")
+            print("\(phase.padding(toLength: 16, withPad: " ", startingAt: 0)) \(Bench.format(count > 0 ? sum / count * 1e6 : 0, 1).leftPad(9)) µs  (n=\(Int(count)))")
+        }
+        let sum = value("venice_agent_overhead_seconds_sum")
+        let count = value("venice_agent_overhead_seconds_count")
+        print("overhead total   \(Bench.format(count > 0 ? sum / count * 1e6 : 0, 1).leftPad(9)) µs  (n=\(Int(count)))")
     }
 
     static func send(_ http: HTTPClient, _ request: HTTPClientRequest) async throws -> Bool {
@@ -117,8 +197,13 @@ enum AgentBenchmarks {
         }
         let elapsed = ContinuousClock.now - start
         let sorted = results.0.sorted()
+        _ = sorted
         func pct(_ p: Double) -> Double { sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
         return Stats(requests: sorted.count, seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18,
                      p50: pct(0.5), p99: pct(0.99), failures: results.1)
     }
+}
+
+extension Duration {
+    var milliseconds: Double { Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15 }
 }

@@ -5,11 +5,15 @@ struct VeniceBench {
         #if DEBUG
         print("warning: debug build; run `make bench` for release figures")
         #endif
-        // `venice-bench --x402-only` skips the slow keystore figures.
-        if !CommandLine.arguments.contains("--x402-only") { try WalletBenchmarks.run() }
-        try X402Benchmarks.run()
+        // `venice-bench --x402-only` skips the slow keystore figures; `--agent-only` runs the agent cells alone.
+        let agentOnly = CommandLine.arguments.contains("--agent-only")
+        if !CommandLine.arguments.contains("--x402-only") && !agentOnly { try WalletBenchmarks.run() }
+        if !agentOnly { try X402Benchmarks.run() }
         if !CommandLine.arguments.contains("--x402-only") && !CommandLine.arguments.contains("--no-agent") {
-            try await AgentBenchmarks.run(seconds: 3)
+            let sequential = CommandLine.arguments.firstIndex(of: "--sequential").flatMap { index in
+                CommandLine.arguments.dropFirst(index + 1).first.flatMap { Int($0) }
+            } ?? 10_000
+            try await AgentBenchmarks.run(seconds: 3, sequential: sequential)
         }
     }
 }

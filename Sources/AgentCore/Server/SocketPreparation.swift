@@ -20,9 +20,8 @@ public enum SocketPreparation {
         try checkFolder(dir)
         // Allowed uids must be able to reach the socket (never to list or write the folder).
         if sharedWithOtherUsers { try allowTraversal(dir) }
-        var st = stat()
-        guard lstat(path, &st) == 0 else { return }
-        guard st.st_mode & S_IFMT == S_IFSOCK else {
+        guard case .success(let existing) = FileStatus.of(path, followingLinks: false) else { return }
+        guard existing.kind == .socket else {
             throw Failure(description: "\(path) exists and is not a socket; remove it or choose another --socket")
         }
         if isLive(path) {
@@ -34,34 +33,34 @@ public enum SocketPreparation {
     /// The socket's folder must be a folder, not a symlink, owned by us, and not writable by
     /// group or others.
     static func checkFolder(_ dir: String) throws {
-        var st = stat()
-        guard lstat(dir, &st) == 0 else {
-            throw Failure(description: "cannot inspect the socket folder \(dir): \(String(cString: strerror(errno)))")
+        let st: FileStatus
+        switch FileStatus.of(dir, followingLinks: false) {
+        case .success(let status): st = status
+        case .failure(let error):
+            throw Failure(description: "cannot inspect the socket folder \(dir): \(String(cString: strerror(error.code)))")
         }
-        guard st.st_mode & S_IFMT == S_IFDIR else {
+        guard st.kind == .directory else {
             throw Failure(description: "the socket folder \(dir) is a symlink or not a folder; use a real folder only you can write (e.g. the default under $XDG_RUNTIME_DIR)")
         }
-        guard st.st_uid == geteuid() else {
-            throw Failure(description: "the socket folder \(dir) belongs to uid \(st.st_uid), not to you (uid \(geteuid())); another user could replace the socket — use a folder of your own")
+        guard st.ownerUID == geteuid() else {
+            throw Failure(description: "the socket folder \(dir) belongs to uid \(st.ownerUID), not to you (uid \(geteuid())); another user could replace the socket — use a folder of your own")
         }
-        guard st.st_mode & (S_IWGRP | S_IWOTH) == 0 else {
-            throw Failure(description: "the socket folder \(dir) is writable by other users (mode \(String(st.st_mode & 0o7777, radix: 8))); another user could replace the socket — use a folder only you can write (chmod 700 it, or the default under $XDG_RUNTIME_DIR)")
+        guard st.permissions & 0o022 == 0 else {
+            throw Failure(description: "the socket folder \(dir) is writable by other users (mode \(String(st.permissions, radix: 8))); another user could replace the socket — use a folder only you can write (chmod 700 it, or the default under $XDG_RUNTIME_DIR)")
         }
     }
 
     static func allowTraversal(_ dir: String) throws {
-        var st = stat()
-        guard stat(dir, &st) == 0 else { return }
-        let wanted = (st.st_mode & 0o7777) | 0o011
-        guard wanted != st.st_mode & 0o7777 else { return }
-        guard chmod(dir, wanted) == 0 else {
+        guard case .success(let st) = FileStatus.of(dir, followingLinks: true) else { return }
+        let wanted = st.permissions | 0o011
+        guard wanted != st.permissions else { return }
+        guard chmod(dir, mode_t(wanted)) == 0 else {
             throw Failure(description: "cannot let allowed uids reach \(dir): \(String(cString: strerror(errno)))")
         }
     }
 
     static func makeDirectory(_ dir: String, mode: mode_t = 0o700) throws {
-        var st = stat()
-        if stat(dir, &st) == 0 { return }
+        if case .success = FileStatus.of(dir, followingLinks: true) { return }
         let parent = directory(of: dir)
         if parent != dir { try makeDirectory(parent, mode: mode) }
         guard mkdir(dir, mode) == 0 || errno == EEXIST else {

@@ -19,4 +19,7 @@ int venice_is_dumpable(void);
 /* Raises the soft RLIMIT_NOFILE towards `wanted` (never above the hard limit). Returns the
    soft limit now in force, or -1. */
 long venice_raise_open_files(long wanted);
+/* The owner uid and st_mode (type and permission bits) of `path`; `follow_links` 0 = lstat.
+   Returns 0, or the errno. (Swift's view of struct stat depends on which C modules are loaded.) */
+int venice_file_status(const char *path, int follow_links, uint32_t *uid, uint32_t *mode);
 #endif

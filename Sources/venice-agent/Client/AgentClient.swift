@@ -97,11 +97,13 @@ struct AgentClient: Sendable {
 
     /// Fails early, with a precise line, when the socket is missing or is not a socket.
     func checkSocket() throws(AgentClientError) {
-        var info = stat()
-        guard stat(socketPath, &info) == 0 else {
-            if errno == EACCES { throw .transport(socket: socketPath, detail: "permission denied; the socket belongs to another user") }
+        switch FileStatus.of(socketPath, followingLinks: true) {
+        case .failure(let error) where error == .accessDenied:
+            throw .transport(socket: socketPath, detail: "permission denied; the socket belongs to another user")
+        case .failure:
             throw .notRunning(socket: socketPath, detail: "no socket there")
+        case .success(let status):
+            guard status.kind == .socket else { throw .notASocket(socketPath) }
         }
-        guard info.st_mode & S_IFMT == S_IFSOCK else { throw .notASocket(socketPath) }
     }
 }
