@@ -127,6 +127,7 @@ let package = Package(
             name: "venice-bench",
             dependencies: [
                 "WalletCrypto", "X402Protocol", "AgentCore", "VeniceSimulator",
+                .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,4 +1,5 @@
 import AgentCore
+import GRDB
 import AsyncHTTPClient
 import Foundation
 import Logging
@@ -206,4 +207,29 @@ enum AgentBenchmarks {
 
 extension Duration {
     var milliseconds: Double { Double(components.seconds) * 1000 + Double(components.attoseconds) / 1e15 }
+}
+
+/// The ledger's write path alone: one GRDB async write per request row, as the agent makes it.
+enum LedgerBenchmarks {
+    static func run(count: Int) async throws {
+        let dir = "/tmp/vb-ledger-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let ledger = try AgentLedger(directory: dir, logger: Logger(label: "bench", factory: { _ in SwiftLogNoOpLogHandler() }))
+        var total = Duration.zero
+        var worst = Duration.zero
+        for index in 0..<count {
+            let started = ContinuousClock.now
+            try await ledger.writer.write { db in
+                try db.execute(sql: """
+                    INSERT INTO requests (id, client, uid, pid, method, route, model, estimate_micro, bytes_in, started_at)
+                    VALUES (?, 'default', 0, 1, 'POST', '/api/v1/image/generate', 'm', 10000, 100, ?)
+                    """, arguments: ["r\(index)", Int64(index)])
+            }
+            let elapsed = ContinuousClock.now - started
+            total += elapsed
+            worst = max(worst, elapsed)
+        }
+        print("-- ledger: \(count) sequential request rows (GRDB async write, WAL, synchronous=NORMAL) --")
+        print("mean \(Bench.format(total.milliseconds / Double(count) * 1000, 1)) µs, max \(Bench.format(worst.milliseconds, 3)) ms")
+    }
 }

@@ -9,6 +9,10 @@ struct VeniceBench {
         let agentOnly = CommandLine.arguments.contains("--agent-only")
         if !CommandLine.arguments.contains("--x402-only") && !agentOnly { try WalletBenchmarks.run() }
         if !agentOnly { try X402Benchmarks.run() }
+        if CommandLine.arguments.contains("--ledger") {
+            try await LedgerBenchmarks.run(count: 5000)
+            return
+        }
         if !CommandLine.arguments.contains("--x402-only") && !CommandLine.arguments.contains("--no-agent") {
             let sequential = CommandLine.arguments.firstIndex(of: "--sequential").flatMap { index in
                 CommandLine.arguments.dropFirst(index + 1).first.flatMap { Int($0) }

@@ -193,9 +193,10 @@ struct AttackTests {
                 stalled.append(connection)
             }
             #expect(try await agent.request("GET", "/agent/v1/status").status == 200)
-            // A body that stops arriving is cut after the body timeout.
-            #expect(try stalled[19].waitForClose(seconds: 15))
-            #expect(stalled.filter { $0.isOpen() }.isEmpty)
+            // A body that stops arriving is cut after the body timeout (or its connection was evicted).
+            for (index, connection) in stalled.enumerated() {
+                #expect(try connection.waitForClose(seconds: 15), "connection \(index) is still open")
+            }
             stalled.forEach { $0.close() }
         }
     }

@@ -107,19 +107,38 @@ struct ConcurrencyTests {
         }
     }
 
-    @Test("a request whose ledger row cannot be written is refused before anything is signed")
+    @Test("once request rows cannot be written, requests are refused before anything is signed; queued rows are kept, not lost")
     func unrecordableRequestsFailClosed() async throws {
         try await withAgent { agent in
             let db = try Self.openLedger(agent)
             try await db.write { db in
                 try db.execute(sql: "CREATE TRIGGER test_no_rows BEFORE INSERT ON requests BEGIN SELECT RAISE(ABORT, 'disk full'); END")
             }
-            let signatures = agent.session.signatureCount
-            let answer = try await agent.request("POST", "/api/v1/image/generate", json: Self.tinyImage)
+            // Rows are written behind the requests; the first write that fails stops admission.
+            var refused: AgentHarness.Answer?
+            for _ in 0..<50 {
+                let answer = try await agent.request("POST", "/api/v1/image/generate", json: Self.tinyImage)
+                if answer.status != 200 { refused = answer; break }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            let answer = try #require(refused)
             #expect(answer.status == 500)
             #expect(answer.json?["error"]?["code"]?.stringValue == "AGENT_LEDGER_ERROR")
+            let signatures = agent.session.signatureCount
+            let generated = await agent.sim.state.recordedRequests().filter { $0.path.hasSuffix("/image/generate") }.count
+            #expect(try await agent.request("POST", "/api/v1/image/generate", json: Self.tinyImage).status == 500)
             #expect(agent.session.signatureCount == signatures)
-            #expect(await agent.sim.state.recordedRequests().filter { $0.path.hasSuffix("/image/generate") }.isEmpty)
+            #expect(await agent.sim.state.recordedRequests().filter { $0.path.hasSuffix("/image/generate") }.count == generated)
+            // Once the database takes rows again, the waiting ones are written and requests pass.
+            try await db.write { db in try db.execute(sql: "DROP TRIGGER test_no_rows") }
+            var served = false
+            for _ in 0..<100 where !served {
+                served = try await agent.request("POST", "/api/v1/image/generate", json: Self.tinyImage).status == 200
+                if !served { try await Task.sleep(for: .milliseconds(50)) }
+            }
+            #expect(served)
+            let spend = try await agent.request("GET", "/agent/v1/spend")
+            #expect(spend.json?["rows"]?.arrayValue?.first?["requests"]?.intValue == generated + 1)
         }
     }
 
@@ -217,7 +236,8 @@ struct ConcurrencyTests {
         }
         #expect(await prices.priced(usdPerUnit: 0.01, units: 9.2e18, model: "m") == .unbounded(reason: "Venice's price for m is out of range"))
         #expect(await prices.priced(usdPerUnit: 0.01, units: 3, model: "m") == .bounded(micro: 30_000))
-        let reconciler = await ChargeReconciler(ledger: ledger, venice: venice, session: session, logger: logger)
+        let reconciler = await ChargeReconciler(ledger: ledger, requests: try await RequestLedger(ledger: ledger), venice: venice,
+                                                session: session, logger: logger)
         let rows: [JSONValue] = [
             ["id": "t1", "type": "CHARGE", "amount": .number("-1e300"), "createdAt": "2026-11-30T10:00:00Z"],
             ["id": "t2", "type": "CHARGE", "amount": .number("1e400"), "createdAt": "2026-11-30T10:00:00Z"],

@@ -16,6 +16,7 @@ struct AgentApp {
     let topUps: TopUpService
     let apiKeys: ApiKeyService
     let reconciler: ChargeReconciler
+    let requests: RequestLedger
     let http: HTTPClient
 }
 
@@ -52,11 +53,11 @@ func buildAgent(configuration: AgentConfiguration, session: KeySession, logger: 
     let apiKeys = try await ApiKeyService(ledger: ledger, venice: venice, session: session, logger: logger,
                                           renewalCheck: configuration.apiKeyRenewalCheck, renewFraction: configuration.apiKeyRenewFraction)
     keyBox.service = apiKeys
-    let reconciler = await ChargeReconciler(ledger: ledger, venice: venice, session: session, logger: logger,
+    let requests = try await RequestLedger(ledger: ledger)
+    let reconciler = await ChargeReconciler(ledger: ledger, requests: requests, venice: venice, session: session, logger: logger,
                                             graceMilliseconds: configuration.unexplainedChargeGraceSeconds * 1000,
                                             upstreamClockOffset: { clock.offsetMilliseconds })
     let clients = try await ClientStore(ledger: ledger)
-    let requests = RequestLedger(ledger: ledger)
     let metrics = AgentMetrics()
     let connections = ConnectionRegistry(limits: configuration.connectionLimits, ownerUID: configuration.ownerUID)
     let inFlight = InFlightTracker()
@@ -83,7 +84,7 @@ func buildAgent(configuration: AgentConfiguration, session: KeySession, logger: 
                  autoTopUp: autoTopUp, relay: ResponseRelay(reconciler: reconciler), metrics: metrics)
         .register(on: router, lockGate: LockGate(session: session, apiKeys: apiKeys))
     return AgentApp(router: router, connections: connections, inFlight: inFlight, ledger: ledger, topUps: topUps,
-                    apiKeys: apiKeys, reconciler: reconciler, http: http)
+                    apiKeys: apiKeys, reconciler: reconciler, requests: requests, http: http)
 }
 
 /// Lets the upstream client reach the key service built after it (they refer to each other).

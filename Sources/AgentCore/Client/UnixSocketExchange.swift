@@ -132,7 +132,8 @@ public struct UnixSocketExchange: Sendable {
         let body: [UInt8]
         if header("transfer-encoding")?.lowercased().contains("chunked") == true {
             body = try dechunk(payload, limit: limit)
-        } else if let length = header("content-length").flatMap(Int.init) {
+        } else if let text = header("content-length") {
+            guard let length = Int(text), length >= 0 else { throw .transport("the answer's Content-Length is not a length: \(text.prefix(32))") }
             guard length <= limit else { throw .tooLarge(limit: limit) }
             guard payload.count >= length else { throw .transport("the answer ended after \(payload.count) of \(length) bytes") }
             body = Array(payload[0..<length])

@@ -19,6 +19,8 @@ import Glibc
 public final class AgentLedger: Sendable {
     public let writer: any DatabaseWriter
     let logger: Logger
+    /// The database file (nil for an in-memory ledger).
+    let path: String?
 
     /// Opens (and migrates) `<directory>/ledger.sqlite`; the folder is made 0700, the files 0600.
     public convenience init(directory: String, logger: Logger = Logger(label: "venice-agent.ledger")) throws {
@@ -29,18 +31,23 @@ public final class AgentLedger: Sendable {
         config.prepareDatabase { db in
             // NORMAL for descriptive rows; payment intents use durableWrite (FULL). See above.
             try db.execute(sql: "PRAGMA synchronous = NORMAL")
+            // No checkpoint on a commit: copying the WAL back and fsyncing the database would
+            // stall whichever request's write happened to cross the threshold. `WALCheckpointer`
+            // does it in the background, on a connection of its own.
+            try db.execute(sql: "PRAGMA wal_autocheckpoint = 0")
         }
         let previous = umask(0o077)
         defer { umask(previous) }
         let pool = try DatabasePool(path: path, configuration: config)
         for suffix in ["", "-wal", "-shm"] { chmod(path + suffix, 0o600) }
-        try self.init(writer: pool, logger: logger)
+        try self.init(writer: pool, logger: logger, path: path)
     }
 
     /// For tests: any writer (e.g. an in-memory `DatabaseQueue`).
-    public init(writer: any DatabaseWriter, logger: Logger = Logger(label: "venice-agent.ledger")) throws {
+    public init(writer: any DatabaseWriter, logger: Logger = Logger(label: "venice-agent.ledger"), path: String? = nil) throws {
         self.writer = writer
         self.logger = logger
+        self.path = path
         try Self.migrator.migrate(writer)
     }
 

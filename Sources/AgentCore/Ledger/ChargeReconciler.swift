@@ -15,6 +15,7 @@ import X402Protocol
 /// flagged in the audit log and in `status`.
 public final class ChargeReconciler: Service, Sendable {
     let ledger: AgentLedger
+    let requests: RequestLedger
     let venice: VeniceAPI
     let session: KeySession
     let logger: Logger
@@ -26,10 +27,11 @@ public final class ChargeReconciler: Service, Sendable {
     private let poke: AsyncStream<Void>.Continuation
     private let flagged = Atomic<Int>(0)
 
-    init(ledger: AgentLedger, venice: VeniceAPI, session: KeySession, logger: Logger, graceMilliseconds: Int64 = 60_000,
+    init(ledger: AgentLedger, requests: RequestLedger, venice: VeniceAPI, session: KeySession, logger: Logger, graceMilliseconds: Int64 = 60_000,
          upstreamClockOffset: @escaping @Sendable () -> Int64 = { 0 }) async {
         self.upstreamClockOffset = upstreamClockOffset
         self.ledger = ledger
+        self.requests = requests
         self.venice = venice
         self.session = session
         self.logger = logger
@@ -66,6 +68,7 @@ public final class ChargeReconciler: Service, Sendable {
 
     /// Recent successful, priced requests that no transaction explains yet.
     func awaitingCharges(now: Int64) async -> Bool {
+        try? await requests.flush()
         let count = try? await ledger.writer.read { db in
             try Int.fetchOne(db, sql: """
                 SELECT COUNT(*) FROM requests r WHERE r.status < 400 AND r.estimate_micro > 0 AND r.finished_at > ?
@@ -99,7 +102,8 @@ public final class ChargeReconciler: Service, Sendable {
             accepted.append((row, id, type, micro))
         }
         let toStore = accepted
-        let newlyFlagged: [String] = try await ledger.writer.write { db in
+        try await requests.flush()
+        let (newlyFlagged, adjustments): ([String], [(client: String, startedAt: Int64, delta: Int64)]) = try await ledger.writer.write { db in
             for (row, id, type, micro) in toStore {
                 try db.execute(sql: """
                     INSERT OR IGNORE INTO upstream_transactions (id, type, amount_micro, request_id, model_id, created_at, attributed_to)
@@ -146,12 +150,23 @@ public final class ChargeReconciler: Service, Sendable {
                     flagged.append("\(txID) \(tx["amount_micro"] as Int64) micro-USD model \(model ?? "-") request \(requestId ?? "-") at \(tx["created_at"] as String)")
                 }
             }
+            // Each touched row's spending moves from its hold (or an older charge) to what Venice charged.
+            var adjustments: [(client: String, startedAt: Int64, delta: Int64)] = []
+            let spending = "CASE WHEN charged_micro IS NOT NULL THEN charged_micro WHEN status IS NULL OR status < 400 THEN estimate_micro ELSE 0 END"
             for request in touched {
+                let before = try Row.fetchOne(db, sql: "SELECT client, started_at, \(spending) AS spent FROM requests WHERE id = ?", arguments: [request])
                 try db.execute(sql: """
                     UPDATE requests SET charged_micro = (SELECT -SUM(amount_micro) FROM upstream_transactions WHERE attributed_to = ?) WHERE id = ?
                     """, arguments: [request, request])
+                let after = try Int64.fetchOne(db, sql: "SELECT \(spending) FROM requests WHERE id = ?", arguments: [request])
+                if let before, let after {
+                    adjustments.append((before["client"], before["started_at"], after - (before["spent"] as Int64)))
+                }
             }
-            return flagged
+            return (flagged, adjustments)
+        }
+        for adjustment in adjustments where adjustment.delta != 0 {
+            requests.book.adjust(adjustment.delta, client: adjustment.client, day: Timestamp.utcMidnight(adjustment.startedAt))
         }
         for detail in newlyFlagged {
             await ledger.audit(.unexplainedCharge, detail)

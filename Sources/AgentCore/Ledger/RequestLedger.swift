@@ -1,15 +1,46 @@
 import Foundation
 import GRDB
 import Logging
+import ServiceLifecycle
+import Synchronization
 import X402Protocol
 
-/// One row per forwarded request: who, what, the estimate held against the budget, and
-/// (after reconciliation) what Venice actually charged.
-struct RequestLedger: Sendable {
+/// One row per forwarded request — who, what, the estimate held against the budget, and
+/// (after reconciliation) what Venice actually charged — kept off the request's path:
+///
+/// - **Admission is decided in memory.** `SpendBook` holds each client's spending for the
+///   current UTC day (estimates of open and successful requests, charges once reconciled),
+///   loaded from the table at start. Checking a limit and holding the estimate is one step
+///   under one lock, so parallel requests cannot together pass a limit.
+/// - **Rows are written behind**, in batches (one transaction per batch, `synchronous =
+///   NORMAL`), by `run()`. A power cut or a crash may lose the last moments of rows — the
+///   documented trade for a hop that costs microseconds. A batch that cannot be written is
+///   kept and retried, and while the ledger cannot be written new requests are refused
+///   (`isHealthy`): the agent fails closed rather than serving what it cannot record.
+/// - **Reads flush first**, so a spend table never misses a request that was answered.
+final class RequestLedger: Service, Sendable {
     let ledger: AgentLedger
-    /// Pauses between attempts of a write that must not be lost (the row would otherwise keep
-    /// holding its estimate against the client's budget: failing closed, but wrongly).
-    var retryDelays: [Duration] = [.milliseconds(20), .milliseconds(100), .milliseconds(500)]
+    let book: SpendBook
+    private let queue = Mutex(Queue())
+    private let wake: AsyncStream<Void>.Continuation
+    private let wakes: AsyncStream<Void>
+    /// How long the writer waits for more rows before a batch is written.
+    let batchDelay: Duration
+    /// Rows kept while the database refuses them; beyond this, requests are refused.
+    let maxPending: Int
+
+    struct Queue {
+        var writes: [Write] = []
+        /// The last batch failed: rows wait and new requests are refused.
+        var failing: (any Error)?
+        var waiters: [CheckedContinuation<Void, any Error>] = []
+    }
+
+    enum Write: Sendable {
+        case start(Start, startedAt: Int64)
+        case model(id: String, model: String)
+        case finish(id: String, status: Int, bytesOut: Int, upstreamRequestID: String?, finishedAt: Int64)
+    }
 
     struct Start: Sendable {
         let id: String
@@ -24,72 +55,131 @@ struct RequestLedger: Sendable {
     }
 
     enum Admission: Sendable {
-        case admitted
+        /// Admitted; its estimate is held against `day`.
+        case admitted(day: Int64)
         case overRequest(limit: Int64)
         case overDaily(limit: Int64, spent: Int64)
+        /// The ledger cannot be written: nothing is admitted until it can.
+        case ledgerUnavailable(String)
     }
 
-    /// Checks the budget and records the request in one transaction, so parallel requests
-    /// cannot together exceed the daily limit.
-    func admit(_ start: Start, policy: ClientPolicy, dayStart: Int64) async throws -> Admission {
+    init(ledger: AgentLedger, batchDelay: Duration = .milliseconds(5), maxPending: Int = 10_000) async throws {
+        self.ledger = ledger
+        self.batchDelay = batchDelay
+        self.maxPending = maxPending
+        let today = Timestamp.utcMidnight(AgentLedger.nowMilliseconds())
+        let spent = try await ledger.writer.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT client, \(Self.spentExpression) AS spent FROM requests WHERE started_at >= ? GROUP BY client
+                """, arguments: [today]).map { (client: $0["client"] as String, micro: $0["spent"] as Int64) }
+        }
+        book = SpendBook(day: today, spent: Dictionary(spent.map { ($0.client, $0.micro) }, uniquingKeysWith: +))
+        (wakes, wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
+    }
+
+    // MARK: the request's path (no database)
+
+    /// Checks the caller's limits and holds the estimate (in memory, atomically), and queues
+    /// the row. Refused while the ledger cannot be written.
+    func admit(_ start: Start, policy: ClientPolicy) -> Admission {
+        let now = AgentLedger.nowMilliseconds()
+        if let failing = queue.withLock({ q in q.failing != nil || q.writes.count >= maxPending ? q.failing ?? LedgerBacklog() : nil }) {
+            return .ledgerUnavailable(String(describing: failing))
+        }
         if let limit = policy.maxRequestMicro, start.estimateMicro > limit { return .overRequest(limit: limit) }
-        return try await ledger.writer.write { db in
-            if let limit = policy.dailyMicro {
-                let spent = try Self.spent(db, client: start.client, since: dayStart)
-                guard let total = Money.sum(spent, start.estimateMicro), total <= limit else { return .overDaily(limit: limit, spent: spent) }
+        switch book.hold(start.estimateMicro, client: start.client, dailyLimit: policy.dailyMicro, now: now) {
+        case .held(let day):
+            enqueue(.start(start, startedAt: now))
+            return .admitted(day: day)
+        case .overDaily(let limit, let spent):
+            return .overDaily(limit: limit, spent: spent)
+        }
+    }
+
+    func setModel(id: String, model: String) { enqueue(.model(id: id, model: model)) }
+
+    /// Finishes a row; a failed request's hold is released.
+    func finish(id: String, client: String, day: Int64, estimateMicro: Int64, status: Int, bytesOut: Int, upstreamRequestID: String?) {
+        if status >= 400 { book.release(estimateMicro, client: client, day: day) }
+        enqueue(.finish(id: id, status: status, bytesOut: bytesOut, upstreamRequestID: upstreamRequestID, finishedAt: AgentLedger.nowMilliseconds()))
+    }
+
+    private func enqueue(_ write: Write) {
+        queue.withLock { $0.writes.append(write) }
+        wake.yield()
+    }
+
+    // MARK: the writer
+
+    func run() async throws {
+        await withGracefulShutdownHandler {
+            for await _ in wakes {
+                try? await Task.sleep(for: batchDelay)
+                try? await flush()
             }
-            try db.execute(sql: """
-                INSERT INTO requests (id, client, uid, pid, method, route, model, estimate_micro, bytes_in, started_at)
-                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                """, arguments: [start.id, start.client, Int64(start.uid), Int64(start.pid), start.method, start.route, start.model,
-                                 start.estimateMicro, start.bytesIn, AgentLedger.nowMilliseconds()])
-            return .admitted
+        } onGracefulShutdown: {
+            self.wake.finish()
+        }
+        try? await flush()
+    }
+
+    /// Writes every queued row now (one transaction). Readers call it first.
+    func flush() async throws {
+        let batch = queue.withLock { q -> [Write] in
+            defer { q.writes = [] }
+            return q.writes
+        }
+        guard !batch.isEmpty else {
+            if let failing = queue.withLock({ $0.failing }) { throw failing }
+            return
+        }
+        do {
+            try await ledger.writer.write { db in try Self.apply(batch, db) }
+            queue.withLock { $0.failing = nil }
+        } catch {
+            // Nothing is lost: the batch goes back in front, in order, and is retried.
+            queue.withLock { q in
+                q.writes = batch + q.writes
+                q.failing = error
+            }
+            ledger.logger.error("request rows could not be written; new requests are refused until they can", metadata: ["error": "\(error)"])
+            Task { [wake, batchDelay] in
+                try? await Task.sleep(for: max(batchDelay, .milliseconds(200)))
+                wake.yield()
+            }
+            throw error
         }
     }
 
-    /// Spend of a client since `since`: the actual charge once known, else the estimate for
-    /// requests still in flight or successful (a hold), nothing for failures.
-    static func spent(_ db: Database, client: String, since: Int64) throws -> Int64 {
-        try Int64.fetchOne(db, sql: """
-            SELECT COALESCE(SUM(CASE WHEN charged_micro IS NOT NULL THEN charged_micro
-                                     WHEN status IS NULL OR status < 400 THEN estimate_micro ELSE 0 END), 0)
-            FROM requests WHERE client = ? AND started_at >= ?
-            """, arguments: [client, since]) ?? 0
-    }
-
-    func spentToday(client: String, dayStart: Int64) async throws -> Int64 {
-        try await ledger.writer.read { db in try Self.spent(db, client: client, since: dayStart) }
-    }
-
-    func setModel(id: String, model: String) async {
-        await persist("set the model of \(id)") { db in
-            try db.execute(sql: "UPDATE requests SET model = COALESCE(model, ?) WHERE id = ?", arguments: [model, id])
-        }
-    }
-
-    func finish(id: String, status: Int, bytesOut: Int, upstreamRequestID: String?) async {
-        await persist("finish \(id)") { db in
-            try db.execute(sql: """
-                UPDATE requests SET status = ?, bytes_out = ?, upstream_request_id = COALESCE(?, upstream_request_id), finished_at = ? WHERE id = ?
-                """, arguments: [status, bytesOut, upstreamRequestID, AgentLedger.nowMilliseconds(), id])
-        }
-    }
-
-    /// A write retried with backoff; a final failure is logged, never swallowed.
-    private func persist(_ what: String, _ write: @escaping @Sendable (Database) throws -> Void) async {
-        var lastError: (any Error)?
-        for delay in [Duration.zero] + retryDelays {
-            if delay > .zero { try? await Task.sleep(for: delay) }
-            do {
-                try await ledger.writer.write { db in try write(db) }
-                return
-            } catch {
-                lastError = error
+    static func apply(_ batch: [Write], _ db: Database) throws {
+        for write in batch {
+            switch write {
+            case .start(let start, let startedAt):
+                try db.cachedStatement(sql: """
+                    INSERT INTO requests (id, client, uid, pid, method, route, model, estimate_micro, bytes_in, started_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    """).execute(arguments: [start.id, start.client, Int64(start.uid), Int64(start.pid), start.method, start.route,
+                                             start.model, start.estimateMicro, start.bytesIn, startedAt])
+            case .model(let id, let model):
+                try db.cachedStatement(sql: "UPDATE requests SET model = COALESCE(model, ?) WHERE id = ?").execute(arguments: [model, id])
+            case .finish(let id, let status, let bytesOut, let upstreamRequestID, let finishedAt):
+                try db.cachedStatement(sql: """
+                    UPDATE requests SET status = ?, bytes_out = ?, upstream_request_id = COALESCE(?, upstream_request_id), finished_at = ? WHERE id = ?
+                    """).execute(arguments: [status, bytesOut, upstreamRequestID, finishedAt, id])
             }
         }
-        ledger.logger.error("a request ledger row could not be written; its estimate stays held against the client's budget",
-                            metadata: ["write": "\(what)", "error": "\(lastError.map { String(describing: $0) } ?? "-")"])
     }
+
+    // MARK: reads (flush first)
+
+    /// A row's spending: the actual charge once known, else the estimate for requests still in
+    /// flight or successful (a hold), nothing for failures.
+    static let spentExpression = """
+        COALESCE(SUM(CASE WHEN charged_micro IS NOT NULL THEN charged_micro
+                          WHEN status IS NULL OR status < 400 THEN estimate_micro ELSE 0 END), 0)
+        """
+
+    func spentToday(client: String) -> Int64 { book.spent(client: client, now: AgentLedger.nowMilliseconds()) }
 
     struct SpendRow: Sendable {
         let key: String
@@ -109,15 +199,78 @@ struct RequestLedger: Sendable {
         case "day": key = "strftime('%Y-%m-%d', started_at / 1000, 'unixepoch')"
         default: throw AgentError.badRequest("by must be one of client, model, route, day")
         }
+        try await flush()
         return try await ledger.writer.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT \(key) AS k, COUNT(*) AS n, COALESCE(SUM(estimate_micro), 0) AS est,
-                       COALESCE(SUM(CASE WHEN charged_micro IS NOT NULL THEN charged_micro
-                                         WHEN status IS NULL OR status < 400 THEN estimate_micro ELSE 0 END), 0) AS charged
+                SELECT \(key) AS k, COUNT(*) AS n, COALESCE(SUM(estimate_micro), 0) AS est, \(Self.spentExpression) AS charged
                 FROM requests WHERE started_at >= ? AND (? IS NULL OR client = ?) GROUP BY k ORDER BY k
                 """, arguments: [since, client, client]).map {
                 SpendRow(key: $0["k"], requests: $0["n"], estimateMicro: $0["est"], chargedMicro: $0["charged"])
             }
+        }
+    }
+
+    struct LedgerBacklog: Error, CustomStringConvertible {
+        var description: String { "too many request rows are waiting to be written" }
+    }
+}
+
+/// Each client's spending for the current UTC day, in memory: the estimates held by open and
+/// successful requests, replaced by Venice's charges as they are reconciled. The authority for
+/// admission; the table is the record.
+final class SpendBook: Sendable {
+    private struct State {
+        var day: Int64
+        var spent: [String: Int64]
+    }
+
+    enum Hold: Sendable {
+        case held(day: Int64)
+        case overDaily(limit: Int64, spent: Int64)
+    }
+
+    private let state: Mutex<State>
+
+    init(day: Int64, spent: [String: Int64]) {
+        state = Mutex(State(day: day, spent: spent))
+    }
+
+    /// Holds `micro` for `client` today unless that passes `dailyLimit`.
+    func hold(_ micro: Int64, client: String, dailyLimit: Int64?, now: Int64) -> Hold {
+        state.withLock { s in
+            Self.roll(&s, now: now)
+            let spent = s.spent[client, default: 0]
+            if let dailyLimit {
+                guard let total = Money.sum(spent, micro), total <= dailyLimit else { return .overDaily(limit: dailyLimit, spent: spent) }
+            }
+            s.spent[client] = Money.sum(spent, micro) ?? Money.maxMicro
+            return .held(day: s.day)
+        }
+    }
+
+    /// Gives back a hold made on `day` (nothing when that day is over).
+    func release(_ micro: Int64, client: String, day: Int64) { adjust(-micro, client: client, day: day) }
+
+    /// Adds `delta` (a charge minus its estimate, say) to `client`'s spending of `day`.
+    func adjust(_ delta: Int64, client: String, day: Int64) {
+        state.withLock { s in
+            guard s.day == day else { return }
+            s.spent[client] = max(0, Money.sum(s.spent[client, default: 0], delta) ?? 0)
+        }
+    }
+
+    func spent(client: String, now: Int64) -> Int64 {
+        state.withLock { s in
+            Self.roll(&s, now: now)
+            return s.spent[client, default: 0]
+        }
+    }
+
+    private static func roll(_ s: inout State, now: Int64) {
+        let today = Timestamp.utcMidnight(now)
+        if today > s.day {
+            s.day = today
+            s.spent = [:]
         }
     }
 }

@@ -23,18 +23,16 @@ struct BudgetGate: Sendable {
         // Public routes (models, quotes) cost nothing and are not ledgered.
         guard route.auth != .none else { return nil }
         let started = ContinuousClock.now
-        defer { metrics.record(.ledger, .now - started) }
         let estimate = price.heldMicro
         let start = RequestLedger.Start(id: requestID, client: policy.name, uid: caller.peer.uid, pid: caller.peer.pid, method: method,
                                         route: "/api/v1" + route.template, model: model, estimateMicro: estimate, bytesIn: body.declaredLength ?? 0)
-        let admission: RequestLedger.Admission
-        // Rows are stamped with the local clock, so the day they count against is the local UTC day.
-        do { admission = try await requests.admit(start, policy: policy, dayStart: Timestamp.utcMidnight(AgentLedger.nowMilliseconds())) } catch {
-            throw .ledger("cannot record the request, so it was not sent: \(error)")
-        }
+        let admission = requests.admit(start, policy: policy)
+        metrics.record(.ledger, .now - started)
         switch admission {
-        case .admitted:
-            return LedgerHold(id: requestID, model: model, requests: requests)
+        case .admitted(let day):
+            return LedgerHold(id: requestID, client: policy.name, day: day, estimateMicro: estimate, model: model, requests: requests)
+        case .ledgerUnavailable(let why):
+            throw .ledger("the request ledger cannot be written (\(why)), so nothing is sent until it can")
         case .overRequest(let limit):
             await ledger.audit(.budgetRefused, "\(policy.name) \(route.template) estimate \(Money.text(estimate)) > max_request \(Money.text(limit))")
             throw .budgetExceeded(client: policy.name, limit: .perRequest, limitMicro: limit, spentMicro: 0, estimateMicro: estimate)
@@ -50,25 +48,33 @@ struct BudgetGate: Sendable {
 /// any path that forgot (a client gone before its answer was written), when released.
 final class LedgerHold: Sendable {
     let id: String
+    let client: String
+    /// The UTC day the estimate is held against.
+    let day: Int64
+    let estimateMicro: Int64
     private let requests: RequestLedger
     private let state: Mutex<(model: String?, finished: Bool)>
 
-    init(id: String, model: String?, requests: RequestLedger) {
+    init(id: String, client: String, day: Int64, estimateMicro: Int64, model: String?, requests: RequestLedger) {
         self.id = id
+        self.client = client
+        self.day = day
+        self.estimateMicro = estimateMicro
         self.requests = requests
         self.state = Mutex((model, false))
     }
 
     var model: String? { state.withLock { $0.model } }
 
-    func setModel(_ model: String) async {
+    func setModel(_ model: String) {
         state.withLock { $0.model = $0.model ?? model }
-        await requests.setModel(id: id, model: model)
+        requests.setModel(id: id, model: model)
     }
 
-    func finish(status: Int, bytesOut: Int = 0, upstreamRequestID: String? = nil) async {
+    func finish(status: Int, bytesOut: Int = 0, upstreamRequestID: String? = nil) {
         guard claim() else { return }
-        await requests.finish(id: id, status: status, bytesOut: bytesOut, upstreamRequestID: upstreamRequestID)
+        requests.finish(id: id, client: client, day: day, estimateMicro: estimateMicro, status: status, bytesOut: bytesOut,
+                        upstreamRequestID: upstreamRequestID)
     }
 
     private func claim() -> Bool {
@@ -81,9 +87,7 @@ final class LedgerHold: Sendable {
 
     deinit {
         if claim() {
-            let requests = self.requests
-            let id = self.id
-            Task { await requests.finish(id: id, status: 599, bytesOut: 0, upstreamRequestID: nil) }
+            requests.finish(id: id, client: client, day: day, estimateMicro: estimateMicro, status: 599, bytesOut: 0, upstreamRequestID: nil)
         }
     }
 }

@@ -92,7 +92,7 @@ struct ProxyHandler: Sendable {
             clock.excludeFromUpstream(answer.signing)
             metrics.record(.signing, answer.signing)
         } catch {
-            await hold?.finish(status: body.limited?.exceeded == true ? 413 : 502)
+            hold?.finish(status: body.limited?.exceeded == true ? 413 : 502)
             if body.limited?.exceeded == true { throw .bodyTooLarge(limit: configuration.maxRequestBodyBytes) }
             throw AgentError(error)
         }
@@ -117,7 +117,7 @@ struct ProxyHandler: Sendable {
         }
         if hold?.model == nil, let streamed = body.limited,
            let sniffed = MultipartField.value(named: "model", in: streamed.head, contentType: request.headers[.contentType]) {
-            await hold?.setModel(sniffed)
+            hold?.setModel(sniffed)
         }
         metrics.recordUpstreamLatency(clock.upstreamTime)
         for reason in answer.retries { metrics.recordRetry(reason: reason.rawValue) }

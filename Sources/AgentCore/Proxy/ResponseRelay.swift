@@ -27,7 +27,7 @@ struct ResponseRelay: Sendable {
         case .buffered(let buffer):
             let body = ResponseBody(contentLength: buffer.readableBytes) { writer in
                 await lease?.release()
-                await hold?.finish(status: answer.status, bytesOut: buffer.readableBytes, upstreamRequestID: headerID)
+                hold?.finish(status: answer.status, bytesOut: buffer.readableBytes, upstreamRequestID: headerID)
                 await streamedBody?.close()
                 try await writer.write(buffer)
                 try await writer.finish(nil)
@@ -47,13 +47,13 @@ struct ResponseRelay: Sendable {
                     try await writer.finish(nil)
                 } catch {
                     await lease?.release()
-                    await hold?.finish(status: 599, bytesOut: bytes, upstreamRequestID: upstreamID)
+                    hold?.finish(status: 599, bytesOut: bytes, upstreamRequestID: upstreamID)
                     await streamedBody?.close()
                     throw error
                 }
                 await streamedBody?.close()
                 await lease?.release()
-                await hold?.finish(status: answer.status, bytesOut: bytes, upstreamRequestID: upstreamID)
+                hold?.finish(status: answer.status, bytesOut: bytes, upstreamRequestID: upstreamID)
                 if signedIn, answer.status < 300 { await reconciler.requestFinished() }
             }
             return Response(status: status, headers: fields, body: body)

@@ -205,16 +205,7 @@ struct AgentAPI: Sendable {
     }
 
     func listClients(_ admin: Administrator) async throws(AgentError) -> Response {
-        let dayStart = Timestamp.utcMidnight(AgentLedger.nowMilliseconds())
-        var listed: [JSONValue] = []
-        for policy in clients.all() {
-            let spent: Int64
-            do { spent = try await requests.spentToday(client: policy.name, dayStart: dayStart) } catch {
-                throw .ledger("cannot read the ledger: \(error)")
-            }
-            listed.append(.object(Self.clientJSON(policy, spentMicro: spent)))
-        }
-        return Response.json(["clients": .array(listed)])
+        Response.json(["clients": .array(clients.all().map { .object(Self.clientJSON($0, spentMicro: requests.spentToday(client: $0.name))) })])
     }
 
     // MARK: bodies

@@ -63,7 +63,9 @@ public struct AgentServer: Sendable {
             server: server,
             configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "venice-agent"),
             services: [LifetimeReaper(session: session, ledger: ledger, logger: logger),
-                       PendingPaymentResolver(topUps: agent.topUps, session: session, logger: logger), agent.reconciler, agent.apiKeys],
+                       PendingPaymentResolver(topUps: agent.topUps, session: session, logger: logger), agent.reconciler, agent.apiKeys,
+                       agent.requests]
+                + (ledger.path.map { [WALCheckpointer(path: $0, interval: .seconds(2), logger: logger)] } ?? []),
             onServerRunning: { _ in
                 umask(previousMask)
                 chmod(socketPath, socketMode)
@@ -87,6 +89,7 @@ public struct AgentServer: Sendable {
             outcome = .failure(error)
         }
         session.lock()
+        try? await agent.requests.flush()
         await ledger.audit(.lock, "agent stopped")
         unlink(socketPath)
         try? await agent.http.shutdown()

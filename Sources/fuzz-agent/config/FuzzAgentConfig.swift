@@ -30,7 +30,7 @@ private func hitsKnownTOMLAssert(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
             || c == UInt8(ascii: "_") || c == UInt8(ascii: "-") || c == UInt8(ascii: "\"") || c == UInt8(ascii: "'")
     }
     let quote = UInt8(ascii: "\""), apostrophe = UInt8(ascii: "'"), backslash = UInt8(ascii: "\\")
-    var i = 0
+    var i = b.count >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF ? 3 : 0  // toml++ skips a UTF-8 BOM
     var lineHasContent = false  // a significant byte on this line (outside comments)
     var last: UInt8 = 0x0A      // the last significant byte, comments and whitespace skipped
     while i < b.count {
