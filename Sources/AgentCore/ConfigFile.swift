@@ -1,31 +1,21 @@
 import Foundation
-import TOMLKit
 import X402Protocol
 
 /// The agent's TOML configuration (default `~/.config/venice-agent/config.toml`). Command-line
 /// flags win over it. Unknown keys are an error that names them, so a typo never silently
-/// drops a limit.
-public struct ConfigFile: Sendable, Equatable, Decodable {
-    public struct Payments: Sendable, Equatable, Decodable {
+/// drops a limit. The text is read by `TOMLParser` (Config/), which refuses malformed input with
+/// an error and a line number and never traps.
+public struct ConfigFile: Sendable, Equatable {
+    public struct Payments: Sendable, Equatable {
         public var topupCapUSD: Double?
         public var dailyCapUSD: Double?
         public var autoTopup: Bool?
         public var autoTopupUSD: Double?
 
-        enum CodingKeys: String, CodingKey {
-            case topupCapUSD = "topup_cap_usd", dailyCapUSD = "daily_cap_usd", autoTopup = "auto_topup", autoTopupUSD = "auto_topup_usd"
-        }
-
-        public init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            topupCapUSD = try c.decodeAmount(.topupCapUSD)
-            dailyCapUSD = try c.decodeAmount(.dailyCapUSD)
-            autoTopup = try c.decodeIfPresent(Bool.self, forKey: .autoTopup)
-            autoTopupUSD = try c.decodeAmount(.autoTopupUSD)
-        }
+        static let keys: Set<String> = ["topup_cap_usd", "daily_cap_usd", "auto_topup", "auto_topup_usd"]
     }
 
-    public struct Policy: Sendable, Equatable, Decodable {
+    public struct Policy: Sendable, Equatable {
         public var name: String?
         public var executable: String?
         public var unit: String?
@@ -35,20 +25,7 @@ public struct ConfigFile: Sendable, Equatable, Decodable {
         /// `[default]` only: false takes the right to manage the agent away from the owner's programs.
         public var admin: Bool?
 
-        enum CodingKeys: String, CodingKey {
-            case name, executable, unit, routes, admin, maxRequestUSD = "max_request_usd", dailyUSD = "daily_usd"
-        }
-
-        public init(from decoder: any Decoder) throws {
-            let c = try decoder.container(keyedBy: CodingKeys.self)
-            name = try c.decodeIfPresent(String.self, forKey: .name)
-            executable = try c.decodeIfPresent(String.self, forKey: .executable)
-            unit = try c.decodeIfPresent(String.self, forKey: .unit)
-            routes = try c.decodeIfPresent([String].self, forKey: .routes)
-            maxRequestUSD = try c.decodeAmount(.maxRequestUSD)
-            dailyUSD = try c.decodeAmount(.dailyUSD)
-            admin = try c.decodeIfPresent(Bool.self, forKey: .admin)
-        }
+        static let keys: Set<String> = ["name", "executable", "unit", "routes", "max_request_usd", "daily_usd", "admin"]
     }
 
     public var keystore: String?
@@ -64,11 +41,10 @@ public struct ConfigFile: Sendable, Equatable, Decodable {
     public var otherUIDs: Policy?
     public var binding: [Policy]?
 
-    enum CodingKeys: String, CodingKey {
-        case keystore, socket, upstream, lifetime, payments, `default`, binding
-        case otherUIDs = "other_uids"
-        case stateDir = "state_dir", maxInFlight = "max_in_flight", maxRequestBodyMB = "max_request_body_mb", allowedUIDs = "allowed_uids"
-    }
+    static let keys: Set<String> = [
+        "keystore", "socket", "upstream", "state_dir", "lifetime", "max_in_flight", "max_request_body_mb", "allowed_uids",
+        "payments", "default", "other_uids", "binding",
+    ]
 
     public struct Failure: Error, CustomStringConvertible {
         public let description: String
@@ -79,36 +55,55 @@ public struct ConfigFile: Sendable, Equatable, Decodable {
         return base + "/venice-agent/config.toml"
     }
 
+    /// Reads at most 1 MiB of UTF-8 from `path` and parses it.
     public static func load(path: String) throws -> ConfigFile {
-        let text: String
-        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+        let data: Data
+        do {
+            let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+            defer { try? handle.close() }
+            data = try handle.read(upToCount: TOMLParser.maxInputBytes + 1) ?? Data()
+        } catch {
             throw Failure(description: "cannot read config \(path): \(error.localizedDescription)")
+        }
+        guard data.count <= TOMLParser.maxInputBytes else {
+            throw Failure(description: "\(path): larger than 1 MiB; a config file is a few lines of TOML")
+        }
+        guard let text = String(data: data, encoding: .utf8) else {
+            let at = invalidUTF8Position(data)
+            throw Failure(description: "\(path):\(at): not valid UTF-8; save the file as UTF-8 text")
         }
         return try parse(text, path: path)
     }
 
+    /// Parses a config text; `path` prefixes every message ("config.toml:3:7: …").
     public static func parse(_ text: String, path: String = "config") throws -> ConfigFile {
-        do {
-            return try TOMLDecoder(strictDecoding: true).decode(ConfigFile.self, from: text)
-        } catch let error as UnexpectedKeysError {
-            let names = error.keys.keys.sorted().joined(separator: ", ")
-            throw Failure(description: "\(path): unknown setting(s) \(names); see the configuration reference in the README")
-        } catch let error as TOMLParseError {
-            throw Failure(description: "\(path): not valid TOML at \(error.source.begin.debugDescription): \(error.description)")
-        } catch let error as DecodingError {
-            throw Failure(description: "\(path): \(Self.describe(error))")
+        let document: TOMLTable
+        do { document = try TOMLParser.parse(text) } catch {
+            throw Failure(description: "\(path):\(error.position): \(error.message)")
         }
+        var reader = SettingsReader(file: path)
+        let file = try reader.configFile(document)
+        let unknown = reader.unknown.sorted { ($0.position.line, $0.position.column) < ($1.position.line, $1.position.column) }
+        if let first = unknown.first {
+            let names = unknown.count == 1 ? first.name : unknown.map { "\($0.name) (line \($0.position.line))" }.joined(separator: ", ")
+            throw Failure(description: "\(path):\(first.position): unknown setting(s) \(names); see the configuration reference in the README")
+        }
+        return file
     }
 
-    static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String { context.codingPath.map(\.stringValue).joined(separator: ".") }
-        switch error {
-        case .typeMismatch(let type, let context): return "\(path(context)) must be a \(type)"
-        case .valueNotFound(_, let context): return "\(path(context)) is missing a value"
-        case .keyNotFound(let key, let context): return "\(path(context)) needs \(key.stringValue)"
-        case .dataCorrupted(let context): return "\(path(context)): \(context.debugDescription)"
-        @unknown default: return String(describing: error)
+    /// Line and column of the first byte that is not UTF-8.
+    static func invalidUTF8Position(_ data: Data) -> TOMLPosition {
+        var iterator = data.makeIterator()
+        var parser = Unicode.UTF8.ForwardParser()
+        var position = TOMLPosition(line: 1, column: 1)
+        while case .valid(let scalar) = parser.parseScalar(from: &iterator) {
+            if scalar.count == 1, scalar.first == 0x0A {
+                position = TOMLPosition(line: position.line + 1, column: 1)
+            } else {
+                position.column += 1
+            }
         }
+        return position
     }
 
     /// Applies the file to `configuration` (flags are applied afterwards and win).
@@ -185,15 +180,5 @@ public struct ConfigFile: Sendable, Equatable, Decodable {
 
     public static func expand(_ path: String) -> String {
         path.hasPrefix("~/") ? (ProcessInfo.processInfo.environment["HOME"] ?? "") + path.dropFirst(1) : path
-    }
-}
-
-extension KeyedDecodingContainer {
-    /// A USD amount written either as `10` or `10.5`.
-    func decodeAmount(_ key: Key) throws -> Double? {
-        guard contains(key) else { return nil }
-        if let value = try? decode(Double.self, forKey: key) { return value }
-        if let value = try? decode(Int.self, forKey: key) { return Double(value) }
-        throw DecodingError.typeMismatch(Double.self, .init(codingPath: codingPath + [key], debugDescription: "expected a number"))
     }
 }

@@ -28,9 +28,12 @@ enum AgentBenchmarks {
     static func run(seconds: Double, sequential: Int) async throws {
         print("== Agent vs direct (POST /image/generate 64x64 PNG, \(Int(seconds)) s per cell, one process) ==")
         print("sim latency  in flight  clients   direct rps  p50 ms  p99 ms    agent rps  p50 ms  p99 ms   added p50  added p99  agent/direct")
-        for (latency, maxInFlight) in [(0, 5), (100, 5), (0, 64)] {
+        for (latency, maxInFlight) in [(0, 5), (100, 5), (100, 64), (0, 64)] {
             try await withBench(latency: latency, maxInFlight: maxInFlight) { bench in
-                for clients in maxInFlight == 64 ? [8, 64] : [1, 8, 64] {
+                // One request each way first: connections open, caches warm.
+                _ = try await bench.direct(0)
+                _ = try await bench.viaAgent()
+                for clients in maxInFlight == 64 ? (latency == 0 ? [8, 64] : [1, 8]) : [1, 8, 64] {
                     let direct = try await measure(clients: clients, seconds: seconds) { i in try await bench.direct(i) }
                     let viaAgent = try await measure(clients: clients, seconds: seconds) { _ in try await bench.viaAgent() != nil }
                     func f(_ x: Double, _ w: Int) -> String { Bench.format(x, 2).leftPad(w) }
@@ -39,10 +42,13 @@ enum AgentBenchmarks {
                           + "\(f(viaAgent.p50 - direct.p50, 11)) \(f(viaAgent.p99 - direct.p99, 10)) \(Bench.format(viaAgent.rps / max(direct.rps, 0.001) * 100, 0).leftPad(12))%"
                           + (direct.failures + viaAgent.failures > 0 ? "  (failures: direct \(direct.failures), agent \(viaAgent.failures))" : ""))
                 }
+                let retries = try await bench.metrics().split(separator: "\n").filter { $0.hasPrefix("venice_agent_upstream_retries_total{") }
+                if !retries.isEmpty { print("   upstream retries: " + retries.map { $0.replacingOccurrences(of: "venice_agent_upstream_retries_total", with: "") }.joined(separator: ", ")) }
                 if latency == 0 && maxInFlight == 5 {
                     try await sequentialRun(bench, count: sequential)
                     try await breakdown(bench)
                 }
+                if latency == 100 && maxInFlight == 5 { try await slowRequests(bench, count: 300) }
             }
         }
     }
@@ -149,6 +155,19 @@ enum AgentBenchmarks {
         print("time in the agent (X-Agent-Overhead-Ms): \(summary(overheads)) (\(overheads.count) answered)")
         print("end to end through the agent:            \(summary(agentLatencies))")
         print("end to end direct:                       \(summary(directLatencies))")
+    }
+
+    /// At 100 ms upstream, one client: the requests that took more than one upstream round trip.
+    static func slowRequests(_ bench: Running, count: Int) async throws {
+        var slow: [(Double, Double)] = []
+        for _ in 0..<count {
+            let t0 = ContinuousClock.now
+            let overhead = try await bench.viaAgent() ?? -1
+            let total = (ContinuousClock.now - t0).milliseconds
+            if total > 150 { slow.append((total, overhead)) }
+        }
+        print("-- \(count) sequential requests at 100 ms: \(slow.count) took over 150 ms: "
+              + slow.map { "\(Bench.format($0.0, 1)) ms (agent \(Bench.format($0.1, 3)) ms)" }.joined(separator: ", "))
     }
 
     /// Where a proxied request's time in the agent goes, from the agent's own histograms.

@@ -62,6 +62,12 @@ struct AgentHarness: Sendable {
                       body: Array(body.readableBytesView))
     }
 
+    /// What reached the simulator for clients: every recorded request but the agent's own
+    /// price-catalog reads (`GET /models`, fetched at start and kept fresh in the background).
+    func requestsAtSimulator() async -> [RecordedRequest] {
+        await sim.state.recordedRequests().filter { !$0.path.hasSuffix("/models") }
+    }
+
     static let imageRequest = #"{"model":"z-image-turbo","prompt":"a red fox in the snow","width":256,"height":256,"format":"png"}"#
 }
 

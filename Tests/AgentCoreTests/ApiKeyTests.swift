@@ -18,7 +18,7 @@ struct ApiKeyTests {
             #expect(!minted.text.contains("VENICE_ADMIN_KEY_"))
             let billing = try await agent.request("GET", "/api/v1/billing/balance")
             #expect(billing.status == 200, "\(billing.text)")
-            let recorded = await agent.sim.state.recordedRequests()
+            let recorded = await agent.requestsAtSimulator()
             let bearer = try #require(recorded.last?.header("authorization"))
             #expect(bearer.hasPrefix("Bearer VENICE_ADMIN_KEY_") && bearer.hasSuffix(last6))
             let list = try await agent.request("GET", "/agent/v1/apikey")
@@ -34,7 +34,7 @@ struct ApiKeyTests {
         try await withAgent(staked: true, agent: { dirBox.state = $0.stateDirectory }) { agent in
             _ = try await agent.request("POST", "/agent/v1/apikey/mint", json: #"{"type":"ADMIN"}"#)
             _ = try await agent.request("GET", "/api/v1/billing/balance")
-            let secret = try #require(await agent.sim.state.recordedRequests().last?.header("authorization")).dropFirst(7)
+            let secret = try #require(await agent.requestsAtSimulator().last?.header("authorization")).dropFirst(7)
             var ledgerBytes = Data()
             for suffix in ["", "-wal"] {
                 ledgerBytes += (try? Data(contentsOf: URL(fileURLWithPath: (dirBox.state ?? "") + "/ledger.sqlite" + suffix))) ?? Data()

@@ -20,7 +20,7 @@ struct ClientBudgetTests {
             #expect(token.hasPrefix("vat_"))
             let auth = [("Authorization", "Bearer \(token)")]
             #expect(try await agent.request("POST", "/api/v1/image/generate", json: AgentHarness.imageRequest, headers: auth).status == 200)
-            let recorded = await agent.sim.state.recordedRequests()
+            let recorded = await agent.requestsAtSimulator()
             #expect(recorded.allSatisfy { $0.header("authorization") == nil })
             // Audio is not in its route groups; managing the agent is not allowed either.
             let speech = try await agent.request("POST", "/api/v1/audio/speech", json: #"{"model":"tts-kokoro","input":"hi"}"#, headers: auth)
@@ -42,7 +42,7 @@ struct ClientBudgetTests {
             let token = try #require(created.json?["token"]?.stringValue)
             let auth = [("Authorization", "Bearer \(token)")]
             #expect(try await agent.request("POST", "/api/v1/image/generate", json: Self.fourImages, headers: auth).status == 200)  // $0.04
-            let generationsBefore = await agent.sim.state.recordedRequests().filter { $0.path.hasSuffix("/image/generate") }.count
+            let generationsBefore = await agent.requestsAtSimulator().filter { $0.path.hasSuffix("/image/generate") }.count
             let refused = try await agent.request("POST", "/api/v1/image/generate", json: Self.fourImages, headers: auth)
             #expect(refused.status == 402)
             let error = refused.json?["error"]
@@ -50,7 +50,7 @@ struct ClientBudgetTests {
             #expect(error?["limit"]?.stringValue == "daily_usd")
             #expect(error?["estimate_usd"]?.doubleValue == 0.04)
             #expect((error?["spent_usd"]?.doubleValue ?? 0) >= 0.04)
-            #expect(await agent.sim.state.recordedRequests().filter { $0.path.hasSuffix("/image/generate") }.count == generationsBefore)
+            #expect(await agent.requestsAtSimulator().filter { $0.path.hasSuffix("/image/generate") }.count == generationsBefore)
             // The owner's default client is not limited.
             #expect(try await agent.request("POST", "/api/v1/image/generate", json: Self.fourImages).status == 200)
         }

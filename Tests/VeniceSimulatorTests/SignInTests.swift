@@ -172,7 +172,7 @@ struct SignInTests {
     @Test("the 6th concurrent request of a wallet gets 429 X402_CONCURRENCY_LIMIT while the other 5 complete")
     func concurrencyLimit() async throws {
         var configuration = self.configuration
-        configuration.faults.latencyMilliseconds = 3_000
+        configuration.faults.latencyMilliseconds = 20_000
         try await withRunningSimulator(configuration: configuration) { sim async throws in
             let headers = try (0..<6).map { _ in try signIn.header(alice) }
             let statuses = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
@@ -180,9 +180,10 @@ struct SignInTests {
                     group.addTask { let r = try await post(sim, header: header); return (r.status, r.code) }
                 }
                 // Send the 6th only once the five are in flight (a fixed sleep is flaky on a loaded machine).
-                for _ in 0..<200 where await sim.state.inFlight(wallet: alice.address.lowercasedHex) < 5 {
+                for _ in 0..<1500 where await sim.state.inFlight(wallet: alice.address.lowercasedHex) < 5 {
                     try await Task.sleep(for: .milliseconds(10))
                 }
+                #expect(await sim.state.inFlight(wallet: alice.address.lowercasedHex) == 5)
                 group.addTask { let r = try await post(sim, header: headers[5]); return (r.status, r.code) }
                 var all: [(Int, String?)] = []
                 for try await result in group { all.append(result) }

@@ -17,6 +17,7 @@ struct AgentApp {
     let apiKeys: ApiKeyService
     let reconciler: ChargeReconciler
     let requests: RequestLedger
+    let prices: PriceBook
     let http: HTTPClient
 }
 
@@ -77,14 +78,15 @@ func buildAgent(configuration: AgentConfiguration, session: KeySession, logger: 
              requests: requests, clients: clients, topUps: topUps, apiKeys: apiKeys, reconciler: reconciler,
              inFlight: inFlight, connections: connections)
         .register(on: router)
-    let budget = BudgetGate(prices: PriceBook(venice: venice, logger: logger), requests: requests, ledger: ledger, metrics: metrics)
+    let prices = PriceBook(venice: venice, logger: logger)
+    let budget = BudgetGate(prices: prices, requests: requests, ledger: ledger, metrics: metrics)
     let autoTopUp = configuration.autoTopUp
         ? AutoTopUp(topUps: topUps, amountMicro: configuration.autoTopUpMicro, upstream: upstream, scheduler: scheduler, ledger: ledger) : nil
     ProxyHandler(configuration: configuration, session: session, upstream: upstream, scheduler: scheduler, budget: budget,
                  autoTopUp: autoTopUp, relay: ResponseRelay(reconciler: reconciler), metrics: metrics)
         .register(on: router, lockGate: LockGate(session: session, apiKeys: apiKeys))
     return AgentApp(router: router, connections: connections, inFlight: inFlight, ledger: ledger, topUps: topUps,
-                    apiKeys: apiKeys, reconciler: reconciler, requests: requests, http: http)
+                    apiKeys: apiKeys, reconciler: reconciler, requests: requests, prices: prices, http: http)
 }
 
 /// Lets the upstream client reach the key service built after it (they refer to each other).

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+public import ServiceLifecycle
 import VeniceClient
 import WalletCrypto
 import X402Protocol
@@ -34,18 +35,23 @@ extension VeniceAPI: PriceSource {}
 /// money goes through `Money`'s checked conversions: a client field out of range is a 400
 /// naming it, an upstream price out of range is logged and leaves the price unbounded. The
 /// actual charge is reconciled afterwards from the wallet's transactions.
-public actor PriceBook {
+public actor PriceBook: Service {
     /// Venice's documented range for `variants` on `/image/generate` (openapi.yaml: 1–4).
     static let variants: ClosedRange<Int> = 1...4
 
     let venice: any PriceSource
+    /// How often catalogs in use are refreshed (at half of it), and how long one is trusted
+    /// without a successful refresh.
     let ttl: Duration
+    let maxAge: Duration
     let logger: Logger
     private var catalogs: [String: (fetched: ContinuousClock.Instant, models: [String: JSONValue])] = [:]
 
-    init(venice: any PriceSource, ttl: Duration = .seconds(600), logger: Logger = Logger(label: "venice-agent.prices")) {
+    init(venice: any PriceSource, ttl: Duration = .seconds(600), maxAge: Duration = .seconds(3600),
+         logger: Logger = Logger(label: "venice-agent.prices")) {
         self.venice = venice
         self.ttl = ttl
+        self.maxAge = maxAge
         self.logger = logger
     }
 
@@ -122,13 +128,35 @@ public actor PriceBook {
         return pricing["generation"]?["usd"]?.doubleValue ?? -1
     }
 
+    /// A model's pricing. A catalog is fetched on first use and then kept fresh by `run()`, so a
+    /// request never waits for `/models` once its type has been seen; a catalog that could not
+    /// be refreshed for `maxAge` is no longer trusted (the price becomes unknown).
     func pricing(type: String, model: String) async -> JSONValue? {
-        if let cached = catalogs[type], ContinuousClock.now - cached.fetched < ttl {
+        if let cached = catalogs[type], ContinuousClock.now - cached.fetched < maxAge {
             return cached.models[model]?["model_spec"]?["pricing"]
         }
-        guard let models = try? await venice.models(type: type) else { return nil }
+        guard await refresh(type) else { return nil }
+        return catalogs[type]?.models[model]?["model_spec"]?["pricing"]
+    }
+
+    /// Fetches one catalog; false when Venice did not answer.
+    @discardableResult
+    func refresh(_ type: String) async -> Bool {
+        guard let models = try? await venice.models(type: type) else { return false }
         catalogs[type] = (.now, models)
-        return models[model]?["model_spec"]?["pricing"]
+        return true
+    }
+
+    /// Keeps the catalogs in use fresh (and fetches the common ones at start), so no client
+    /// request pays for a `/models` round trip.
+    public func run() async throws {
+        for type in ["image", "tts", "music"] where catalogs[type] == nil { await refresh(type) }
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.ttl / 2) }
+            for type in catalogs.keys.sorted() where ContinuousClock.now - (catalogs[type]?.fetched ?? .now) >= ttl / 2 {
+                await refresh(type)
+            }
+        }
     }
 
     func quote(_ request: JSONValue, model: String) async -> PriceEstimate {

@@ -64,7 +64,7 @@ public struct AgentServer: Sendable {
             configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "venice-agent"),
             services: [LifetimeReaper(session: session, ledger: ledger, logger: logger),
                        PendingPaymentResolver(topUps: agent.topUps, session: session, logger: logger), agent.reconciler, agent.apiKeys,
-                       agent.requests]
+                       agent.requests, agent.prices]
                 + (ledger.path.map { [WALCheckpointer(path: $0, interval: .seconds(2), logger: logger)] } ?? []),
             onServerRunning: { _ in
                 umask(previousMask)

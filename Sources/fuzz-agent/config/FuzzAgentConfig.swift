@@ -1,87 +1,34 @@
-// libFuzzer harness for the agent's TOML configuration: ConfigFile.parse (TOMLKit / toml++ and
-// the strict Decodable layer) followed by apply(to:) on a fresh AgentConfiguration.
+// libFuzzer harness for the agent's TOML configuration: TOMLParser (our own strict TOML reader,
+// Sources/AgentCore/Config) and ConfigFile.parse on top of it, followed by apply(to:) on a fresh
+// AgentConfiguration.
 // Built only by scripts/fuzz.sh (VENICE_FUZZ=1, -sanitize=fuzzer, -parse-as-library); the
 // normal package build never sees this target.
 //
 // A config file is written by the owner, but the daemon must still refuse a bad one with an
-// error that names the problem: errors are fine, traps are not.
+// error that names the problem: errors are fine, traps are not. (TOMLKit's toml++ aborted on
+// inputs such as "[\n" and "t=[}"; the harness used to skip those. Nothing is skipped now.)
 @testable import AgentCore
-#if canImport(Glibc)
-import Glibc
-#endif
-
-/// Known findings, skipped so a run can look past them (FUZZ_KEEP_KNOWN=1 keeps them, e.g. to check
-/// a fix). toml++ (TOMLKit 0.6.0's CTOML) checks two parser preconditions with assert(), which
-/// aborts (SIGABRT) in debug and release builds alike, as SwiftPM does not define NDEBUG:
-///   1. a table header `[` / `[[` followed (after blanks) by anything but a key, e.g. `[\n`
-///      (toml.hpp:15481, parse_key ← parse_table_header);
-///   2. `}` where an array expects a value, right after `[` or `,`, e.g. `t=[}`
-///      (toml.hpp:14994, parse_value ← parse_array).
-/// A small TOML lexer (strings, comments) finds both; where it is unsure it skips (over-skipping
-/// only costs coverage). toml++ stops at its first error, so the lexer may stop there too.
-private let keepKnown = getenv("FUZZ_KEEP_KNOWN") != nil
-
-private func hitsKnownTOMLAssert(_ b: UnsafeBufferPointer<UInt8>) -> Bool {
-    func at(_ i: Int) -> UInt8? { i < b.count ? b[i] : nil }
-    func blank(_ c: UInt8?) -> Bool { c == 0x20 || c == 0x09 }
-    func keyStart(_ c: UInt8?) -> Bool {
-        guard let c else { return false }
-        return (0x30...0x39).contains(c) || (0x41...0x5A).contains(c) || (0x61...0x7A).contains(c)
-            || c == UInt8(ascii: "_") || c == UInt8(ascii: "-") || c == UInt8(ascii: "\"") || c == UInt8(ascii: "'")
-    }
-    let quote = UInt8(ascii: "\""), apostrophe = UInt8(ascii: "'"), backslash = UInt8(ascii: "\\")
-    var i = b.count >= 3 && b[0] == 0xEF && b[1] == 0xBB && b[2] == 0xBF ? 3 : 0  // toml++ skips a UTF-8 BOM
-    var lineHasContent = false  // a significant byte on this line (outside comments)
-    var last: UInt8 = 0x0A      // the last significant byte, comments and whitespace skipped
-    while i < b.count {
-        let c = b[i]
-        switch c {
-        case 0x0A:
-            lineHasContent = false; i += 1; continue
-        case 0x20, 0x09, 0x0D:
-            i += 1; continue
-        case UInt8(ascii: "#"):
-            while i < b.count, b[i] != 0x0A { i += 1 }
-            continue
-        case UInt8(ascii: "["):
-            if !lineHasContent {  // a table header
-                var j = i + 1
-                if at(j) == UInt8(ascii: "[") { j += 1 }
-                while blank(at(j)) { j += 1 }
-                if !keyStart(at(j)) { return true }
-            }
-        case UInt8(ascii: "}"):
-            if last == UInt8(ascii: "[") || last == UInt8(ascii: ",") { return true }
-        case quote, apostrophe:
-            let multiline = at(i + 1) == c && at(i + 2) == c
-            i += multiline ? 3 : 1
-            while true {
-                guard i < b.count else { return false }  // unterminated: toml++ stops with an error
-                if c == quote && b[i] == backslash { i += 2; continue }
-                if !multiline && b[i] == 0x0A { return false }  // newline in a one-line string: error
-                if b[i] == c && (!multiline || (at(i + 1) == c && at(i + 2) == c)) {
-                    i += multiline ? 3 : 1
-                    while multiline && at(i) == c { i += 1 }  // up to two quotes may end the content
-                    break
-                }
-                i += 1
-            }
-            lineHasContent = true; last = c
-            continue
-        default:
-            break
-        }
-        lineHasContent = true; last = c
-        i += 1
-    }
-    return false
-}
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     let buffer = UnsafeBufferPointer(start: data, count: size)
-    if !keepKnown, hitsKnownTOMLAssert(buffer) { return -1 }  // -1: libFuzzer keeps it out of the corpus
     let text = String(decoding: buffer, as: UTF8.self)
+
+    // 0. The TOML layer. Invariants: deterministic (compared by description, since `nan` is a
+    //    valid TOML float and NaN != NaN); an error points at a line and column inside the text.
+    let tree = Result { () throws(TOMLError) in try TOMLParser.parse(text) }
+    let treeAgain = Result { () throws(TOMLError) in try TOMLParser.parse(text) }
+    switch (tree, treeAgain) {
+    case (.success(let first), .success(let second)):
+        precondition(first.description == second.description, "parsing the same text twice gave different trees")
+    case (.failure(let first), .failure(let second)):
+        precondition(first == second, "parsing the same text twice gave different errors")
+        let lines = text.utf8.reduce(1) { $1 == 0x0A ? $0 + 1 : $0 }
+        precondition((1...lines).contains(first.line) && first.column >= 1, "error outside the text: \(first)")
+        precondition(!first.message.isEmpty, "an error without a message")
+    default:
+        preconditionFailure("parsing the same text twice succeeded once and failed once")
+    }
 
     // 1. Parsing. Invariant: deterministic (the same text decodes to the same ConfigFile; compared
     //    by description, since `nan` is a valid TOML float and NaN != NaN).
