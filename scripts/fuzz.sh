@@ -7,7 +7,7 @@
 #   fuzz-agent-api       agent API JSON bodies (JSONValue, unlock password scanner, mint body,
 #                        USD amounts), client-token lookup, multipart `model` sniffing, and the
 #                        CLI's parser of the server's HTTP response
-#   fuzz-agent-config    TOML config: ConfigFile.parse + apply(to:)
+#   fuzz-agent-config    TOML config: the agent's own TOML parser, ConfigFile.parse + apply(to:)
 #   fuzz-agent-keystore  v3 keystore: declared address, decrypt (small KDF costs only), scrypt
 #                        parameter validation
 #   all                  each of the above in turn, N seconds each
@@ -19,8 +19,6 @@
 #   SWIFT_BACKTRACE=enable=no .build-fuzz/debug/TARGET -minimize_crash=1 -runs=20000 crash-…
 # To keep going past crashes (collect every distinct one in one run), add libFuzzer's fork mode:
 #   scripts/fuzz.sh fuzz-agent-config 600 -fork=1 -ignore_crashes=1
-# fuzz-agent-config skips inputs that hit known toml++ assertions (see its source); set
-# FUZZ_KEEP_KNOWN=1 to fuzz them too (e.g. after updating TOMLKit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -45,8 +43,8 @@ case "$TARGET" in
 esac
 
 BUILD=.build-fuzz
-# -Xcxx: C++ dependencies (toml++ inside TOMLKit, BoringSSL) get coverage counters too, so the
-# fuzzer can steer through the TOML parser; the same flags for every target avoid rebuilds.
+# -Xcxx: C and C++ dependencies get coverage counters too; the same flags for every target
+# avoid rebuilds.
 VENICE_FUZZ=1 swift build -c debug --build-path "$BUILD" --product "$TARGET" \
     -Xswiftc -sanitize=fuzzer -Xswiftc -parse-as-library -Xcxx -fsanitize=fuzzer-no-link
 CORPUS="$BUILD/corpus/$TARGET"; FINDINGS="$BUILD/findings/$TARGET"
