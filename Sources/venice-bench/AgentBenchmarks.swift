@@ -1,5 +1,7 @@
 import AgentCore
 import GRDB
+import Hummingbird
+import ServiceLifecycle
 import AsyncHTTPClient
 import Foundation
 import Logging
@@ -47,6 +49,7 @@ enum AgentBenchmarks {
                 if latency == 0 && maxInFlight == 5 {
                     try await sequentialRun(bench, count: sequential)
                     try await breakdown(bench)
+                    try await bareRelay(bench, seconds: seconds)
                 }
                 if latency == 100 && maxInFlight == 5 { try await slowRequests(bench, count: 300) }
             }
@@ -155,6 +158,53 @@ enum AgentBenchmarks {
         print("time in the agent (X-Agent-Overhead-Ms): \(summary(overheads)) (\(overheads.count) answered)")
         print("end to end through the agent:            \(summary(agentLatencies))")
         print("end to end direct:                       \(summary(directLatencies))")
+    }
+
+    /// The framework's floor: a bare Hummingbird route on a Unix socket that signs and forwards
+    /// each request with AsyncHTTPClient and streams the answer back — no policy, no ledger, no
+    /// pricing. What the agent adds beyond this is its own work.
+    static func bareRelay(_ bench: Running, seconds: Double) async throws {
+        let socket = "/tmp/vb-relay-\(UUID().uuidString.prefix(8)).sock"
+        let router = Router()
+        let key = bench.directKeys[1]
+        let simURL = bench.simURL
+        let http = bench.http
+        router.post("/api/v1/image/generate") { request, _ -> Response in
+            let signer = try SiwxSigner(signer: key, clock: SystemWallClock())
+            var outgoing = HTTPClientRequest(url: simURL + "/image/generate")
+            outgoing.method = .POST
+            outgoing.headers.add(name: "Content-Type", value: "application/json")
+            outgoing.headers.add(name: "SIGN-IN-WITH-X", value: try signer.makeHeaderValue())
+            outgoing.body = .bytes(try await request.body.collect(upTo: 1 << 20))
+            let answer = try await http.execute(outgoing, timeout: .seconds(60))
+            let length = answer.headers.first(name: "content-length").flatMap { Int($0) }
+            return Response(status: .init(code: Int(answer.status.code)), body: ResponseBody(contentLength: length) { writer in
+                for try await chunk in answer.body { try await writer.write(chunk) }
+                try await writer.finish(nil)
+            })
+        }
+        let logger = Logger(label: "relay", factory: { _ in SwiftLogNoOpLogHandler() })
+        let app = Application(router: router, configuration: .init(address: .unixDomainSocket(path: socket)), logger: logger)
+        // Stopped by graceful shutdown, never by cancellation (a NIO server cancelled while accepting can trap).
+        let services = ServiceGroup(configuration: .init(services: [app], logger: logger))
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await services.run() }
+            for _ in 0..<200 where !FileManager.default.fileExists(atPath: socket) { try await Task.sleep(for: .milliseconds(10)) }
+            let url = URL(httpURLWithSocketPath: socket, uri: "/api/v1/image/generate")?.absoluteString ?? ""
+            let relayed = try await measure(clients: 1, seconds: seconds) { _ in
+                var request = HTTPClientRequest(url: url)
+                request.method = .POST
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.body = .bytes(ByteBuffer(string: AgentBenchmarks.body))
+                return try await send(bench.http, request)
+            }
+            let direct = try await measure(clients: 1, seconds: seconds) { _ in try await bench.direct(2) }
+            print("-- bare Hummingbird + AsyncHTTPClient relay, 1 client, sim 0 ms: p50 \(Bench.format(relayed.p50, 2)) ms, p99 \(Bench.format(relayed.p99, 2)) ms "
+                  + "(direct p50 \(Bench.format(direct.p50, 2)) ms, p99 \(Bench.format(direct.p99, 2)) ms): the framework floor adds \(Bench.format(relayed.p50 - direct.p50, 2)) ms at p50")
+            await services.triggerGracefulShutdown()
+            try await group.waitForAll()
+        }
+        try? FileManager.default.removeItem(atPath: socket)
     }
 
     /// At 100 ms upstream, one client: the requests that took more than one upstream round trip.

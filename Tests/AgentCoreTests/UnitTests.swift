@@ -76,6 +76,25 @@ struct UnitTests {
         #expect(await scheduler.snapshot.inFlight == 0)
     }
 
+    @Test("reconciliation polls at most every 6 s, backs off to a minute while nothing new appears, and waits for Venice to debit")
+    func reconcilePacer() {
+        var pacer = ReconcilePacer()
+        let start = ContinuousClock.now
+        #expect(pacer.delayBeforePoll(now: start) == .seconds(2))
+        pacer.polled(at: start, foundNew: true)
+        #expect(pacer.delayBeforePoll(now: start) == .seconds(6))
+        var intervals: [Duration] = []
+        for index in 1...6 {
+            pacer.polled(at: start + .seconds(index * 100), foundNew: false)
+            intervals.append(pacer.interval)
+        }
+        #expect(intervals == [.seconds(12), .seconds(24), .seconds(48), .seconds(60), .seconds(60), .seconds(60)])
+        pacer.polled(at: start + .seconds(1_000), foundNew: true)
+        #expect(pacer.interval == .seconds(6))
+        // Never closer than the budget, whatever the caller asks.
+        #expect(pacer.delayBeforePoll(now: start + .seconds(1_001)) == .seconds(5))
+    }
+
     // MARK: payment journal
 
     @Test("the journal reserves within the caps, counts every open or settled intent, and holds one open intent at most")

@@ -13,7 +13,7 @@ final class AgentCredentials: UpstreamCredentials, Sendable {
     }
 
     func signInHeader() throws -> String {
-        try signer.makeHeader().headerValue
+        try signer.makeHeaderValue()
     }
 
     func bearerKey() -> String? { bearer() }

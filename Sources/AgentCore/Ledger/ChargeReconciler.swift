@@ -23,12 +23,15 @@ public final class ChargeReconciler: Service, Sendable {
     /// Venice's clock minus ours (from its `Date` headers): its `createdAt` times are converted
     /// to local time before they are compared with the ledger's.
     let upstreamClockOffset: @Sendable () -> Int64
+    /// When to poll `/x402/transactions` (see `ReconcilePacer`).
+    let pacer: ReconcilePacer
     private let pokes: AsyncStream<Void>
     private let poke: AsyncStream<Void>.Continuation
     private let flagged = Atomic<Int>(0)
 
     init(ledger: AgentLedger, requests: RequestLedger, venice: VeniceAPI, session: KeySession, logger: Logger, graceMilliseconds: Int64 = 60_000,
-         upstreamClockOffset: @escaping @Sendable () -> Int64 = { 0 }) async {
+         upstreamClockOffset: @escaping @Sendable () -> Int64 = { 0 }, pacer: ReconcilePacer = ReconcilePacer()) async {
+        self.pacer = pacer
         self.upstreamClockOffset = upstreamClockOffset
         self.ledger = ledger
         self.requests = requests
@@ -50,16 +53,19 @@ public final class ChargeReconciler: Service, Sendable {
     func requestFinished() async { poke.yield() }
 
     public func run() async throws {
+        var pacer = pacer
         await withGracefulShutdownHandler {
             for await _ in pokes.cancelOnGracefulShutdown() {
-                // Venice debits after the response is served: give it a moment, and look again
-                // while recent successful requests still have no charge (for up to 30 s).
-                try? await Task.sleep(for: .milliseconds(300))
-                await reconcile()
-                if await awaitingCharges(now: AgentLedger.nowMilliseconds()) {
-                    try? await Task.sleep(for: .seconds(1))
-                    poke.yield()
-                }
+                // Venice debits after the response is served, and lists a wallet's transactions
+                // 20 times a minute at most: poll within `pacer`'s budget while recent successful
+                // requests still have no charge, less and less often while nothing new appears.
+                repeat {
+                    let delay = pacer.delayBeforePoll(now: .now)
+                    try? await cancelWhenGracefulShutdown { try await Task.sleep(for: delay) }
+                    if Task.isShuttingDownGracefully { return }
+                    let stored = await reconcile()
+                    pacer.polled(at: .now, foundNew: stored > 0)
+                } while await awaitingCharges(now: AgentLedger.nowMilliseconds())
             }
         } onGracefulShutdown: {
             self.poke.finish()
@@ -78,17 +84,21 @@ public final class ChargeReconciler: Service, Sendable {
         return (count ?? 0) ?? 0 > 0
     }
 
-    /// One pass: fetch recent transactions, store new ones, attribute, update charges.
-    public func reconcile() async {
-        guard session.isUnlocked, let rows = try? await venice.transactions(limit: 100, offset: 0) else { return }
+    /// One pass: fetch the newest page of transactions, store new ones, attribute, update
+    /// charges. Returns how many rows were new.
+    @discardableResult
+    public func reconcile() async -> Int {
+        guard session.isUnlocked, let rows = try? await venice.transactions(limit: 100, offset: 0) else { return 0 }
         do {
-            try await apply(rows, now: AgentLedger.nowMilliseconds())
+            return try await apply(rows, now: AgentLedger.nowMilliseconds())
         } catch {
             logger.warning("charge reconciliation failed", metadata: ["error": "\(error)"])
+            return 0
         }
     }
 
-    func apply(_ rows: [JSONValue], now: Int64) async throws {
+    @discardableResult
+    func apply(_ rows: [JSONValue], now: Int64) async throws -> Int {
         let offset = upstreamClockOffset()
         // Rows come from upstream: one whose amount is not a sane dollar figure is logged and skipped.
         var accepted: [(row: JSONValue, id: String, type: String, micro: Int64)] = []
@@ -103,7 +113,8 @@ public final class ChargeReconciler: Service, Sendable {
         }
         let toStore = accepted
         try await requests.flush()
-        let (newlyFlagged, adjustments): ([String], [(client: String, startedAt: Int64, delta: Int64)]) = try await ledger.writer.write { db in
+        let (newlyFlagged, adjustments, stored): ([String], [(client: String, startedAt: Int64, delta: Int64)], Int) = try await ledger.writer.write { db in
+            var stored = 0
             for (row, id, type, micro) in toStore {
                 try db.execute(sql: """
                     INSERT OR IGNORE INTO upstream_transactions (id, type, amount_micro, request_id, model_id, created_at, attributed_to)
@@ -111,6 +122,7 @@ public final class ChargeReconciler: Service, Sendable {
                     """, arguments: [id, type, micro, row["requestId"]?.stringValue,
                                      row["modelId"]?.stringValue, row["createdAt"]?.stringValue ?? "",
                                      type == "TOP_UP" ? "topup" : nil])
+                stored += db.changesCount
             }
             // Exact matches on Venice's request id first; then, for rows left, model and time —
             // but never onto a request whose own Venice id is known (only that id may attach to it).
@@ -163,7 +175,7 @@ public final class ChargeReconciler: Service, Sendable {
                     adjustments.append((before["client"], before["started_at"], after - (before["spent"] as Int64)))
                 }
             }
-            return (flagged, adjustments)
+            return (flagged, adjustments, stored)
         }
         for adjustment in adjustments where adjustment.delta != 0 {
             requests.book.adjust(adjustment.delta, client: adjustment.client, day: Timestamp.utcMidnight(adjustment.startedAt))
@@ -173,6 +185,7 @@ public final class ChargeReconciler: Service, Sendable {
             logger.warning("a charge no request of this agent explains (leaked or replayed sign-in?)", metadata: ["transaction": "\(detail)"])
         }
         flagged.add(newlyFlagged.count, ordering: .relaxed)
+        return stored
     }
 
 }
