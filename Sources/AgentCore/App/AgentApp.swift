@@ -26,8 +26,10 @@ func buildAgent(configuration: AgentConfiguration, session: KeySession, logger: 
                 crashHook: @escaping @Sendable (TopUpService.CrashPoint) -> Void) async throws -> AgentApp {
     let clock = SkewClock()
     let http = UpstreamClient.makeHTTPClient()
+    // The sign-in payload carries `timestamp` (Unix ms of Issued At), as Venice's x402 guide,
+    // its OpenAPI example and its SDK all send it.
     let signer = try SiwxSigner(signer: session, clock: clock, nonces: NonceSource(clock: clock),
-                                configuration: .init(ttlSeconds: configuration.signInTTLSeconds))
+                                configuration: .init(ttlSeconds: configuration.signInTTLSeconds, includeLegacyTimestamp: true))
     var retry = RetryPolicy()
     retry.maxAttempts = configuration.retry.maxAttempts
     retry.baseDelaySeconds = configuration.retry.baseDelaySeconds

@@ -55,6 +55,7 @@ struct RequestLogMiddleware: RouterMiddleware {
             "client": "\(context.caller?.policy.name ?? "unknown")",
         ]
         if let upstream = notes.upstreamRequestID { metadata["upstream_request_id"] = "\(upstream)" }
+        if let cfRay = notes.cfRay { metadata["cf_ray"] = "\(cfRay)" }
         if !notes.retries.isEmpty { metadata["retries"] = "\(notes.retries.joined(separator: ","))" }
         logger.info("request", metadata: metadata)
         return response
@@ -82,13 +83,14 @@ struct RequestLogMiddleware: RouterMiddleware {
 final class RequestNotes: Sendable {
     struct Snapshot: Sendable {
         var upstreamRequestID: String?
+        var cfRay: String?
         var retries: [String] = []
     }
 
     private let state = Mutex(Snapshot())
     var snapshot: Snapshot { state.withLock { $0 } }
-    func set(upstreamRequestID: String?, retries: [String]) {
-        state.withLock { $0 = Snapshot(upstreamRequestID: upstreamRequestID, retries: retries) }
+    func set(upstreamRequestID: String?, cfRay: String?, retries: [String]) {
+        state.withLock { $0 = Snapshot(upstreamRequestID: upstreamRequestID, cfRay: cfRay?.prefix(64).description, retries: retries) }
     }
 }
 

@@ -19,25 +19,31 @@ struct ResponseRelay: Sendable {
         for (name, value) in HeaderFilter.returnable(answer.headers) {
             if let field = HTTPField.Name(name) { fields.append(HTTPField(name: field, value: value)) }
         }
-        let headerID = answer.headers.first(name: "x-venice-request-id") ?? answer.headers.first(name: "cf-ray")
-        notes?.set(upstreamRequestID: headerID, retries: answer.retries.map(\.rawValue))
+        // Venice's id for a request is the answer body's `id` (`chatcmpl-…`, an image's id) or
+        // its `queue_id`; that is what its ledger's charge rows carry. CF-RAY (on every answer)
+        // identifies the HTTP exchange at Cloudflare: logged, never matched against charges.
+        let cfRay = answer.headers.first(name: "cf-ray")
+        let retries = answer.retries.map(\.rawValue)
         let status = HTTPResponse.Status(code: answer.status)
         let reconciler = self.reconciler
         switch answer.body {
         case .buffered(let buffer):
+            let bodyID = UpstreamIdentifier.find(in: buffer)
+            notes?.set(upstreamRequestID: bodyID, cfRay: cfRay, retries: retries)
             let body = ResponseBody(contentLength: buffer.readableBytes) { writer in
                 await lease?.release()
-                hold?.finish(status: answer.status, bytesOut: buffer.readableBytes, upstreamRequestID: headerID)
+                hold?.finish(status: answer.status, bytesOut: buffer.readableBytes, upstreamRequestID: bodyID)
                 await streamedBody?.close()
                 try await writer.write(buffer)
                 try await writer.finish(nil)
             }
             return Response(status: status, headers: fields, body: body)
         case .stream(let stream):
+            notes?.set(upstreamRequestID: nil, cfRay: cfRay, retries: retries)
             let contentLength = answer.headers.first(name: "content-length").flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
             let body = ResponseBody(contentLength: contentLength) { writer in
                 var bytes = 0
-                var upstreamID = headerID
+                var upstreamID: String?
                 do {
                     for try await chunk in stream {
                         if bytes == 0, upstreamID == nil { upstreamID = UpstreamIdentifier.find(in: chunk) }

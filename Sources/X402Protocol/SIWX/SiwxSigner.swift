@@ -11,7 +11,7 @@ public final class SiwxSigner: Sendable {
         public var chainId: UInt64
         /// Lifetime in seconds, 1…300 (Venice refuses proofs older than 5 min).
         public var ttlSeconds: Int64
-        /// Also send the legacy `timestamp` (Unix ms of `Issued At`).
+        /// Also send `timestamp` (Unix ms of `Issued At`), as Venice's x402 guide and SDK do.
         public var includeLegacyTimestamp: Bool
 
         public init(
