@@ -25,6 +25,19 @@ struct ApiKeyTests {
             #expect(list.json?["keys"]?.arrayValue?.count == 1)
             #expect(!list.text.contains(String(bearer.dropFirst(7))))
             #expect(try await agent.request("GET", "/api/v1/api_keys/rate_limits").status == 200)
+            // A template with a parameter: the id goes upstream as one path segment; a literal
+            // route next to it still wins; a segment that could escape is refused before Venice.
+            let id = try #require(minted.json?["id"]?.stringValue)
+            let one = try await agent.request("GET", "/api/v1/api_keys/\(id)")
+            #expect(one.status == 200, "\(one.text)")
+            #expect(await agent.requestsAtSimulator().last?.path == "/api/v1/api_keys/\(id)")
+            #expect(try await agent.request("GET", "/api/v1/api_keys").status == 200)
+            let before = await agent.requestsAtSimulator().count
+            for hostile in ["..%2Fx402%2Ftop-up", "a%3Fb", "%2E%2E"] {
+                let refused = try await agent.request("GET", "/api/v1/api_keys/\(hostile)")
+                #expect(refused.status == 400, "\(hostile): \(refused.text)")
+            }
+            #expect(await agent.requestsAtSimulator().count == before)
         }
     }
 

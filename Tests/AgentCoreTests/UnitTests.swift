@@ -146,7 +146,7 @@ struct UnitTests {
     ], quote: 0.25))
 
     static func route(_ template: String) throws -> VeniceRoute {
-        try #require(RouteTable.route(method: "POST", template: template, walletAddress: "0x00"))
+        try #require(try RouteTable.route(method: "POST", template: template, walletAddress: "0x00"))
     }
 
     @Test("the price book prices images by model, variants and resolution, speech by characters, queued audio by quote")

@@ -106,6 +106,52 @@ struct RouteTableTests {
         #expect(RouteTable.resolve(method: "DELETE", path: "/api_keys", walletAddress: wallet) == .unknown)
         #expect(RouteTable.resolve(method: "GET", path: "/../x402/top-up", walletAddress: wallet) == .unknown)
     }
+
+    @Test("every route Venice documents for wallets or the minted key is allowed, with the auth and group Venice gives it",
+          arguments: [
+              ("POST", "/audio/voices", VeniceRoute.Auth.signIn, VeniceRoute.Group.audio, true),
+              ("POST", "/video/transcriptions", .signIn, .video, true),
+              ("POST", "/augment/text-parser", .signIn, .augment, true),
+              ("POST", "/augment/scrape", .signIn, .augment, true),
+              ("POST", "/augment/search", .signIn, .augment, true),
+              ("POST", "/crypto/rpc/base-mainnet", .signIn, .crypto, true),
+              ("GET", "/crypto/rpc/networks", .none, .crypto, false),
+              ("GET", "/characters", .bearer, .text, false),
+              ("GET", "/characters/ember-guide", .bearer, .text, false),
+              ("GET", "/characters/ember-guide/reviews", .bearer, .text, false),
+              ("GET", "/api_keys", .bearer, .keys, false),
+              ("PATCH", "/api_keys", .bearer, .keys, false),
+              ("GET", "/api_keys/3f0c9a1e-2b4d-4c6e-8f10-123456789abc", .bearer, .keys, false),
+              ("GET", "/api_keys/rate_limits", .bearer, .billing, false),
+              ("POST", "/video/quote", .bearerIfAvailable, .video, false),
+          ])
+    func documentedRoutes(method: String, path: String, auth: VeniceRoute.Auth, group: VeniceRoute.Group, charged: Bool) {
+        guard case .allowed(let route) = RouteTable.resolve(method: method, path: path, walletAddress: wallet) else {
+            Issue.record("\(method) \(path) is not allowed"); return
+        }
+        #expect(route.path == path)
+        #expect(route.auth == auth && route.group == group && route.isCharged == charged)
+    }
+
+    @Test("a path parameter is one segment of unreserved characters; anything that could change the upstream path is refused")
+    func pathParameters() throws {
+        #expect(try RouteTable.route(method: "POST", template: "/crypto/rpc/{network}", walletAddress: wallet,
+                                     parameters: ["network": "ethereum-mainnet"])?.path == "/crypto/rpc/ethereum-mainnet")
+        #expect(try RouteTable.route(method: "POST", template: "/crypto/rpc/{network}", walletAddress: wallet,
+                                     parameters: ["network": "ethereum-mainnet"])?.template == "/crypto/rpc/{network}")
+        for hostile in ["", ".", "..", "a/b", "..%2F", "a?b", "a#b", "a%00", "a b", "ünï", String(repeating: "a", count: 129), "x\r\ny"] {
+            #expect(throws: RouteTable.InvalidPathParameter(name: "network")) {
+                try RouteTable.route(method: "POST", template: "/crypto/rpc/{network}", walletAddress: wallet, parameters: ["network": hostile])
+            }
+        }
+        #expect(throws: RouteTable.InvalidPathParameter(name: "slug")) {
+            try RouteTable.route(method: "GET", template: "/characters/{slug}", walletAddress: wallet, parameters: [:])
+        }
+        #expect(RouteTable.resolve(method: "GET", path: "/characters/../x402/top-up", walletAddress: wallet) == .unknown)
+        #expect(RouteTable.resolve(method: "GET", path: "/characters/a/b/reviews", walletAddress: wallet) == .unknown)
+        #expect(RouteTable.resolve(method: "DELETE", path: "/api_keys/abc", walletAddress: wallet) == .unknown)
+        #expect(RouteTable.resolve(method: "POST", path: "/api_keys", walletAddress: wallet) == .unknown)
+    }
 }
 
 @Suite("Header filter")

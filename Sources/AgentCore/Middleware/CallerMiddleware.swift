@@ -29,7 +29,7 @@ struct LockGate: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         let template = context.coreContext.endpointPath.value.map { String($0.dropFirst("/api/v1".count)) } ?? ""
-        guard let route = RouteTable.route(method: request.method.rawValue, template: template, walletAddress: "") else {
+        guard let route = RouteTable.kind(method: request.method.rawValue, template: template) else {
             return try await next(request, context)
         }
         switch route.auth {
@@ -38,7 +38,7 @@ struct LockGate: RouterMiddleware {
         case .bearer:
             guard session.isUnlocked else { throw AgentError.locked }
             guard apiKeys.hasActiveAdminKey else { throw AgentError.noKeyMinted }
-        case .none:
+        case .bearerIfAvailable, .none:
             break
         }
         return try await next(request, context)

@@ -31,8 +31,9 @@ public struct ClientPolicy: Sendable, Hashable {
 
     public static let allowAll = ClientPolicy(name: "default", routes: nil, maxRequestMicro: nil, dailyMicro: nil, source: .defaultClient)
 
-    /// Route groups a client can be given. Public model listings are always allowed.
-    public static let groupNames: Set<String> = ["image", "audio", "video", "text", "billing", "wallet"]
+    /// Route groups a client can be given (every group but `models`: public model listings
+    /// are always allowed).
+    public static let groupNames: Set<String> = Set(VeniceRoute.Group.allCases.filter { $0 != .models }.map(\.rawValue))
 
     public func allows(_ group: VeniceRoute.Group) -> Bool {
         if group == .models { return true }

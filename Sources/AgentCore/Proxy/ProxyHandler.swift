@@ -42,9 +42,15 @@ struct ProxyHandler: Sendable {
 
     func respond(to request: Request, context: AgentRequestContext, method: String, template: String) async throws(AgentError) -> Response {
         let caller = try context.requireCaller()
-        guard let route = RouteTable.route(method: method, template: template, walletAddress: session.address.lowercasedHex) else {
-            throw .unknownRoute(method: method, path: request.uri.path)
+        var parameters: [String: String] = [:]
+        for (name, value) in context.parameters { parameters[String(name)] = String(value) }
+        let resolved: VeniceRoute?
+        do {
+            resolved = try RouteTable.route(method: method, template: template, walletAddress: session.address.lowercasedHex, parameters: parameters)
+        } catch {
+            throw .badRequest("the path segment for {\(error.name)} must be 1–128 of A–Z a–z 0–9 . _ ~ - (not . or ..)")
         }
+        guard let route = resolved else { throw .unknownRoute(method: method, path: request.uri.path) }
         let policy = caller.policy
         guard policy.allows(route.group) else {
             throw .routeNotAllowed(client: policy.name, group: route.group.rawValue, allowed: policy.routes?.sorted().joined(separator: ", ") ?? "all")

@@ -143,6 +143,8 @@ public final class UpstreamClient: Sendable {
         case .bearer:
             guard let key = credentials.bearerKey() else { throw .noBearerKey }
             out.headers.replaceOrAdd(name: "Authorization", value: "Bearer \(key)")
+        case .bearerIfAvailable:
+            if let key = credentials.bearerKey() { out.headers.replaceOrAdd(name: "Authorization", value: "Bearer \(key)") }
         case .none:
             break
         }

@@ -1,5 +1,6 @@
 import Foundation
 import ArgumentParser
+import AgentCore
 import WalletCrypto
 
 /// `venice-agent clients …`: named local clients with their own token, routes and budget.
@@ -15,17 +16,20 @@ extension Clients {
         static let configuration = CommandConfiguration(abstract: "Add a client; prints its token once (send it as `Authorization: Bearer vat_…`).")
         @OptionGroup var options: ClientOptions
         @Argument(help: "The client's name.") var name: String
-        @Option(help: "Comma-separated route groups: image, audio, billing, wallet.") var routes = "image,audio"
+        @Option(help: "Comma-separated route groups: \(Add.groupList).") var routes = "image,audio"
         @Option(help: "Largest estimated price of one request, USD.") var maxRequestUsd: Double?
         @Option(help: "Daily budget, USD.") var dailyUsd: Double?
 
         var routeList: [String] { routes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
 
+        /// The groups the config file accepts, in a stable order.
+        static let groupList = ClientPolicy.groupNames.sorted().joined(separator: ", ")
+
         func validate() throws {
-            let known: Set<String> = ["image", "audio", "billing", "wallet"]
-            let unknown = routeList.filter { !known.contains($0) }
+            let unknown = routeList.filter { !ClientPolicy.groupNames.contains($0) }
             guard unknown.isEmpty, !routeList.isEmpty else {
-                throw ValidationError("--routes takes image, audio, billing and/or wallet, comma-separated")
+                throw ValidationError("--routes takes one or more of \(Add.groupList), comma-separated"
+                                      + (unknown.isEmpty ? "" : " (unknown: \(unknown.joined(separator: ", ")))"))
             }
         }
 
