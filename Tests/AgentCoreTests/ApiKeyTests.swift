@@ -1,4 +1,4 @@
-import AgentCore
+@testable import AgentCore
 import Foundation
 import Testing
 import VeniceSimulator
@@ -117,4 +117,48 @@ struct ApiKeyTests {
 
 final class DirBox: @unchecked Sendable {
     var state: String?
+}
+
+@Suite("Key minting rules (Venice's generate_web3_key error reference)")
+struct MintRuleTests {
+    @Test("each documented refusal is classified: stale token → refetch, unverifiable signature → retry later, the rest final",
+          arguments: [
+              ("JWT has expired", "refetch"), ("JWT signature is invalid", "refetch"), ("JWT claims are invalid", "refetch"),
+              ("JWT is malformed", "refetch"), ("Could not verify wallet signature", "retry"),
+              ("Wallet signature does not match", "AGENT_BAD_SIGNATURE"),
+              ("Wallet has no staked VVV on Base", "AGENT_NO_STAKED_VVV"),
+              ("Wallet 0xAbC has no staked VVV on Base", "AGENT_NO_STAKED_VVV"),
+              ("Invalid wallet address", "AGENT_MINT_FAILED"), ("something new", "AGENT_MINT_FAILED"),
+          ])
+    func classification(message: String, expected: String) {
+        switch MintRefusal.classify(status: 400, message: message) {
+        case .refetchToken: #expect(expected == "refetch")
+        case .retryLater: #expect(expected == "retry")
+        case .final(let error):
+            #expect(error.code == expected)
+            #expect(error.description.contains(message), "the user sees Venice's own words")
+        }
+    }
+
+    @Test("an overloaded Venice (429, 5xx) is retried later; other statuses are final")
+    func statuses() {
+        guard case .retryLater = MintRefusal.classify(status: 503, message: "upstream") else { Issue.record("503 not retried"); return }
+        guard case .retryLater = MintRefusal.classify(status: 429, message: "Too many requests") else { Issue.record("429 not retried"); return }
+        guard case .final = MintRefusal.classify(status: 401, message: "nope") else { Issue.record("401 retried"); return }
+    }
+
+    @Test("expires_at becomes the form Venice accepts: a date stays a date, any RFC 3339 time becomes UTC with milliseconds")
+    func expiryNormalized() throws {
+        let now: Int64 = 1_800_000_000_000  // 2027-01-15
+        #expect(try ApiKeyService.expiry("2027-06-01", now: now) == "2027-06-01")
+        #expect(try ApiKeyService.expiry("2027-06-01T12:00:00Z", now: now) == "2027-06-01T12:00:00.000Z")
+        #expect(try ApiKeyService.expiry("2027-06-01T14:00:00+02:00", now: now) == "2027-06-01T12:00:00.000Z")
+        #expect(try ApiKeyService.expiry("2027-06-01T12:00:00.123456Z", now: now) == "2027-06-01T12:00:00.123Z")
+        #expect(try ApiKeyService.expiry("", now: now) == nil)
+        #expect(try ApiKeyService.expiry(nil, now: now) == nil)
+        for bad in ["tomorrow", "2027-13-01", "2027-06-01 12:00", "2027-06-01T25:00:00Z", "1e9"] {
+            #expect(throws: AgentError.self) { try ApiKeyService.expiry(bad, now: now) }
+        }
+        #expect(throws: AgentError.self) { try ApiKeyService.expiry("2020-01-01", now: now) }
+    }
 }

@@ -18,18 +18,23 @@ public final class ApiKeyService: Service, Sendable {
     let renewalCheck: Duration
     /// Renew when less than this fraction of the key's lifetime is left.
     let renewFraction: Double
+    /// Pauses before retrying a mint Venice could not verify yet ("Could not verify wallet
+    /// signature", 429, 5xx).
+    let mintRetryDelays: [Duration]
     /// The `api_keys` table, mirrored in memory: the Bearer key is needed synchronously on
     /// every billing call, and reading it must not touch the database.
     private let records: Mutex<[ApiKeyStore.Record]>
 
     init(ledger: AgentLedger, venice: VeniceAPI, session: KeySession, logger: Logger,
-         renewalCheck: Duration = .seconds(30), renewFraction: Double = 0.1) async throws {
+         renewalCheck: Duration = .seconds(30), renewFraction: Double = 0.1,
+         mintRetryDelays: [Duration] = [.seconds(1), .seconds(2), .seconds(4)]) async throws {
         self.store = ApiKeyStore(ledger: ledger)
         self.venice = venice
         self.session = session
         self.logger = logger
         self.renewalCheck = renewalCheck
         self.renewFraction = renewFraction
+        self.mintRetryDelays = mintRetryDelays
         self.records = Mutex(try await store.all())
     }
 
@@ -64,14 +69,25 @@ public final class ApiKeyService: Service, Sendable {
         }
         let description = body["description"]?.stringValue
         if let description, description.count > 64 { throw .badRequest("\"description\" must be at most 64 characters") }
-        let expiresAt = body["expires_at"]?.stringValue
-        if let expiresAt, !expiresAt.isEmpty, Timestamp.milliseconds(expiresAt) == nil {
-            throw .badRequest("\"expires_at\" must be YYYY-MM-DD or an ISO 8601 UTC time like 2027-01-01T00:00:00Z")
-        }
+        let expiresAt = try expiry(body["expires_at"]?.stringValue, now: AgentLedger.nowMilliseconds())
         let usdLimit = try limit(body["usd_limit"], "usd_limit")
         let diemLimit = try limit(body["diem_limit"], "diem_limit")
         return MintRequest(type: type, description: description, usdLimit: usdLimit, diemLimit: diemLimit, limitPeriod: limitPeriod,
-                           expiresAt: expiresAt?.isEmpty == true ? nil : expiresAt)
+                           expiresAt: expiresAt)
+    }
+
+    /// An expiry in the form Venice accepts (veniceai/skills skills/venice-api-keys/SKILL.md:
+    /// `YYYY-MM-DD` or `YYYY-MM-DDTHH:mm:ss[.sss]Z`): a date stays a date, any RFC 3339 time
+    /// (offset, more digits) becomes UTC with milliseconds. Empty means none; the past is refused.
+    static func expiry(_ text: String?, now: Int64) throws(AgentError) -> String? {
+        guard let text, !text.isEmpty else { return nil }
+        guard let milliseconds = Timestamp.milliseconds(text) else {
+            throw .badRequest("\"expires_at\" must be YYYY-MM-DD or an RFC 3339 time like 2027-01-01T00:00:00Z")
+        }
+        let normalized = text.count == 10 ? text : Timestamp.iso(milliseconds)
+        // A date means the start of that UTC day at Venice; it must still be ahead.
+        guard milliseconds > now else { throw .badRequest("\"expires_at\" \(normalized) is not in the future") }
+        return normalized
     }
 
     static func limit(_ value: JSONValue?, _ name: String) throws(AgentError) -> Double? {
@@ -86,8 +102,9 @@ public final class ApiKeyService: Service, Sendable {
 
     func mint(_ request: MintRequest) async throws(AgentError) -> ApiKeyStore.Record {
         guard session.isUnlocked else { throw .locked }
-        var lastError: AgentError?
-        for _ in 0..<2 {
+        var refetches = 0
+        var pauses = mintRetryDelays[...]
+        while true {
             let token: String
             do { token = try await venice.web3KeyToken() } catch {
                 throw .mintFailed("Venice did not hand out a key token: \(error.description)")
@@ -112,37 +129,45 @@ public final class ApiKeyService: Service, Sendable {
             do { outcome = try await venice.mintWeb3Key(body) } catch { throw AgentError(error) }
             switch outcome {
             case .minted(let id, let secret, let data):
-                do {
-                    try await store.store(id: id, type: request.type, secret: secret,
-                                          description: data["description"]?.stringValue ?? request.description ?? "Web3 API Key",
-                                          usdLimit: request.usdLimit, diemLimit: request.diemLimit,
-                                          limitPeriod: data["limitPeriod"]?.stringValue ?? request.limitPeriod,
-                                          expiresAt: data["expiresAt"]?.stringValue ?? request.expiresAt, session: session)
-                } catch {
-                    throw .ledger("the key was minted (id \(id)) but could not be stored; revoke it from Venice's dashboard: \(error)")
+                return try await keep(id: id, secret: secret, data: data, request: request)
+            case .refused(let status, let message):
+                switch MintRefusal.classify(status: status, message: message) {
+                case .final(let error):
+                    throw error
+                case .refetchToken:
+                    refetches += 1
+                    guard refetches <= 2 else {
+                        throw .keyTokenRejected("Venice refused a fresh generate_web3_key token three times: \(message)")
+                    }
+                    logger.info("minting: Venice refused the key token, fetching a new one", metadata: ["reason": "\(message.prefix(120))"])
+                case .retryLater:
+                    guard let pause = pauses.popFirst() else {
+                        throw .mintFailed("Venice could not verify the wallet signature after \(mintRetryDelays.count + 1) tries: \(message)")
+                    }
+                    logger.info("minting: Venice could not verify the signature yet, retrying", metadata: ["after": "\(pause)"])
+                    do { try await Task.sleep(for: pause) } catch { throw .cancelled }
                 }
-                try await reload()
-                await ledger.audit(.apiKeyMinted, "\(id) \(request.type) …\(secret.suffix(6))")
-                guard let record = records.withLock({ $0.first { $0.id == id } }) else {
-                    throw .ledger("the minted key could not be read back")
-                }
-                return record
-            case .refused(_, let message):
-                let lower = message.lowercased()
-                if lower.contains("staked vvv") {
-                    throw .noStakedVVV("Venice mints API keys only for wallets with staked VVV on Base: \(message)")
-                }
-                if lower.contains("token") && (lower.contains("expired") || lower.contains("invalid")) {
-                    lastError = .keyTokenRejected("the generate_web3_key token was stale twice: \(message)")
-                    continue  // fetch a fresh token and try once more
-                }
-                if lower.contains("signature") {
-                    throw .keySignatureRejected("Venice rejected the signature of the key token: \(message)")
-                }
-                throw .mintFailed("Venice refused to mint the key: \(message)")
             }
         }
-        throw lastError ?? .mintFailed("minting failed")
+    }
+
+    /// Stores a minted key sealed, audits it and returns its record.
+    private func keep(id: String, secret: String, data: JSONValue, request: MintRequest) async throws(AgentError) -> ApiKeyStore.Record {
+        do {
+            try await store.store(id: id, type: request.type, secret: secret,
+                                  description: data["description"]?.stringValue ?? request.description ?? "Web3 API Key",
+                                  usdLimit: request.usdLimit, diemLimit: request.diemLimit,
+                                  limitPeriod: data["limitPeriod"]?.stringValue ?? request.limitPeriod,
+                                  expiresAt: data["expiresAt"]?.stringValue ?? request.expiresAt, session: session)
+        } catch {
+            throw .ledger("the key was minted (id \(id)) but could not be stored; revoke it from Venice's dashboard: \(error)")
+        }
+        try await reload()
+        await ledger.audit(.apiKeyMinted, "\(id) \(request.type) …\(secret.suffix(6))")
+        guard let record = records.withLock({ $0.first { $0.id == id } }) else {
+            throw .ledger("the minted key could not be read back")
+        }
+        return record
     }
 
     // MARK: use, list, revoke
