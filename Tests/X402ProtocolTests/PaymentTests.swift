@@ -94,6 +94,24 @@ struct PaymentTests {
         #expect(try decoded.recoverSigner().checksummed == Fixtures.anvil0Address)
     }
 
+    @Test("the same signed authorization in Venice's guide layout (scheme and network, no accepted) decodes to the same payment")
+    func guideLayout() throws {
+        let approved = try Self.policy.approve(Self.veniceOffer(), amount: 10_000_000, spentToday: 0)
+        let payload = try Eip3009Authorizer(signer: try Fixtures.anvil0(), clock: SystemWallClock()).authorize(approved)
+        let guide = try JSONValue(parsing: Base64.decode(payload.headerValue(.schemeAndNetwork)) ?? [])
+        #expect(guide.objectValue?.keys == ["x402Version", "scheme", "network", "payload"])
+        #expect(guide["x402Version"] == .number("2"))
+        #expect(guide["scheme"] == .string("exact") && guide["network"] == .string("eip155:8453"))
+        let decoded = try PaymentPayload(headerValue: payload.headerValue(.schemeAndNetwork))
+        #expect(decoded.authorization == payload.authorization && decoded.signature == payload.signature)
+        #expect(decoded.accepted == nil)
+        // Without `accepted` the token's domain cannot be read from the payload: the signer recovers under the offer's.
+        #expect(try decoded.recoverSigner(domain: approved.domain).checksummed == Fixtures.anvil0Address)
+        #expect(payload.headerValue(.accepted) == payload.headerValue)
+        // A payload that never had `accepted` has one layout only.
+        #expect(decoded.headerValue(.accepted) == decoded.headerValue(.schemeAndNetwork))
+    }
+
     @Test("at the advertised amount `accepted` is the entry verbatim")
     func acceptedVerbatim() throws {
         let approved = try Self.policy.approve(Self.veniceOffer(), amount: 5_000_000, spentToday: 0)

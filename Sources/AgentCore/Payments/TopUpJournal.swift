@@ -86,6 +86,16 @@ struct TopUpJournal: Sendable {
         }
     }
 
+    /// Other intents of `amountMicro` made since `since` that are recorded settled: each of them
+    /// accounts for one TOP_UP row upstream.
+    func settledElsewhere(amountMicro: Int64, since: Int64, excluding id: String) async throws -> Int {
+        try await ledger.writer.read { db in
+            try Int.fetchOne(db, sql: """
+                SELECT COUNT(*) FROM topups WHERE state = 'settled' AND amount_micro = ? AND created_at >= ? AND id != ?
+                """, arguments: [amountMicro, since, id]) ?? 0
+        }
+    }
+
     /// Money committed since `since` (UTC day start): everything but failed intents counts against the cap.
     static func committed(_ db: Database, since: Int64) throws -> Int64 {
         try Int64.fetchOne(db, sql: """

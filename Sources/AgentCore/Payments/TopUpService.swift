@@ -212,11 +212,22 @@ public actor TopUpService {
             await persist("release \(intent.id)") { try await self.journal.update(intent.id, state: .failed, outcome: "reserved, never signed or sent") }
             throw .topUpFailed("top-up \(intent.id) was reserved but never signed; nothing was paid")
         }
+        // An intent whose send may have landed (409/504 earlier, or a crash) is looked up in the
+        // wallet's transactions before the same authorization is sent again.
+        if intent.state == .unknown, await confirmedUpstream(intent) {
+            return try await settledUpstream(intent)
+        }
+        // The journal keeps the payload with `accepted`; it goes out first in the layout Venice's
+        // guide builds (no `accepted`), and once in the other layout if Venice calls that one
+        // malformed. Same authorization, same nonce: at most one of them can ever settle.
+        let signed = try? PaymentPayload(headerValue: payload)
+        var layout = PaymentPayload.Layout.schemeAndNetwork
+        var triedOtherLayout = signed?.accepted == nil
         var attempt = 0
         while true {
             let outcome: VeniceAPI.TopUpOutcome
             do {
-                outcome = try await venice.submitTopUp(paymentSignature: payload)
+                outcome = try await venice.submitTopUp(paymentSignature: signed?.headerValue(layout) ?? payload)
             } catch {
                 await persist("\(intent.id) unknown") { try await self.journal.update(intent.id, state: .unknown, outcome: "connection lost: \(error.code)") }
                 throw .topUpUnknown("the top-up's outcome is unknown (\(error.description)); the agent will confirm it before any new payment")
@@ -242,28 +253,39 @@ public actor TopUpService {
                 if attempt < resubmitDelays.count {
                     try? await Task.sleep(for: resubmitDelays[attempt])
                     attempt += 1
+                    if await confirmedUpstream(intent) { return try await settledUpstream(intent) }
                     continue
                 }
                 throw .topUpUnknown("Venice has not confirmed the top-up yet (\(code ?? String(status))); the agent resolves it before any new payment")
-            case .verificationFailed where intent.state == .unknown:
+            case .verificationFailed where intent.state == .unknown || attempt > 0:
                 // An earlier send may have settled it (a used authorization no longer verifies): confirm from the ledger upstream.
-                if await confirmedUpstream(intent) {
-                    settledCount += 1
-                    try await recordSettled(intent, paymentId: nil, transaction: nil, outcome: "confirmed in upstream transactions")
-                    return Result(amountCreditedUSD: Money.usd(intent.amountMicro), newBalanceUSD: nil, paymentId: intent.id, transaction: nil)
-                }
+                if await confirmedUpstream(intent) { return try await settledUpstream(intent) }
                 await persist("\(intent.id) failed") { try await self.journal.update(intent.id, state: .failed, outcome: "verification failed; not found upstream") }
                 throw .topUpFailed("Venice rejected the payment (PAYMENT_VERIFICATION_FAILED) and no credit was found")
             case .verificationFailed:
                 await persist("\(intent.id) failed") { try await self.journal.update(intent.id, state: .failed, outcome: "upstream 400 PAYMENT_VERIFICATION_FAILED") }
                 await ledger.audit(.paymentFailed, "\(intent.id) upstream 400 PAYMENT_VERIFICATION_FAILED")
                 throw .topUpFailed("Venice refused the top-up: 400 PAYMENT_VERIFICATION_FAILED", upstreamStatus: 400, upstreamCode: "PAYMENT_VERIFICATION_FAILED")
+            case .refused(400, "INVALID_PAYMENT", let message) where !triedOtherLayout:
+                triedOtherLayout = true
+                layout = layout == .accepted ? .schemeAndNetwork : .accepted
+                logger.notice("Venice called the payment header malformed; sending the same authorization in the other x402 layout",
+                              metadata: ["intent": "\(intent.id)", "message": "\((message ?? "").prefix(160))"])
+                continue
             case .refused(let status, let code, let message):
                 await persist("\(intent.id) failed") { try await self.journal.update(intent.id, state: .failed, outcome: "upstream \(status) \(code ?? "")") }
                 await ledger.audit(.paymentFailed, "\(intent.id) upstream \(status) \(code ?? "")")
                 throw .topUpFailed("Venice refused the top-up: \(status) \(code ?? "") \(message ?? "")", upstreamStatus: status, upstreamCode: code)
             }
         }
+    }
+
+    /// A top-up found in the wallet's transactions: recorded as settled.
+    private func settledUpstream(_ intent: TopUpJournal.Intent) async throws(AgentError) -> Result {
+        settledCount += 1
+        try await recordSettled(intent, paymentId: nil, transaction: nil, outcome: "confirmed in upstream transactions")
+        await ledger.audit(.paymentSettled, "\(intent.id) confirmed in upstream transactions")
+        return Result(amountCreditedUSD: Money.usd(intent.amountMicro), newBalanceUSD: nil, paymentId: intent.id, transaction: nil)
     }
 
     /// Records a settlement; when the journal cannot be written the payment still happened, so
@@ -304,13 +326,19 @@ public actor TopUpService {
         }
     }
 
-    /// Looks for a TOP_UP of this amount after the intent was made, not claimed by another intent.
+    /// Looks for a TOP_UP of this amount made after the intent (a minute's clock slack) that no
+    /// other settled intent of the same amount accounts for.
     func confirmedUpstream(_ intent: TopUpJournal.Intent) async -> Bool {
         guard session.isUnlocked, let rows = try? await venice.transactions(limit: 100, offset: 0) else { return false }
-        return rows.contains { row in
+        let since = intent.createdAt - 60_000
+        let found = rows.count { row in
             guard row["type"]?.stringValue == "TOP_UP", let amount = row["amount"]?.doubleValue, let micro = Money.micro(usd: amount) else { return false }
-            return micro == intent.amountMicro && (Timestamp.milliseconds(row["createdAt"]?.stringValue) ?? 0) >= intent.createdAt - 60_000
+            return micro == intent.amountMicro && (Timestamp.milliseconds(row["createdAt"]?.stringValue) ?? 0) >= since
         }
+        guard found > 0, let claimed = try? await journal.settledElsewhere(amountMicro: intent.amountMicro, since: since, excluding: intent.id) else {
+            return false
+        }
+        return found > claimed
     }
 
     // MARK: balance

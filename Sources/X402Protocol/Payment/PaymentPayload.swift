@@ -99,27 +99,43 @@ public struct PaymentPayload: Sendable, Hashable {
         return try authorization.recoverSigner(signature: signature, domain: d)
     }
 
+    /// How the same signed authorization is laid out in the header.
+    public enum Layout: Sendable, Hashable {
+        /// `{x402Version, payload, accepted, resource?, extensions?}`: the x402 v2 spec's
+        /// PaymentPayload (the chosen requirement echoed in `accepted`).
+        case accepted
+        /// `{x402Version, scheme, network, payload}`: what Venice's x402 guide builds with the
+        /// npm `x402/client` `createPaymentHeader(signer, 2, requirement)` (no `accepted`).
+        case schemeAndNetwork
+    }
+
     /// The compact JSON (v2 layout when `accepted` is set, else the v1 layout).
     public var jsonText: String { String(decoding: jsonBytes(), as: UTF8.self) }
 
     /// Base64 header value (`PAYMENT-SIGNATURE` for v2, `X-PAYMENT` for v1).
     public var headerValue: String { Base64.encode(jsonBytes()) }
 
-    func jsonBytes() -> [UInt8] {
+    /// The header value in `layout`. A payload without `accepted` has only one layout.
+    public func headerValue(_ layout: Layout) -> String { Base64.encode(jsonBytes(layout)) }
+
+    func jsonBytes(_ layout: Layout = .accepted) -> [UInt8] {
         var w = JSONWriter(capacity: 1024)
         w.raw("{")
         w.key("x402Version", first: true); w.raw(String(x402Version))
-        if accepted == nil {
-            w.key("scheme"); w.string(scheme ?? "exact")
-            w.key("network"); w.string(network ?? "base")
+        let echo = layout == .accepted ? accepted : nil
+        if echo == nil {
+            w.key("scheme"); w.string(accepted?["scheme"]?.stringValue ?? scheme ?? "exact")
+            w.key("network"); w.string(accepted?["network"]?.stringValue ?? network ?? "base")
         }
         w.key("payload"); w.raw("{")
         w.key("authorization", first: true); authorization.writeJSON(into: &w)
         w.key("signature"); w.string(signature.hex)
         w.raw("}")
-        if let accepted { w.key("accepted"); w.raw(accepted.serialized()) }
-        if let resource { w.key("resource"); w.raw(resource.serialized()) }
-        if let extensions { w.key("extensions"); w.raw(extensions.serialized()) }
+        if let echo {
+            w.key("accepted"); w.raw(echo.serialized())
+            if let resource { w.key("resource"); w.raw(resource.serialized()) }
+            if let extensions { w.key("extensions"); w.raw(extensions.serialized()) }
+        }
         w.raw("}")
         return w.bytes
     }
