@@ -1,6 +1,10 @@
-import AgentCore
+@testable import AgentCore
+import AsyncHTTPClient
 import Foundation
+import GRDB
+import Logging
 import Testing
+import VeniceClient
 import VeniceSimulator
 import WalletCrypto
 import X402Protocol
@@ -93,5 +97,49 @@ struct TopUpTests {
             #expect(topUps.filter { $0.amountMicro == 10_000_000 }.count == 1)
             #expect(await agent.sim.state.balanceUSD(wallet: agent.address.lowercasedHex) == 15)
         }
+    }
+}
+
+@Suite("Two balances: x402 credit and a linked account's DIEM")
+struct WalletFundingTests {
+    @Test("a balance reading with DIEM left means Venice spends DIEM first, until the reading goes stale; junk amounts read as zero")
+    func readings() {
+        let funding = WalletFunding(freshForMilliseconds: 60_000)
+        #expect(!funding.spendsDIEM(now: 0))
+        funding.record(["balanceUsd": .number("12.5"), "diemBalanceUsd": .number("3.25")], now: 1_000)
+        #expect(funding.spendsDIEM(now: 1_000))
+        #expect(funding.reading == .init(balanceMicro: 12_500_000, diemMicro: 3_250_000, at: 1_000))
+        #expect(!funding.spendsDIEM(now: 61_001))
+        funding.record(["balanceUsd": .number("1e400"), "diemBalanceUsd": .number("-5")], now: 2_000)
+        #expect(funding.reading == .init(balanceMicro: 0, diemMicro: 0, at: 2_000))
+        #expect(!funding.spendsDIEM(now: 2_000))
+        funding.record(["balanceUsd": .string("lots")], now: 3_000)
+        #expect(funding.reading == .init(balanceMicro: 0, diemMicro: 0, at: 3_000))
+        #expect(funding.isOlder(than: 500, now: 4_000) && !funding.isOlder(than: 5_000, now: 4_000))
+    }
+
+    @Test("reconciliation awaits charges for recent requests, and awaits none while Venice spends DIEM (those never show as charges)")
+    func noChargesAwaitedWhileDIEM() async throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let session = try KeySession(keystorePath: try makeKeystore(in: dir).path, lifetime: nil)
+        let ledger = try AgentLedger(writer: DatabaseQueue())
+        let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+        let upstream = try UpstreamClient(configuration: .init(baseURL: "http://127.0.0.1:9/api/v1"), httpClient: .shared,
+                                          credentials: AgentCredentials(signer: try SiwxSigner(signer: session, clock: SkewClock(), nonces: NonceSource(clock: SkewClock())),
+                                                                        bearer: { nil }),
+                                          clock: SkewClock(), logger: logger)
+        let venice = VeniceAPI(client: upstream, slots: UpstreamScheduler(), wallet: session.address)
+        let requests = try await RequestLedger(ledger: ledger)
+        let funding = WalletFunding()
+        let reconciler = await ChargeReconciler(ledger: ledger, requests: requests, venice: venice, session: session, logger: logger, funding: funding)
+        let now = AgentLedger.nowMilliseconds()
+        let start = RequestLedger.Start(id: "r1", client: "default", uid: 0, pid: 1, method: "POST", route: "/api/v1/image/generate",
+                                        model: "m", estimateMicro: 10_000, bytesIn: 10)
+        guard case .admitted(let day) = requests.admit(start, policy: .allowAll) else { Issue.record("not admitted"); return }
+        requests.finish(id: "r1", client: "default", day: day, estimateMicro: 10_000, status: 200, bytesOut: 100, upstreamRequestID: "img-1")
+        #expect(await reconciler.awaitingCharges(now: now))
+        funding.record(["balanceUsd": .number("0"), "diemBalanceUsd": .number("4")], now: now)
+        #expect(!(await reconciler.awaitingCharges(now: now)))
     }
 }

@@ -50,16 +50,17 @@ func buildAgent(configuration: AgentConfiguration, session: KeySession, logger: 
     let venice = VeniceAPI(client: upstream, slots: scheduler, wallet: session.address)
     let stateDirectory = configuration.stateDirectory ?? AgentConfiguration.defaultStateDirectory(environment: ProcessInfo.processInfo.environment)
     let ledger = try AgentLedger(directory: stateDirectory, logger: logger)
+    let funding = WalletFunding()
     let topUps = TopUpService(ledger: ledger, venice: venice, session: session, clock: clock,
                               caps: .init(perTopUpMicro: configuration.topUpCapMicro, dailyMicro: configuration.dailyTopUpCapMicro),
-                              logger: logger, crashHook: crashHook)
+                              logger: logger, funding: funding, crashHook: crashHook)
     let apiKeys = try await ApiKeyService(ledger: ledger, venice: venice, session: session, logger: logger,
                                           renewalCheck: configuration.apiKeyRenewalCheck, renewFraction: configuration.apiKeyRenewFraction)
     keyBox.service = apiKeys
     let requests = try await RequestLedger(ledger: ledger)
     let reconciler = await ChargeReconciler(ledger: ledger, requests: requests, venice: venice, session: session, logger: logger,
                                             graceMilliseconds: configuration.unexplainedChargeGraceSeconds * 1000,
-                                            upstreamClockOffset: { clock.offsetMilliseconds })
+                                            upstreamClockOffset: { clock.offsetMilliseconds }, funding: funding)
     let clients = try await ClientStore(ledger: ledger)
     let metrics = AgentMetrics()
     let connections = ConnectionRegistry(limits: configuration.connectionLimits, ownerUID: configuration.ownerUID)

@@ -25,13 +25,17 @@ public final class ChargeReconciler: Service, Sendable {
     let upstreamClockOffset: @Sendable () -> Int64
     /// When to poll `/x402/transactions` (see `ReconcilePacer`).
     let pacer: ReconcilePacer
+    /// Whether Venice is spending the linked account's DIEM (then no CHARGE rows come).
+    let funding: WalletFunding
     private let pokes: AsyncStream<Void>
     private let poke: AsyncStream<Void>.Continuation
     private let flagged = Atomic<Int>(0)
 
     init(ledger: AgentLedger, requests: RequestLedger, venice: VeniceAPI, session: KeySession, logger: Logger, graceMilliseconds: Int64 = 60_000,
-         upstreamClockOffset: @escaping @Sendable () -> Int64 = { 0 }, pacer: ReconcilePacer = ReconcilePacer()) async {
+         upstreamClockOffset: @escaping @Sendable () -> Int64 = { 0 }, pacer: ReconcilePacer = ReconcilePacer(),
+         funding: WalletFunding = WalletFunding()) async {
         self.pacer = pacer
+        self.funding = funding
         self.upstreamClockOffset = upstreamClockOffset
         self.ledger = ledger
         self.requests = requests
@@ -65,6 +69,9 @@ public final class ChargeReconciler: Service, Sendable {
                     if Task.isShuttingDownGracefully { return }
                     let stored = await reconcile()
                     pacer.polled(at: .now, foundNew: stored > 0)
+                    // Nothing new while charges are awaited: maybe Venice is spending DIEM, which
+                    // never shows here. The balance says so (read at most once a minute).
+                    if stored == 0, funding.isOlder(than: 60_000, now: AgentLedger.nowMilliseconds()) { await readFunding() }
                 } while await awaitingCharges(now: AgentLedger.nowMilliseconds())
             }
         } onGracefulShutdown: {
@@ -72,8 +79,16 @@ public final class ChargeReconciler: Service, Sendable {
         }
     }
 
-    /// Recent successful, priced requests that no transaction explains yet.
+    /// Reads the wallet's balance for `funding`.
+    func readFunding() async {
+        guard session.isUnlocked, let data = try? await venice.balance() else { return }
+        funding.record(data, now: AgentLedger.nowMilliseconds())
+    }
+
+    /// Recent successful, priced requests that no transaction explains yet (none are awaited
+    /// while Venice spends DIEM).
     func awaitingCharges(now: Int64) async -> Bool {
+        if funding.spendsDIEM(now: now) { return false }
         try? await requests.flush()
         let count = try? await ledger.writer.read { db in
             try Int.fetchOne(db, sql: """

@@ -52,12 +52,14 @@ public actor TopUpService {
     let resubmitDelays: [Duration]
     let journalRetryDelays: [Duration]
     let gate = PaymentGate()
+    /// The wallet's last balance reading (DIEM first or x402 credit), shared with reconciliation.
+    let funding: WalletFunding
     /// Top-ups settled since start; an auto top-up that waited for its turn compares it with
     /// what it saw when its 402 arrived.
     private(set) var settledCount = 0
 
     init(ledger: AgentLedger, venice: VeniceAPI, session: KeySession, clock: any WallClock, caps: Caps, logger: Logger,
-         crashHook: @escaping @Sendable (CrashPoint) -> Void = { _ in },
+         funding: WalletFunding = WalletFunding(), crashHook: @escaping @Sendable (CrashPoint) -> Void = { _ in },
          resubmitDelays: [Duration] = [.milliseconds(500), .seconds(1), .seconds(2), .seconds(4), .seconds(8)],
          journalRetryDelays: [Duration] = [.milliseconds(50), .milliseconds(200), .milliseconds(500), .seconds(1), .seconds(2)]) {
         self.journal = TopUpJournal(ledger: ledger)
@@ -67,6 +69,7 @@ public actor TopUpService {
         self.caps = caps
         self.logger = logger
         self.crashHook = crashHook
+        self.funding = funding
         self.resubmitDelays = resubmitDelays
         self.journalRetryDelays = journalRetryDelays
     }
@@ -350,9 +353,14 @@ public actor TopUpService {
             if case .signerLocked = error { throw .locked }
             throw .balanceFailed("the wallet balance could not be read: \(error.description)")
         }
+        funding.record(data, now: clock.nowMilliseconds())
+        // Two balances: the wallet's x402 credit, and the DIEM of a Venice account the wallet is
+        // linked to, which Venice spends first (and which no top-up adds to).
         return [
             "address": .string(session.address.checksummed),
             "balance_usd": data["balanceUsd"] ?? .number("0"),
+            "diem_balance_usd": data["diemBalanceUsd"] ?? .number("0"),
+            "spends_diem_first": .bool(funding.spendsDIEM(now: clock.nowMilliseconds())),
             "can_consume": data["canConsume"] ?? .bool(false),
         ]
     }

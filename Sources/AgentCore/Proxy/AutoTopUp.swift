@@ -28,6 +28,12 @@ struct AutoTopUp: Sendable {
             await ledger.audit(.autoTopUpSkipped, "402 without PAYMENT_REQUIRED (quote above balance or DIEM-linked wallet): a top-up cannot fix it")
             return Outcome(note: "not-applicable: this 402 is not an insufficient-balance answer a top-up can fix", retried: nil)
         }
+        // A wallet linked to an account with DIEM left is billed to that account: USDC credit
+        // cannot fix its 402 (veniceai/skills skills/venice-auth/SKILL.md, Option B).
+        if topUps.funding.spendsDIEM(now: AgentLedger.nowMilliseconds()) {
+            await ledger.audit(.autoTopUpSkipped, "402 while the wallet spends its linked account's DIEM: a USDC top-up cannot fix it")
+            return Outcome(note: "not-applicable: the wallet spends DIEM first, which a top-up does not add to", retried: nil)
+        }
         let before = json?["currentBalanceUsd"]?.doubleValue ?? 0
         let note: String
         do {
