@@ -30,19 +30,39 @@ def test_openai_sdk_generates_an_image_through_the_socket():
         assert png.startswith(b"\x89PNG\r\n\x1a\n")
 
 
+def in_progress(sock) -> int:
+    with client(sock) as c:
+        return c.get("/agent/v1/status").json()["requests_in_progress"]
+
+
 def test_sigterm_lets_in_flight_requests_finish_and_removes_the_socket():
     key, address = funded_key()
     with simulator("--fund", f"{address}=20", "--latency-ms", "1500") as upstream, agent(upstream, key) as (sock, proc, _):
         results = []
 
-        def call():
+        def call(slow_reader=False):
             with client(sock) as c:
-                results.append(c.post("/api/v1/image/generate", json=IMAGE).status_code)
+                if not slow_reader:
+                    results.append(c.post("/api/v1/image/generate", json=IMAGE).status_code)
+                    return
+                # Reads nothing for a while after the head: the body (~260 KB, more than the socket
+                # buffers) is handed to the connection long before it is read, and the shutdown must
+                # not close the connection until it is written.
+                with c.stream("POST", "/api/v1/image/generate", json=IMAGE) as answer:
+                    time.sleep(2.0)
+                    body = answer.read()
+                    assert len(body) == int(answer.headers["content-length"]) > 200_000
+                    results.append(answer.status_code)
 
-        threads = [threading.Thread(target=call) for _ in range(3)]
+        idle = in_progress(sock)  # counts the status request itself
+        threads = [threading.Thread(target=call, args=(i == 2,)) for i in range(3)]
         for t in threads:
             t.start()
-        time.sleep(0.7)  # requests are now waiting on the simulator's latency
+        # SIGTERM once all three are inside the agent (waiting on the simulator's latency); a slow
+        # machine may take a while to get them there.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and in_progress(sock) < idle + 3:
+            time.sleep(0.05)
         proc.send_signal(signal.SIGTERM)
         for t in threads:
             t.join(timeout=30)

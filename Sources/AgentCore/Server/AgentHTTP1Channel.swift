@@ -1,9 +1,9 @@
 import Foundation
-public import HummingbirdCore
-public import Logging
-public import NIOCore
+import HummingbirdCore
+import Logging
+import NIOCore
 import NIOHTTP1
-public import NIOHTTPTypes
+import NIOHTTPTypes
 import NIOHTTPTypesHTTP1
 
 /// The agent's HTTP/1.1 connection: Hummingbird's HTTP1 pipeline, plus what a daemon that
@@ -137,6 +137,8 @@ final class RequestTracker: ChannelDuplexHandler, RemovableChannelHandler {
     private var inProgress = 0
     /// Set when the server is shutting down: close once the response in progress is written.
     private var closeWhenIdle = false
+    /// Responses whose last part is handed to the channel but not yet written to the socket.
+    private var unwritten = 0
 
     init(phase: ConnectionPhase, timeouts: AgentHTTP1Channel.Timeouts, registry: ConnectionRegistry, connection: UInt64) {
         self.phase = phase
@@ -165,33 +167,40 @@ final class RequestTracker: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .end = unwrapOutboundIn(data) {
-            inProgress = max(0, inProgress - 1)
-            if inProgress == 0 {
-                phase.phase = .idle
-                phase.arm(timeouts.idle, context: context, expecting: .idle)
-                registry.set(connection, .idle)
-                if closeWhenIdle {
-                    context.writeAndFlush(data, promise: promise)
-                    context.close(promise: nil)
-                    return
-                }
-            }
+        guard case .end = unwrapOutboundIn(data) else {
+            context.write(data, promise: promise)
+            return
         }
-        context.write(data, promise: promise)
+        inProgress = max(0, inProgress - 1)
+        if inProgress == 0 {
+            phase.phase = .idle
+            phase.arm(timeouts.idle, context: context, expecting: .idle)
+            registry.set(connection, .idle)
+        }
+        // The response's last bytes may still wait for the peer to read them, and NIO drops
+        // pending writes on close: a shutdown closes the connection only once they are written.
+        unwritten += 1
+        let written = promise ?? context.eventLoop.makePromise(of: Void.self)
+        written.futureResult.assumeIsolatedUnsafeUnchecked().whenComplete { [self] _ in
+            unwritten -= 1
+            closeIfDone(context: context)
+        }
+        context.write(data, promise: written)
+        if closeWhenIdle { context.flush() }
     }
 
-    /// Graceful shutdown: idle connections close now, busy ones after their response.
+    /// Graceful shutdown: idle connections close now, busy ones once their response is written.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         guard event is ChannelShouldQuiesceEvent else {
             context.fireUserInboundEventTriggered(event)
             return
         }
-        if inProgress == 0 {
-            context.close(promise: nil)
-        } else {
-            closeWhenIdle = true
-        }
+        closeWhenIdle = true
+        closeIfDone(context: context)
+    }
+
+    private func closeIfDone(context: ChannelHandlerContext) {
+        if closeWhenIdle, inProgress == 0, unwritten == 0 { context.close(promise: nil) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) { phase.disarm() }
