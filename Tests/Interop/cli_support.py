@@ -16,14 +16,14 @@ def new_key():
     return key.hex(), Account.from_key(key).address
 
 
-def cli(*args, sock=None, env=None, stdin=b"", timeout=120) -> subprocess.CompletedProcess:
+def cli(*args, sock=None, env=None, stdin=b"", timeout=120, cwd=None) -> subprocess.CompletedProcess:
     """Runs `venice-agent ARGS…` (with --socket SOCK when given); stdout/stderr decoded."""
     full = [str(binary("venice-agent")), *map(str, args)]
     if sock is not None:
         full += ["--socket", str(sock)]
     environment = {k: v for k, v in os.environ.items() if k not in ("VENICE_AGENT_SOCK", "VENICE_AGENT_TOKEN")}
     environment.update(env or {})
-    proc = subprocess.run(full, input=stdin, capture_output=True, timeout=timeout, env=environment)
+    proc = subprocess.run(full, input=stdin, capture_output=True, timeout=timeout, env=environment, cwd=cwd)
     proc.stdout = proc.stdout.decode(errors="replace")
     proc.stderr = proc.stderr.decode(errors="replace")
     return proc

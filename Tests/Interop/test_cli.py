@@ -180,6 +180,15 @@ def test_speech_writes_a_wav(funded, tmp_path):
     assert wav_seconds(target.read_bytes()) > 0.2
 
 
+def test_speech_without_a_format_asks_for_none_and_names_the_file_after_what_venice_sent(funded, tmp_path):
+    # Several speech models speak mp3 only: the CLI leaves response_format to the model unless asked.
+    sock, _, _ = funded
+    out = ok(cli("speech", "Hello from the command line.", sock=sock, cwd=tmp_path)).strip()
+    assert out == "speech.mp3"
+    audio = (tmp_path / "speech.mp3").read_bytes()
+    assert audio[:3] == b"ID3" or (audio[0] == 0xFF and audio[1] & 0xE0 == 0xE0), audio[:8]
+
+
 def test_speech_with_an_unknown_voice_is_one_line(funded, tmp_path):
     sock, _, _ = funded
     line = one_error_line(cli("speech", "Hello.", "--voice", "nobody", "--out", tmp_path / "x.wav", sock=sock))

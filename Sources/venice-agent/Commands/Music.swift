@@ -78,6 +78,10 @@ enum MusicCommand {
         guard let prompt = c.prompt else { throw ValidationError("give the PROMPT of the music to queue") }
         var quoteBody: [(String, JSONValue)] = [("model", .string(c.model))]
         if let d = c.duration { quoteBody.append(("duration_seconds", .number(String(d)))) }
+        // Models priced per thousand characters are quoted on the text's length (required for
+        // them, optional for the others: openapi.yaml, QuoteAudioRequest.character_count).
+        let characters = prompt.trimmingCharacters(in: .whitespacesAndNewlines).count
+        if characters > 0 { quoteBody.append(("character_count", .number(String(characters)))) }
         let quoteResponse = try await client.call(.POST, "/api/v1/audio/quote", json: .object(JSONObject(quoteBody)), timeoutSeconds: 60)
         let quote = quoteResponse.json?["quote"]?.doubleValue
         let quoteText = quote.map(DollarFormat.usd) ?? "unknown"

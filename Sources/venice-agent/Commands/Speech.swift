@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import WalletCrypto
 
 /// `venice-agent speech TEXT`: text to an audio file.
@@ -8,18 +9,35 @@ struct Speech: AsyncParsableCommand {
     @Argument(help: "The text to speak (up to 4096 characters).") var text: String
     @Option(help: "Speech model.") var model = "tts-kokoro"
     @Option(help: "Voice (default: the model's).") var voice: String?
-    @Option(help: "mp3, opus, aac, flac, wav or pcm (default: from --out's extension, else wav).") var format: String?
+    @Option(help: "mp3, opus, aac, flac, wav or pcm (default: from --out's extension, else the model's own format; several models speak mp3 only).") var format: String?
     @Option(help: "Speed, 0.25–4.") var speed: Double?
     @Option(help: "Output file (default speech.FORMAT).") var out: String?
 
     static let formats = ["mp3", "opus", "aac", "flac", "wav", "pcm"]
 
-    var resolvedFormat: String {
+    /// The format to ask for: `--format`, else `--out`'s extension; nil leaves it to the model
+    /// (Qwen 3 and ElevenLabs voices are mp3 only, MiniMax mp3/pcm/flac: asking for another
+    /// format is a 400, so nothing is asked unless the user did).
+    var requestedFormat: String? {
         if let format { return format }
         if let out, let ext = out.split(separator: ".").last.map(String.init), out.contains("."), Self.formats.contains(ext.lowercased()) {
             return ext.lowercased()
         }
-        return "wav"
+        return nil
+    }
+
+    /// The file extension for audio Venice sent as `contentType` (default output name).
+    static func fileExtension(contentType: String?) -> String {
+        let type = contentType?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
+        switch type {
+        case "audio/mpeg", "audio/mp3": return "mp3"
+        case "audio/wav", "audio/x-wav", "audio/wave": return "wav"
+        case "audio/flac", "audio/x-flac": return "flac"
+        case "audio/opus", "audio/ogg": return "opus"
+        case "audio/aac": return "aac"
+        case "audio/pcm", "audio/l16": return "pcm"
+        default: return "audio"
+        }
     }
 
     func validate() throws {
@@ -29,13 +47,14 @@ struct Speech: AsyncParsableCommand {
 
     func run() async throws {
         try await ClientCommands.run {
-            var pairs: [(String, JSONValue)] = [("model", .string(model)), ("input", .string(text)), ("response_format", .string(resolvedFormat))]
+            var pairs: [(String, JSONValue)] = [("model", .string(model)), ("input", .string(text))]
+            if let requestedFormat { pairs.append(("response_format", .string(requestedFormat))) }
             if let voice { pairs.append(("voice", .string(voice))) }
             if let speed { pairs.append(("speed", .number(String(speed)))) }
             let response = try await ProgressIndicator.run("synthesizing speech with \(model)") { _ in
                 try await options.client.call(.POST, "/api/v1/audio/speech", json: .object(JSONObject(pairs)))
             }
-            let path = out ?? "speech.\(resolvedFormat)"
+            let path = out ?? "speech.\(requestedFormat ?? Self.fileExtension(contentType: response.header("content-type")))"
             try ClientCommands.write(response.body, to: path)
             if options.json {
                 print((["file": .string(path), "bytes": .number(String(response.body.count))] as JSONValue).serialized())
