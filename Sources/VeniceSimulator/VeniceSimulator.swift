@@ -19,6 +19,7 @@ import X402Protocol
 /// Media are real: images in lossless WebP (default), PNG or baseline JPEG, deterministic per seed and prompt;
 /// speech in WAV, PCM and FLAC (synthetic tones), MP3 as MPEG-1 Layer III silence of the right length;
 /// opus/aac answer a 400 that names the limitation.
+/// Every response carries a random Cloudflare-style `CF-RAY`.
 ///
 /// Deviations chosen on purpose ([sim]): a settled payment resubmitted answers its original 200 (no second
 /// credit) instead of 409; every SIWX failure burns nothing but a verified nonce; error-budget buckets are
@@ -65,6 +66,8 @@ public struct VeniceSimulator: ApplicationProtocol {
             }
             response.headers[.date] = TimeFormat.httpDate(await state.nowMilliseconds())
             response.headers[HTTPField.Name("x-venice-version")!] = "20260821.193530"
+            // Every answer, errors and the 500 fallback included (see CloudflareRay).
+            if let ray = HTTPField.Name(CloudflareRay.headerName) { response.headers[ray] = CloudflareRay.make() }
             try await responseWriter.write(response: response.head, body: response.body)
         } onServerRunning: { channel in
             await self.onServerRunning(channel)
