@@ -31,6 +31,7 @@ struct RouteServices: Sendable {
         let api = router.group("api/v1")
         registerModels(api)
         registerImages(api)
+        registerText(api)
         registerSpeech(api)
         registerAudioQueue(api)
         registerTopUp(api)
