@@ -216,6 +216,8 @@ struct TextTests {
             ("/embeddings", #"{"model":"text-embedding-bge-m3","input":"hi","encoding_format":"hex"}"#, 400, "encoding_format"),
             ("/embeddings", #"{"model":"text-embedding-bge-m3","input":"hi","dimensions":0}"#, 400, "dimensions"),
             ("/embeddings", #"{"model":"claude-opus-4-5","input":"hi"}"#, 400, "does not support this endpoint"),
+            ("/embeddings", #"{"model":"text-embedding-bge-m3","dimensions":4096,"input":["# + Array(repeating: "\"a\"", count: 600).joined(separator: ",") + "]}",
+             400, "input"),
             ("/responses", #"{"model":"claude-opus-4-5"}"#, 400, "input"),
             ("/responses", #"{"model":"claude-opus-4-5","input":"hi","max_output_tokens":-1}"#, 400, "max_output_tokens"),
             ("/responses", #"{"model":"claude-opus-4-5","input":[3]}"#, 400, "input"),

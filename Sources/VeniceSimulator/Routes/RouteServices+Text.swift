@@ -73,6 +73,11 @@ extension RouteServices {
                 guard (1...EmbeddingVectors.maxDimensions).contains(dimensions) else {
                     throw SimulatorError.invalidParameters(field: "dimensions", message: "Number must be between 1 and \(EmbeddingVectors.maxDimensions)")
                 }
+                // [sim] bound on the answer's size (2,048 inputs of 1,024 values): more is a 400, never a huge body.
+                guard inputs.count * dimensions <= EmbeddingVectors.maxValuesPerRequest else {
+                    throw SimulatorError.invalidParameters(field: "input",
+                        message: "The simulator answers at most \(EmbeddingVectors.maxValuesPerRequest) values per request (inputs × dimensions)")
+                }
                 let format = try body.string("encoding_format") ?? "float"
                 guard ["float", "base64"].contains(format) else {
                     throw SimulatorError.invalidParameters(field: "encoding_format", message: "Invalid enum value. Expected 'float' | 'base64', received '\(format)'")

@@ -46,6 +46,7 @@ enum TextSynthesizer {
 enum EmbeddingVectors {
     static let defaultDimensions = 1024
     static let maxDimensions = 4096
+    static let maxValuesPerRequest = 2_048 * 1_024
 
     static func vector(for text: String, dimensions: Int) -> [Float] {
         var generator = SeededGenerator(seed: Int64(dimensions), text: text)
