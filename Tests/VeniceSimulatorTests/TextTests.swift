@@ -57,6 +57,10 @@ struct TextTests {
             #expect(charges.first?.modelId == model)
             #expect(charges.first?.amountMicro == -expectedMicro)
             #expect(reply.header("X-Balance-Remaining") == Money.text(5_000_000 - expectedMicro, decimals: 6))
+            let usageRow = await sim.state.usage(account: alice.lower).last
+            #expect(usageRow?.requestId == id)
+            #expect(usageRow?.promptTokens == promptTokens)
+            #expect(usageRow?.completionTokens == completionTokens)
             // Same prompt, same text.
             let again = try await wallet(sim, "/chat/completions", body)
             #expect(again.json?["choices"]?[0]?["message"]?["content"] == choice["message"]?["content"])
@@ -121,6 +125,10 @@ struct TextTests {
             #expect(floats.json?["usage"]?["total_tokens"]?.intValue == tokens("hello world") + tokens("bye"))
             #expect(await sim.state.usage().last?.modelId == "text-embedding-bge-m3")
             #expect((await sim.state.usage().last?.amountMicro ?? 0) < 0)
+            let history = try await call(sim, .GET, "/billing/usage-history?pageSize=10", headers: [("Authorization", "Bearer admin-key")])
+            let details = history.json?["data"]?[0]?["inferenceDetails"]
+            #expect(details?["promptTokens"]?.intValue == tokens("hello world") + tokens("bye"), "\(history.json?.serialized() ?? "")")
+            #expect(details?["completionTokens"]?.intValue == 0)
 
             let base64 = try await call(sim, .POST, "/embeddings", headers: bearer,
                                         json: #"{"model":"text-embedding-bge-m3","input":"hello world","dimensions":8,"encoding_format":"base64"}"#)

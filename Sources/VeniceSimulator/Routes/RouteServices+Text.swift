@@ -44,7 +44,7 @@ extension RouteServices {
                 let requestId = await requestID("chatcmpl-")
                 let micro = try TokenPricing(model: model).micro(inputTokens: chat.promptTokens, outputTokens: reply.tokens, field: "messages")
                 let headers = await chargeText(caller, model: model, requestId: requestId, micro: micro,
-                                               tokens: chat.promptTokens + reply.tokens)
+                                               promptTokens: chat.promptTokens, completionTokens: reply.tokens)
                 let usage: JSONValue = ["prompt_tokens": .number(String(chat.promptTokens)),
                                         "completion_tokens": .number(String(reply.tokens)),
                                         "total_tokens": .number(String(chat.promptTokens + reply.tokens))]
@@ -87,7 +87,8 @@ extension RouteServices {
                 // The embeddings answer has no id (swagger.yaml `/embeddings` 200): the charge row's id is the simulator's own.
                 let requestId = await requestID("embedding-")
                 let micro = try TokenPricing(model: model).micro(inputTokens: tokens, outputTokens: 0, field: "input")
-                let headers = await chargeText(caller, model: model, requestId: requestId, micro: micro, tokens: tokens)
+                let headers = await chargeText(caller, model: model, requestId: requestId, micro: micro,
+                                               promptTokens: tokens, completionTokens: 0)
                 let rows: [JSONValue] = inputs.enumerated().map { index, text in
                     let vector = EmbeddingVectors.vector(for: text, dimensions: dimensions)
                     let embedding: JSONValue = format == "base64" ? .string(EmbeddingVectors.base64(vector))
@@ -112,7 +113,7 @@ extension RouteServices {
                 let messageId = await requestID("msg_")
                 let micro = try TokenPricing(model: model).micro(inputTokens: input.inputTokens, outputTokens: reply.tokens, field: "input")
                 let headers = await chargeText(caller, model: model, requestId: requestId, micro: micro,
-                                               tokens: input.inputTokens + reply.tokens)
+                                               promptTokens: input.inputTokens, completionTokens: reply.tokens)
                 let message: JSONValue = ["type": "message", "id": .string(messageId), "status": "completed", "role": "assistant",
                                           "content": [["type": "output_text", "text": .string(reply.text), "annotations": []]]]
                 let answer: JSONValue = [
@@ -128,11 +129,13 @@ extension RouteServices {
 
     /// One CHARGE row under the body's id. Wallet callers get `X-Balance-Remaining` (swagger.yaml `/chat/completions`
     /// 200 headers: "Remaining x402 credit balance in USD after this request (only present for x402 auth)").
-    func chargeText(_ caller: Caller, model: ModelCatalog.Model, requestId: String, micro: Int64, tokens: Int) async -> HTTPFields {
-        let units = Double(tokens) / 1_000_000
+    func chargeText(_ caller: Caller, model: ModelCatalog.Model, requestId: String, micro: Int64,
+                    promptTokens: Int, completionTokens: Int) async -> HTTPFields {
+        let units = Double(promptTokens + completionTokens) / 1_000_000
         await state.charge(caller, requestId: requestId,
                            items: [.init(modelId: model.id, micro: micro, sku: "\(model.id)-llm-mtoken", units: units,
-                                         pricePerUnit: units > 0 ? Money.usd(micro) / units : 0)],
+                                         pricePerUnit: units > 0 ? Money.usd(micro) / units : 0,
+                                         promptTokens: promptTokens, completionTokens: completionTokens)],
                            executionMilliseconds: 80)
         var headers = HTTPFields()
         headers[HTTPField.Name("x-venice-model-id")!] = model.id
