@@ -87,6 +87,20 @@ def test_openai_sdk_streams_chat_deltas_through_the_agent_with_usage_on_the_last
         assert usage is not None and all(c.usage is None for c in chunks[:-1])
         assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
         assert charged(before, wallet_balance(sock), usage.prompt_tokens, usage.completion_tokens)
+        # The agent's reconciliation attributes both CHARGE rows (the streamed one found by its chatcmpl id in the
+        # first SSE chunk): its spend total reaches what the wallet lost.
+        spent = 20 - wallet_balance(sock)
+        deadline = time.monotonic() + 60
+        while agent_charged_total(sock) < spent - 1e-6 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert abs(agent_charged_total(sock) - spent) < 1e-6
+
+
+def agent_charged_total(sock) -> float:
+    with client(sock) as c:
+        answer = c.get("/agent/v1/spend")
+    assert answer.status_code == 200, answer.text
+    return answer.json()["total_charged_usd"]
 
 
 def test_openai_sdk_embeddings_through_the_agent_in_float_and_base64():
