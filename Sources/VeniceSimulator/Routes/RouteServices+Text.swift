@@ -158,6 +158,9 @@ extension RouteServices {
 
     /// `stream: true`: `text/event-stream` of `chat.completion.chunk` events, the role first, the text a few tokens per
     /// chunk, then one chunk with `finish_reason` and (unless `stream_options.include_usage` is false) `usage`, then `[DONE]`.
+    /// swagger.yaml `ChatCompletionRequest.stream_options.include_usage`: "Whether to include usage information in the
+    /// stream". Venice puts usage on the last chunk without being asked; when the flag is absent the simulator does the
+    /// same (our reading), and only an explicit `false` leaves it out.
     static func chatStream(id: String, model: String, created: JSONValue, text: String, finish: JSONValue, usage: JSONValue?,
                            headers extra: HTTPFields) -> Response {
         func chunk(_ delta: JSONValue, finish: JSONValue = nil, usage: JSONValue? = nil) -> ByteBuffer {
