@@ -248,6 +248,22 @@ struct TextTests {
         }
     }
 
+    @Test("a PRIVATE_TEXT key gets 403 on an anonymized text model and 200 on a private one, with nothing charged for the 403")
+    func keyPrivacy() async throws {
+        try await withRunningSimulator(configuration: testConfiguration(clock: clock)) { sim async throws in
+            await sim.state.addKey(secret: "private-text", type: .inference, modelPrivacy: "PRIVATE_TEXT")
+            let auth = [("Authorization", "Bearer private-text")]
+            let messages = #""messages":[{"role":"user","content":"hi"}]"#
+            let refused = try await call(sim, .POST, "/chat/completions", headers: auth, json: #"{"model":"\#(model)",\#(messages)}"#)
+            #expect(refused.status == 403)
+            #expect(refused.error?.contains("PRIVATE_TEXT") == true)
+            #expect(await sim.state.usage().isEmpty)
+            let served = try await call(sim, .POST, "/chat/completions", headers: auth, json: #"{"model":"llama-3.3-70b",\#(messages)}"#)
+            #expect(served.status == 200)
+            #expect(await sim.state.usage().count == 1)
+        }
+    }
+
     @Test("a wallet under $0.10 gets the same 402 on text routes as on image routes and is not charged")
     func walletAdmission() async throws {
         try await withRunningSimulator(configuration: testConfiguration(clock: clock, funds: [alice.lower: 0.05])) { sim async throws in
