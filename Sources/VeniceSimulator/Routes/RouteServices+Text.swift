@@ -127,8 +127,8 @@ extension RouteServices {
         }
     }
 
-    /// One CHARGE row under the body's id. Wallet callers get `X-Balance-Remaining` (swagger.yaml `/chat/completions`
-    /// 200 headers: "Remaining x402 credit balance in USD after this request (only present for x402 auth)").
+    /// One CHARGE row under the body's id; the answer's headers name the model. (Wallets' `X-Balance-Remaining` is
+    /// added by ``RouteServices/inference(_:_:path:flavor:_:)`` for every inference route.)
     func chargeText(_ caller: Caller, model: ModelCatalog.Model, requestId: String, micro: Int64,
                     promptTokens: Int, completionTokens: Int) async -> HTTPFields {
         let units = Double(promptTokens + completionTokens) / 1_000_000
@@ -139,9 +139,6 @@ extension RouteServices {
                            executionMilliseconds: 80)
         var headers = HTTPFields()
         headers[HTTPField.Name("x-venice-model-id")!] = model.id
-        if case .wallet(let address) = caller {
-            headers[HTTPField.Name("x-balance-remaining")!] = Money.text(await state.balanceMicro(account: address), decimals: 6)
-        }
         return headers
     }
 
