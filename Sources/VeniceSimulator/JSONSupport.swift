@@ -56,8 +56,9 @@ struct StrictBody: Sendable {
 
     static let maxJSONBytes = 35 * 1024 * 1024
 
-    /// Reads a JSON object body. Missing body → empty object when `optional`.
-    static func read(_ request: Request, allowed: Set<String>, optional: Bool = false) async throws -> StrictBody {
+    /// Reads a JSON object body. Missing body → empty object when `optional`. Keys outside `allowed` are a 400
+    /// unless `rejectsUnknownKeys` is false (routes whose schema does not forbid additional properties).
+    static func read(_ request: Request, allowed: Set<String>, optional: Bool = false, rejectsUnknownKeys: Bool = true) async throws -> StrictBody {
         let contentType = request.headers[.contentType]?.lowercased() ?? ""
         var request = request
         let buffer = try await request.collectBody(upTo: maxJSONBytes + 1)
@@ -72,7 +73,7 @@ struct StrictBody: Sendable {
         guard let value = try? JSONValue(parsing: bytes), let object = value.objectValue else {
             throw SimulatorError.standard(.badRequest, "Invalid JSON request")
         }
-        let unknown = object.keys.filter { !allowed.contains($0) }
+        let unknown = rejectsUnknownKeys ? object.keys.filter { !allowed.contains($0) } : []
         if !unknown.isEmpty {
             throw SimulatorError.invalidParameters(field: nil,
                 message: "Unrecognized key(s) in object: " + unknown.map { "'\($0)'" }.joined(separator: ", "))

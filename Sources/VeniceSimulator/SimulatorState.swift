@@ -140,6 +140,9 @@ public actor SimulatorState {
         let sku: String
         let units: Double
         let pricePerUnit: Double
+        /// Token counts of an LLM request, for its usage row.
+        var promptTokens: Int? = nil
+        var completionTokens: Int? = nil
     }
 
     /// Debits after a served request. Never below 0: the last item collects what is left.
@@ -158,7 +161,8 @@ public actor SimulatorState {
                                                          requestId: requestId, modelId: item.modelId))
             record.usage.append(UsageRecord(timestampMilliseconds: now, sku: item.sku, units: item.units, pricePerUnitUSD: item.pricePerUnit,
                                             amountMicro: -take, currency: "USD", notes: "API Inference", requestId: requestId,
-                                            apiKeyId: caller.apiKeyId, modelId: item.modelId, executionMilliseconds: executionMilliseconds))
+                                            apiKeyId: caller.apiKeyId, modelId: item.modelId, executionMilliseconds: executionMilliseconds,
+                                            promptTokens: item.promptTokens, completionTokens: item.completionTokens))
         }
         accounts[key] = record
         return collected

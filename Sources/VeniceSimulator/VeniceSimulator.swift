@@ -13,12 +13,14 @@ import X402Protocol
 /// replay guard), Bearer INFERENCE/ADMIN keys, 402 discovery bodies with `PAYMENT-REQUIRED`, the $0.10 wallet
 /// admission minimum, 5 in flight per wallet, `/x402/top-up` settlement (EIP-712 recovery of EIP-3009
 /// authorizations, idempotent per payment), `/x402/balance|transactions`, `generate_web3_key`, `/api_keys*`,
-/// `/billing/*`, `/models`, `/image/generate`, `/images/generations`, `/image/styles`, `/audio/speech`,
+/// `/billing/*`, `/models`, `/chat/completions` (JSON and SSE), `/embeddings`, `/responses`, `/image/generate`, `/images/generations`, `/image/styles`, `/audio/speech`,
 /// `/audio/transcriptions`, `/audio/quote|queue|retrieve|complete`.
 ///
 /// Media are real: images in lossless WebP (default), PNG or baseline JPEG, deterministic per seed and prompt;
 /// speech in WAV, PCM and FLAC (synthetic tones), MP3 as MPEG-1 Layer III silence of the right length;
-/// opus/aac answer a 400 that names the limitation.
+/// opus/aac answer a 400 that names the limitation. Text is synthetic but deterministic per prompt, with token
+/// counts of UTF-8 bytes / 4 (our approximation) and charges at the catalog's per-1M-token prices.
+/// Every response carries a random Cloudflare-style `CF-RAY`.
 ///
 /// Deviations chosen on purpose ([sim]): a settled payment resubmitted answers its original 200 (no second
 /// credit) instead of 409; every SIWX failure burns nothing but a verified nonce; error-budget buckets are
@@ -65,6 +67,8 @@ public struct VeniceSimulator: ApplicationProtocol {
             }
             response.headers[.date] = TimeFormat.httpDate(await state.nowMilliseconds())
             response.headers[HTTPField.Name("x-venice-version")!] = "20260821.193530"
+            // Every answer, errors and the 500 fallback included (see CloudflareRay).
+            if let ray = HTTPField.Name(CloudflareRay.headerName) { response.headers[ray] = CloudflareRay.make() }
             try await responseWriter.write(response: response.head, body: response.body)
         } onServerRunning: { channel in
             await self.onServerRunning(channel)

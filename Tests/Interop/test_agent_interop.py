@@ -30,6 +30,111 @@ def test_openai_sdk_generates_an_image_through_the_socket():
         assert png.startswith(b"\x89PNG\r\n\x1a\n")
 
 
+# Text through the agent: the OpenAI SDK over the socket, the simulator's text routes upstream.
+# claude-opus-4-5 costs $6 / $30 per 1M input / output tokens in the simulator's catalog.
+TEXT_MODEL = "claude-opus-4-5"
+
+
+def sdk_over(sock) -> openai.OpenAI:
+    return openai.OpenAI(api_key="unused-local", base_url="http://agent/api/v1",
+                         http_client=httpx.Client(transport=httpx.HTTPTransport(uds=str(sock)), timeout=60))
+
+
+def wallet_balance(sock) -> float:
+    """The wallet's x402 credit as the simulator reports it, read through the agent."""
+    with client(sock) as c:
+        answer = c.get("/api/v1/x402/balance/me")
+    assert answer.status_code == 200, answer.text
+    return answer.json()["data"]["balanceUsd"]
+
+
+def charged(before: float, after: float, input_tokens: int, output_tokens: int) -> bool:
+    """The drop in credit is the usage-based price (to the micro-dollar)."""
+    expected = (input_tokens * 6 + output_tokens * 30) / 1_000_000
+    return abs((before - after) - expected) < 2e-6
+
+
+def test_openai_sdk_chat_completion_through_the_agent_is_charged_by_usage():
+    key, address = funded_key()
+    with simulator("--fund", f"{address}=20") as upstream, agent(upstream, key) as (sock, _, _):
+        before = wallet_balance(sock)
+        answer = sdk_over(sock).chat.completions.create(
+            model=TEXT_MODEL, messages=[{"role": "user", "content": "Why is the sky blue?"}])
+        assert answer.id.startswith("chatcmpl-")
+        assert answer.choices[0].message.role == "assistant"
+        assert answer.choices[0].message.content
+        assert answer.choices[0].finish_reason == "stop"
+        usage = answer.usage
+        assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens > 0
+        assert charged(before, wallet_balance(sock), usage.prompt_tokens, usage.completion_tokens)
+
+
+def test_openai_sdk_streams_chat_deltas_through_the_agent_with_usage_on_the_last_chunk():
+    key, address = funded_key()
+    with simulator("--fund", f"{address}=20") as upstream, agent(upstream, key) as (sock, _, _):
+        sdk = sdk_over(sock)
+        messages = [{"role": "user", "content": "Tell me about owls"}]
+        plain = sdk.chat.completions.create(model=TEXT_MODEL, messages=messages)
+        before = wallet_balance(sock)
+        chunks = list(sdk.chat.completions.create(model=TEXT_MODEL, messages=messages, stream=True,
+                                                  stream_options={"include_usage": True}))
+        assert len(chunks) >= 3
+        assert len({c.id for c in chunks}) == 1 and chunks[0].id.startswith("chatcmpl-")
+        text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+        assert text == plain.choices[0].message.content
+        assert chunks[-1].choices[0].finish_reason == "stop"
+        usage = chunks[-1].usage
+        assert usage is not None and all(c.usage is None for c in chunks[:-1])
+        assert usage.total_tokens == usage.prompt_tokens + usage.completion_tokens
+        assert charged(before, wallet_balance(sock), usage.prompt_tokens, usage.completion_tokens)
+        # The agent's reconciliation attributes both CHARGE rows (the streamed one found by its chatcmpl id in the
+        # first SSE chunk): its spend total reaches what the wallet lost.
+        spent = 20 - wallet_balance(sock)
+        deadline = time.monotonic() + 60
+        while agent_charged_total(sock) < spent - 1e-6 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert abs(agent_charged_total(sock) - spent) < 1e-6
+
+
+def agent_charged_total(sock) -> float:
+    with client(sock) as c:
+        answer = c.get("/agent/v1/spend")
+    assert answer.status_code == 200, answer.text
+    return answer.json()["total_charged_usd"]
+
+
+def test_openai_sdk_embeddings_through_the_agent_in_float_and_base64():
+    key, address = funded_key()
+    with simulator("--fund", f"{address}=20") as upstream, agent(upstream, key) as (sock, _, _):
+        sdk = sdk_over(sock)
+        before = wallet_balance(sock)
+        floats = sdk.embeddings.create(model="text-embedding-bge-m3", input=["hello world", "bye"], dimensions=8,
+                                       encoding_format="float")
+        assert [d.index for d in floats.data] == [0, 1]
+        assert all(len(d.embedding) == 8 for d in floats.data)
+        assert abs(sum(x * x for x in floats.data[0].embedding) - 1) < 1e-4
+        assert floats.usage.prompt_tokens == floats.usage.total_tokens > 0
+        # The SDK asks for base64 by default and decodes it to floats itself.
+        decoded = sdk.embeddings.create(model="text-embedding-bge-m3", input="hello world", dimensions=8)
+        assert [round(x, 6) for x in decoded.data[0].embedding] == [round(x, 6) for x in floats.data[0].embedding]
+        assert wallet_balance(sock) < before
+
+
+def test_openai_sdk_responses_through_the_agent_is_charged_by_usage():
+    key, address = funded_key()
+    with simulator("--fund", f"{address}=20") as upstream, agent(upstream, key) as (sock, _, _):
+        before = wallet_balance(sock)
+        answer = sdk_over(sock).responses.create(model=TEXT_MODEL, instructions="Be kind.", input="Tell me a story",
+                                                 max_output_tokens=16)
+        assert answer.id.startswith("resp_")
+        assert answer.status == "completed"
+        assert answer.output_text
+        usage = answer.usage
+        assert usage.output_tokens <= 16
+        assert usage.total_tokens == usage.input_tokens + usage.output_tokens
+        assert charged(before, wallet_balance(sock), usage.input_tokens, usage.output_tokens)
+
+
 def in_progress(sock) -> int:
     with client(sock) as c:
         return c.get("/agent/v1/status").json()["requests_in_progress"]

@@ -24,6 +24,27 @@ struct TransportAndBearerTests {
         }
     }
 
+    @Test("every response carries a fresh Cloudflare-style CF-RAY (16 hex, dash, 3-letter colo), errors and 404s included")
+    func cfRayOnEveryResponse() async throws {
+        try await withRunningSimulator(configuration: testConfiguration(clock: clock)) { sim async throws in
+            let auth = [("Authorization", "Bearer inference-key")]
+            let replies = [
+                try await call(sim, .GET, "/models?type=image"),
+                try await call(sim, .POST, "/image/generate", headers: auth, json: smallImage),
+                try await call(sim, .POST, "/image/generate"),
+                try await call(sim, .POST, "/image/generate", headers: auth, json: "{"),
+                try await call(sim, .GET, "/billing/usage"),
+                try await call(sim, .GET, "/no/such/route"),
+            ]
+            #expect(replies.map(\.status) == [200, 200, 402, 400, 410, 404])
+            let rays = replies.compactMap { $0.header("CF-RAY") }
+            #expect(rays.count == replies.count)
+            let pattern = /^[0-9a-f]{16}-[A-Z]{3}$/
+            for ray in rays { #expect(ray.wholeMatch(of: pattern) != nil, "\(ray)") }
+            #expect(Set(rays).count == rays.count)
+        }
+    }
+
     @Test("strict bodies: unknown field → 400 DetailedError, bad Content-Type → 400, broken JSON → 400 Invalid JSON request, > 35 MB → 413")
     func strictBodies() async throws {
         try await withRunningSimulator(configuration: testConfiguration(clock: clock)) { sim async throws in

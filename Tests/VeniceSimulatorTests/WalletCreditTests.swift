@@ -185,6 +185,31 @@ struct WalletCreditTests {
         }
     }
 
+    @Test("a CHARGE row carries Venice's request id from the body (image id, audio queue_id), never the CF-RAY; wallet answers carry X-Balance-Remaining")
+    func chargeRowsCarryTheBodyID() async throws {
+        try await withRunningSimulator(configuration: testConfiguration(clock: clock, funds: [alice.lower: 5])) { sim async throws in
+            let image = try await call(sim, .POST, "/image/generate", headers: [("SIGN-IN-WITH-X", try signIn.header(alice))], json: smallImage)
+            #expect(image.status == 200)
+            let imageID = try #require(image.json?["id"]?.stringValue)
+            let queued = try await call(sim, .POST, "/audio/queue", headers: [("SIGN-IN-WITH-X", try signIn.header(alice))],
+                                        json: #"{"model":"elevenlabs-music","prompt":"a calm piano piece","duration_seconds":10}"#)
+            let charges = await sim.state.transactions(wallet: alice.lower).filter { $0.kind == .charge }
+            #expect(charges.first?.requestId == imageID)
+            #expect(charges.first?.requestId != image.header("CF-RAY"))
+            // Wallet answers carry the credit left after the charge; Bearer answers do not.
+            #expect(image.header("X-Balance-Remaining") == Money.text(charges.first?.balanceAfterMicro ?? -1, decimals: 6))
+            let keyed = try await call(sim, .POST, "/image/generate", headers: [("Authorization", "Bearer inference-key")], json: smallImage)
+            #expect(keyed.status == 200)
+            #expect(keyed.header("X-Balance-Remaining") == nil)
+            if queued.status == 200, let queueID = queued.json?["queue_id"]?.stringValue {
+                #expect(charges.last?.requestId == queueID)
+                #expect(charges.last?.requestId != queued.header("CF-RAY"))
+            } else {
+                Issue.record("audio/queue answered \(queued.status): \(queued.json?.serialized() ?? "")")
+            }
+        }
+    }
+
     @Test("enhance_prompt adds a second CHARGE row with the same requestId and another modelId")
     func enhanceCharges() async throws {
         try await withRunningSimulator(configuration: testConfiguration(clock: clock, funds: [alice.lower: 5])) { sim async throws in

@@ -23,6 +23,10 @@ public struct UsageRecord: Sendable, Equatable {
     public let apiKeyId: String?
     public let modelId: String
     public let executionMilliseconds: Int
+    /// LLM token counts (`inferenceDetails.promptTokens` / `completionTokens`, veniceai/api-docs `swagger.yaml`
+    /// `BillingUsageHistoryResponse`: "null for non-LLM usage"); nil for other routes.
+    public var promptTokens: Int? = nil
+    public var completionTokens: Int? = nil
 }
 
 /// Headers of one request as received (names lowercased), for "no credential reached upstream" assertions.

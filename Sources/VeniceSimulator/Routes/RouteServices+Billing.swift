@@ -110,7 +110,8 @@ extension RouteServices {
             var lines = ["timestamp,sku,pricePerUnitUsd,units,amount,currency,notes,inferenceDetails.requestId,inferenceDetails.inferenceExecutionTime,inferenceDetails.promptTokens,inferenceDetails.completionTokens"]
             for row in page {
                 lines.append([TimeFormat.iso(row.timestampMilliseconds), row.sku, "\(row.pricePerUnitUSD)", "\(row.units)",
-                              "\(Money.usd(row.amountMicro))", row.currency, row.notes, row.requestId ?? "", "\(row.executionMilliseconds)", "", ""]
+                              "\(Money.usd(row.amountMicro))", row.currency, row.notes, row.requestId ?? "", "\(row.executionMilliseconds)",
+                              row.promptTokens.map(String.init) ?? "", row.completionTokens.map(String.init) ?? ""]
                     .joined(separator: ","))
             }
             var headers = HTTPFields()
@@ -122,8 +123,9 @@ extension RouteServices {
             ["timestamp": .string(TimeFormat.iso(row.timestampMilliseconds)), "sku": .string(row.sku), "units": .decimal(row.units),
              "pricePerUnitUsd": .decimal(row.pricePerUnitUSD), "amount": .usd(row.amountMicro), "currency": .string(row.currency),
              "notes": .string(row.notes),
-             "inferenceDetails": row.requestId == nil ? .null : ["requestId": .optional(row.requestId), "promptTokens": .null,
-                                                                 "completionTokens": .null,
+             "inferenceDetails": row.requestId == nil ? .null : ["requestId": .optional(row.requestId),
+                                                                 "promptTokens": row.promptTokens.map { .number(String($0)) } ?? .null,
+                                                                 "completionTokens": row.completionTokens.map { .number(String($0)) } ?? .null,
                                                                  "inferenceExecutionTime": .number(String(row.executionMilliseconds))]]
         }
         return .json(["data": .array(data), "nextCursor": .optional(next)])

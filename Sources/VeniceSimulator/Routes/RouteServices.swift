@@ -31,6 +31,7 @@ struct RouteServices: Sendable {
         let api = router.group("api/v1")
         registerModels(api)
         registerImages(api)
+        registerText(api)
         registerSpeech(api)
         registerAudioQueue(api)
         registerTopUp(api)
@@ -101,8 +102,9 @@ struct RouteServices: Sendable {
                         throw await auth.insufficientBalance(path: path, balanceMicro: balance)
                     }
                     try await faults.beforeHandling(flavor: flavor, inference: true)
-                    let response = try await handler(.wallet(address: wallet), request)
+                    var response = try await handler(.wallet(address: wallet), request)
                     await state.release(wallet: wallet)
+                    response.headers[Self.balanceRemaining] = Money.text(await state.balanceMicro(account: wallet), decimals: 6)
                     return await faults.maybeCut(response)
                 } catch {
                     await state.release(wallet: wallet)
@@ -118,6 +120,11 @@ struct RouteServices: Sendable {
             throw await auth.noCredentials(path: path)
         }
     }
+
+    /// `X-Balance-Remaining` on a wallet's successful inference answer: "Remaining x402 credit balance in USD after this
+    /// request (only present for x402 auth)", six decimals — veniceai/api-docs `swagger.yaml`, the 200 headers of every
+    /// inference path the simulator serves (`/chat/completions`, `/image/generate`, `/audio/speech`, `/audio/queue`, …).
+    static let balanceRemaining = HTTPField.Name("X-Balance-Remaining")!
 
     /// Key admission: its USD limit, then the account balance.
     func admitKey(_ record: APIKeyRecord) async throws {
