@@ -32,10 +32,14 @@ protocol PriceSource: Sendable {
 extension VeniceAPI: PriceSource {}
 
 /// Price estimates before a request is signed, from Venice's own `/models` pricing (cached
-/// 10 minutes) and `/audio/quote`. Amounts are USDC micro-units. Every number that becomes
-/// money goes through `Money`'s checked conversions: a client field out of range is a 400
-/// naming it, an upstream price out of range is logged and leaves the price unbounded. The
-/// actual charge is reconciled afterwards from the wallet's transactions.
+/// 10 minutes), `/audio/quote` and `/video/quote`. Amounts are USDC micro-units, and upper
+/// bounds: where Venice bills by what it produces (tokens, seconds of audio) the estimate
+/// counts the most the request allows (see `PromptBound`, `TokenRates`, `AudioDuration`), and
+/// what cannot be bounded stays `.unbounded`. Every number that becomes money goes through
+/// `Money`'s checked conversions: a client field out of range is a 400 naming it, an upstream
+/// price out of range is logged and leaves the price unbounded. The actual charge is
+/// reconciled afterwards from the wallet's transactions. Request shapes follow Venice's OpenAPI
+/// document (cited as openapi.yaml; swagger.yaml in github.com/veniceai/api-docs).
 public actor PriceBook: Service {
     /// Venice's documented range for `variants` on `/image/generate` (openapi.yaml: 1–4).
     static let variants: ClosedRange<Int> = 1...4
@@ -228,7 +232,8 @@ public actor PriceBook: Service {
     }
 
     /// A queued video at Venice's `/video/quote` for the same pricing inputs (openapi.yaml
-    /// QuoteVideoRequest: model, duration, resolution, aspect_ratio, audio, upscale_factor).
+    /// QuoteVideoRequest: model, duration, resolution, aspect_ratio, audio, upscale_factor;
+    /// https://docs.venice.ai/api-reference/endpoint/video/quote).
     /// Unbounded when the price hangs on media the quote cannot see (a source video to upscale
     /// or reference clips, whose length sets the rate) or the duration follows the source.
     func videoPrice(_ body: JSONValue, model: String) async -> PriceEstimate {
