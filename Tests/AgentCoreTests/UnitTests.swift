@@ -139,6 +139,13 @@ struct UnitTests {
             }
             return quote * 2
         }
+        /// $0.01 a started minute, like Venice's tiers; only for "changer".
+        func voiceChangerQuote(_ body: JSONValue) async throws(VeniceClientError) -> Double {
+            guard body["model"]?.stringValue == "changer", let seconds = body["duration_seconds"]?.intValue, seconds > 0 else {
+                throw .unexpectedAnswer(status: 400, message: "")
+            }
+            return Double((seconds + 59) / 60) / 100
+        }
     }
 
     static func model(_ pricing: JSONValue) -> JSONValue { ["model_spec": ["pricing": pricing]] }
@@ -159,6 +166,7 @@ struct UnitTests {
         "embedding": ["embed": model(["input": ["usd": 2]]), "pair": model(["input": ["usd": 1], "output": ["usd": 3]])],
         "asr": ["ears": model(["per_audio_second": ["usd": .number("0.25")]]),
                 "nvidia/parakeet-tdt-0.6b-v3": model(["per_audio_second": ["usd": .number("0.5")]])],
+        "music": ["changer": ["model_spec": ["voice_changer": true, "max_source_audio_duration_seconds": 300]]],
         "upscale": ["upscaler": model(["upscale": ["2x": ["usd": .number("0.25")], "4x": ["usd": .number("0.75")]]])],
         "inpaint": ["firered-image-edit": model(["inpaint": ["usd": .number("0.125")]]),
                     "tiered": model(["inpaint": ["usd": .number("0.25")],
@@ -345,6 +353,19 @@ struct UnitTests {
     @Test("a queued video is priced at Venice's /video/quote for its model and duration")
     func videoEstimate() async throws {
         #expect(try await Self.micro("/video/queue", ["model": "clip", "prompt": "a fox", "duration": "5s", "resolution": "720p"]) == 500_000)
+    }
+
+    @Test("a voice change is quoted for the upload's length bound, at most the model's longest source; a URL source is unpriced")
+    func voiceChangerEstimate() async throws {
+        // A 2 s WAV: one started minute, $0.01.
+        #expect(try await Self.micro("/audio/voice-changer/queue", nil, form: Self.form([("model", "changer")], files: [("file", Self.wav(dataBytes: 16_000))])) == 10_000)
+        // 125,000 bytes of MP3: 1,000 s at 1 kbit/s, capped at the 300 s the model accepts: 5 minutes, $0.05.
+        #expect(try await Self.micro("/audio/voice-changer/queue", nil, form: Self.form([("model", "changer")], files: [("file", Array(repeating: 0xFF, count: 125_000))])) == 50_000)
+        guard case .unbounded = try await Self.prices.estimate(route: try Self.route("/audio/voice-changer/queue"),
+                                                               body: ["model": "changer", "audio_url": "https://x/a.mp3"]).0 else {
+            Issue.record("a voice change from a URL was priced")
+            return
+        }
     }
 
     @Test("a multipart form is split at the byte level: text fields, repeated files, binary content kept whole")

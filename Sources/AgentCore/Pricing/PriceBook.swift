@@ -27,6 +27,7 @@ protocol PriceSource: Sendable {
     func models(type: String) async throws(VeniceClientError) -> [String: JSONValue]
     func audioQuote(_ body: JSONValue) async throws(VeniceClientError) -> Double
     func videoQuote(_ body: JSONValue) async throws(VeniceClientError) -> Double
+    func voiceChangerQuote(_ body: JSONValue) async throws(VeniceClientError) -> Double
 }
 
 extension VeniceAPI: PriceSource {}
@@ -130,6 +131,9 @@ public actor PriceBook: Service {
         case "/video/queue":
             guard let model else { return (.unbounded(reason: "the body names no model"), nil) }
             return (await videoPrice(body, model: model), model)
+        case "/audio/voice-changer/queue":
+            guard let model else { return (.unbounded(reason: "the body names no model"), nil) }
+            return (await voiceChangerPrice(model: model, form: form), model)
         case "/image/background-remove":
             guard let pricing = await pricing(type: "image", model: Self.backgroundRemover), let usd = pricing["generation"]?["usd"]?.doubleValue else {
                 return (Self.noPrice(Self.backgroundRemover), model)
@@ -247,6 +251,26 @@ public actor PriceBook: Service {
             if let value = body[field], !value.isNull { quote[field] = value }
         }
         guard let usd = try? await venice.videoQuote(.object(quote)) else {
+            return .unbounded(reason: "Venice gave no quote for \(model.prefix(128))")
+        }
+        return priced(usdPerUnit: usd, units: 1, model: model)
+    }
+
+    /// A voice change at Venice's `/audio/voice-changer/quote` for the uploaded `file`'s length
+    /// as `AudioDuration` bounds it (Venice bills the length it measures, rounded up to a whole
+    /// minute, and quotes the same tiers), at most the model's `max_source_audio_duration_seconds`
+    /// (a longer source is refused before any charge). An `audio_url` source has no length the
+    /// agent can read: unbounded. Source: github.com/veniceai/api-docs, venice-audio-voice-changer.
+    func voiceChangerPrice(model: String, form: MultipartForm?) async -> PriceEstimate {
+        guard let file = form?.contents("file").first else {
+            return .unbounded(reason: "the source is not an uploaded \"file\" whose length the agent can read")
+        }
+        var seconds = max(1, AudioDuration.upperBound(file))
+        if let longest = await spec(type: "music", model: model)?["max_source_audio_duration_seconds"]?.intValue, longest > 0 {
+            seconds = min(seconds, longest)
+        }
+        let request: JSONValue = ["model": .string(model), "duration_seconds": .number(String(seconds))]
+        guard let usd = try? await venice.voiceChangerQuote(request) else {
             return .unbounded(reason: "Venice gave no quote for \(model.prefix(128))")
         }
         return priced(usdPerUnit: usd, units: 1, model: model)
