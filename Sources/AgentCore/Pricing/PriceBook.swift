@@ -226,7 +226,7 @@ public actor PriceBook: Service {
     /// Keeps the catalogs in use fresh (and fetches the common ones at start), so no client
     /// request pays for a `/models` round trip.
     public func run() async throws {
-        for type in ["image", "tts", "music", "text"] where catalogs[type] == nil { await refresh(type) }
+        for type in ["image", "tts", "music"] where catalogs[type] == nil { await refresh(type) }
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             try? await cancelWhenGracefulShutdown { try await Task.sleep(for: self.ttl / 2) }
             for type in catalogs.keys.sorted() where ContinuousClock.now - (catalogs[type]?.fetched ?? .now) >= ttl / 2 {
