@@ -259,10 +259,15 @@ struct UnitTests {
         #expect(try await Self.micro("/chat/completions", ["model": "chatty", "messages": Self.hello, "max_tokens": 0]) == 966_576)
         // n 2: 54 bytes → 4,182 in (8,364); 2 × 100 out (2,000).
         #expect(try await Self.micro("/chat/completions", ["model": "chatty", "messages": Self.hello, "max_tokens": 100, "n": 2]) == 10_364)
-        // An image part is 16,384 tokens, whatever its bytes: 60 bytes + 16,384 + 32 + 4,096 = 20,572 in (41,144) + 10 out (100).
+        // An image part is 16,384 tokens, whatever its URL's bytes: 60 bytes + 22 for the part's
+        // type+image_url+image_url, + 16,384 + 32 + 4,096 = 20,594 in (41,188) + 10 out (100).
         let picture: JSONValue = [["role": "user", "content": [["type": "text", "text": "hi"],
                                                                 ["type": "image_url", "image_url": ["url": "data:image/png;base64,AAAA"]]]]]
-        #expect(try await Self.micro("/chat/completions", ["model": "chatty", "messages": picture, "max_tokens": 10]) == 41_244)
+        #expect(try await Self.micro("/chat/completions", ["model": "chatty", "messages": picture, "max_tokens": 10]) == 41_288)
+        // Outside the conversation an image-shaped object is text like any other: 100,000 bytes
+        // of it pass the context, so the input is the whole context (200,000) + 10 out (100).
+        let disguised: JSONValue = [["type": "image_url", "image_url": ["url": .string(String(repeating: "x", count: 100_000))]]]
+        #expect(try await Self.micro("/chat/completions", ["model": "chatty", "messages": Self.hello, "tools": disguised, "max_tokens": 10]) == 200_100)
     }
 
     @Test("a response is priced from its input bytes and max_output_tokens")

@@ -3,8 +3,8 @@ import WalletCrypto
 /// An upper bound on the input tokens of a `/chat/completions` or `/responses` body, read
 /// from the body alone. Every tokenizer spends at least one byte of UTF-8 per token, so the
 /// bytes of every string (keys and values, including tools, schemas and instructions) bound
-/// the text; each message adds `perMessage` for the template's role markers; each image adds
-/// `perImage`; Venice's own system prompt (on unless `venice_parameters.
+/// the text; each message adds `perMessage` for the template's role markers; each image of the
+/// conversation adds `perImage` (instead of its URL's bytes); Venice's own system prompt (on unless `venice_parameters.
 /// include_venice_system_prompt` is false, openapi.yaml ChatCompletionRequest) adds
 /// `veniceSystemPrompt`. What the body cannot bound — audio, video or file parts, an earlier
 /// response or conversation carried over, web search or scraping (which add pages and
@@ -43,7 +43,10 @@ enum PromptBound {
             return .unknown("\(carried) carries input the agent cannot see")
         }
         var count = Counter()
-        count.walk(body)
+        for (key, value) in body.objectValue ?? JSONObject([]) {
+            count.bytes += key.utf8.count
+            count.walk(value, inConversation: key == field)
+        }
         if let reason = count.unknown { return .unknown(reason) }
         var tokens = count.bytes + count.images * perImage
         switch body[field] {
@@ -54,30 +57,34 @@ enum PromptBound {
         return .tokens(tokens)
     }
 
-    /// Sums UTF-8 bytes of keys, strings and number literals; counts image parts instead of
-    /// reading them.
+    /// Sums UTF-8 bytes of keys, strings and number literals. An image part of the
+    /// conversation counts as one image instead of the bytes of its `image_url` (or `url`),
+    /// which the model sees as pixels; everywhere else (tools, schemas) every byte counts, so
+    /// text cannot hide in an image-shaped object.
     struct Counter {
+        static let imageFields: Set<String> = ["image_url", "url"]
         var bytes = 0
         var images = 0
         var unknown: String?
 
-        mutating func walk(_ value: JSONValue) {
+        mutating func walk(_ value: JSONValue, inConversation: Bool) {
             switch value {
             case .string(let s): bytes += s.utf8.count
             case .number(let n): bytes += n.utf8.count
             case .bool, .null: bytes += 1
-            case .array(let items): for item in items { walk(item) }
+            case .array(let items): for item in items { walk(item, inConversation: inConversation) }
             case .object(let object):
-                if let type = object["type"]?.stringValue {
-                    if PromptBound.imageParts.contains(type) { images += 1; return }
-                    if PromptBound.unboundedParts.contains(type) {
-                        unknown = unknown ?? "a \(type.prefix(32)) part has no token bound the agent knows"
-                        return
-                    }
+                let type = object["type"]?.stringValue ?? ""
+                if PromptBound.unboundedParts.contains(type) {
+                    unknown = unknown ?? "a \(type.prefix(32)) part has no token bound the agent knows"
+                    return
                 }
+                let image = inConversation && PromptBound.imageParts.contains(type)
+                if image { images += 1 }
                 for (key, item) in object {
                     bytes += key.utf8.count
-                    walk(item)
+                    if image && Self.imageFields.contains(key) { continue }
+                    walk(item, inConversation: inConversation)
                 }
             }
         }
