@@ -384,6 +384,11 @@ struct UnitTests {
         #expect(form.contents("images").count == 2)
         #expect(MultipartForm(body: Array("x".utf8), contentType: "application/json") == nil)
         #expect(MultipartForm(body: Array("garbage".utf8), contentType: "multipart/form-data; boundary=b")?.parts.isEmpty == true)
+        #expect(MultipartForm(body: [], contentType: "multipart/form-data; boundary=" + String(repeating: "b", count: 71)) == nil)
+        // Overlapping prefixes are found where they start, and not past the limit.
+        #expect(MultipartForm.find(Array("--ab".utf8), in: Array("x---ab".utf8), from: 0) == 2)
+        #expect(MultipartForm.find(Array("--ab".utf8), in: Array("x---ab".utf8), from: 0, before: 5) == nil)
+        #expect(MultipartForm.find(Array("aab".utf8), in: Array("aaaab".utf8), from: 1) == 2)
     }
 
     // MARK: middlewares

@@ -19,7 +19,8 @@ struct MultipartForm: Sendable {
         var boundary = String(contentType[boundaryRange.upperBound...])
         if let semicolon = boundary.firstIndex(of: ";") { boundary = String(boundary[..<semicolon]) }
         boundary = boundary.trimmingCharacters(in: CharacterSet(charactersIn: "\" "))
-        guard !boundary.isEmpty, boundary.utf8.count <= 200 else { return nil }
+        // RFC 2046 §5.1.1: a boundary is 1 to 70 characters.
+        guard !boundary.isEmpty, boundary.utf8.count <= 70 else { return nil }
         parts = Self.split(body, delimiter: Array(("--" + boundary).utf8))
     }
 
@@ -66,17 +67,23 @@ struct MultipartForm: Sendable {
         return nil
     }
 
+    /// The first `needle` in `haystack[from..<limit]`, by Knuth–Morris–Pratt: linear time, so
+    /// no body, however its bytes are arranged, makes the search quadratic.
     static func find(_ needle: [UInt8], in haystack: [UInt8], from: Int, before limit: Int? = nil) -> Int? {
         let end = min(limit ?? haystack.count, haystack.count)
-        guard let first = needle.first, end - needle.count >= from else { return nil }
-        var i = from
-        while i <= end - needle.count {
-            if haystack[i] == first {
-                var j = 1
-                while j < needle.count, haystack[i + j] == needle[j] { j += 1 }
-                if j == needle.count { return i }
-            }
-            i += 1
+        guard !needle.isEmpty, from >= 0, end - from >= needle.count else { return nil }
+        var fallback = [Int](repeating: 0, count: needle.count)
+        var k = 0
+        for i in needle.indices.dropFirst() {
+            while k > 0 && needle[i] != needle[k] { k = fallback[k - 1] }
+            if needle[i] == needle[k] { k += 1 }
+            fallback[i] = k
+        }
+        var matched = 0
+        for i in from..<end {
+            while matched > 0 && haystack[i] != needle[matched] { matched = fallback[matched - 1] }
+            if haystack[i] == needle[matched] { matched += 1 }
+            if matched == needle.count { return i - needle.count + 1 }
         }
         return nil
     }
