@@ -5,8 +5,9 @@
 # Targets (VENICE_FUZZ-only; sources in Sources/fuzz-siwe and Sources/fuzz-agent/*):
 #   fuzz-siwe            SIWE parser, SIWX / x402 header decoders
 #   fuzz-agent-api       agent API JSON bodies (JSONValue, unlock password scanner, mint body,
-#                        USD amounts), client-token lookup, multipart `model` sniffing, and the
-#                        CLI's parser of the server's HTTP response
+#                        USD amounts), client-token lookup, multipart `model` sniffing, the
+#                        multipart form splitter and audio-length bound used to price uploads,
+#                        and the CLI's parser of the server's HTTP response
 #   fuzz-agent-config    TOML config: the agent's own TOML parser, ConfigFile.parse + apply(to:)
 #   fuzz-agent-keystore  v3 keystore: declared address, decrypt (small KDF costs only), scrypt
 #                        parameter validation

@@ -107,21 +107,41 @@ struct UploadAttributionTests {
         return out
     }
 
+    /// POSTs a `seconds`-long WAV to /audio/transcriptions as multipart/form-data.
+    static func transcribe(_ agent: AgentHarness, seconds: Int, token: String? = nil) async throws -> (status: HTTPResponseStatus, body: JSONValue?) {
+        let boundary = "agentboundary"
+        var body = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nnvidia/parakeet-tdt-0.6b-v3\r\n".utf8)
+        body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\nContent-Type: audio/wav\r\n\r\n".utf8)
+        body += Self.wav(seconds: seconds) + Array("\r\n--\(boundary)--\r\n".utf8)
+        let url = try #require(URL(httpURLWithSocketPath: agent.socketPath, uri: "/api/v1/audio/transcriptions"))
+        var request = HTTPClientRequest(url: url.absoluteString)
+        request.method = .POST
+        request.headers.add(name: "Content-Type", value: "multipart/form-data; boundary=\(boundary)")
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        request.body = .bytes(ByteBuffer(bytes: body))
+        let response = try await agent.http.execute(request, timeout: .seconds(60))
+        let answer = try await response.body.collect(upTo: 1 << 20)
+        return (response.status, try? JSONValue(parsing: Array(answer.readableBytesView)))
+    }
+
+    @Test("a limited client's transcription is priced from the WAV's length: a short one is sent, a long one is over max_request_usd")
+    func transcriptionWithinRequestLimit() async throws {
+        try await withAgent { agent in
+            let created = try await agent.request("POST", "/agent/v1/clients", json: #"{"name":"ears","max_request_usd":0.001}"#)
+            let token = try #require(created.json?["token"]?.stringValue)
+            // Parakeet: $0.0001 a second. 2 s is $0.0002; 40 s is $0.004, over $0.001.
+            let long = try await Self.transcribe(agent, seconds: 40, token: token)
+            #expect(long.status == .paymentRequired)
+            #expect(long.body?["error"]?["code"]?.stringValue == "AGENT_BUDGET_EXCEEDED")
+            #expect(long.body?["error"]?["limit"]?.stringValue == "max_request_usd")
+            #expect(try await Self.transcribe(agent, seconds: 2, token: token).status == .ok)
+        }
+    }
+
     @Test("a transcription upload (multipart) is charged to its model in the spend table", arguments: [2, 40])
     func transcription(seconds: Int) async throws {
         try await withAgent { agent in
-            let boundary = "agentboundary"
-            var body = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nnvidia/parakeet-tdt-0.6b-v3\r\n".utf8)
-            body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.wav\"\r\nContent-Type: audio/wav\r\n\r\n".utf8)
-            body += Self.wav(seconds: seconds) + Array("\r\n--\(boundary)--\r\n".utf8)
-            guard let url = URL(httpURLWithSocketPath: agent.socketPath, uri: "/api/v1/audio/transcriptions") else { return }
-            var request = HTTPClientRequest(url: url.absoluteString)
-            request.method = .POST
-            request.headers.add(name: "Content-Type", value: "multipart/form-data; boundary=\(boundary)")
-            request.body = .bytes(ByteBuffer(bytes: body))
-            let response = try await agent.http.execute(request, timeout: .seconds(60))
-            _ = try await response.body.collect(upTo: 1 << 20)
-            #expect(response.status == .ok)
+            #expect(try await Self.transcribe(agent, seconds: seconds).status == .ok)
             var row: JSONValue?
             for _ in 0..<50 {
                 try await Task.sleep(for: .milliseconds(100))

@@ -177,17 +177,18 @@ struct ConcurrencyTests {
         }
     }
 
-    @Test("a limited client is refused what the agent cannot price: an unpriced route, an unreadable body, an unknown model")
+    @Test("a limited client is refused what the agent cannot price: an unknown model, web search, an unreadable body, a rewrite of unpublished price")
     func unboundedPricesFailClosed() async throws {
         try await withAgent { agent in
             let created = try await agent.request("POST", "/agent/v1/clients", json: #"{"name":"capped","daily_usd":1}"#)
             let token = try #require(created.json?["token"]?.stringValue)
             let auth = [("Authorization", "Bearer \(token)")]
             let cases: [(String, String)] = [
-                ("/api/v1/chat/completions", #"{"model":"venice-uncensored","messages":[{"role":"user","content":"hi"}]}"#),
+                ("/api/v1/chat/completions", #"{"model":"no-such-model","messages":[{"role":"user","content":"hi"}],"max_tokens":10}"#),
+                ("/api/v1/chat/completions", #"{"model":"venice-uncensored-1-2","messages":[{"role":"user","content":"hi"}],"max_tokens":10,"venice_parameters":{"enable_web_search":"on"}}"#),
                 ("/api/v1/image/generate", #"{"model":"z-image-turbo","prompt":"#),
                 ("/api/v1/image/generate", #"{"model":"no-such-model","prompt":"x"}"#),
-                ("/api/v1/image/upscale", #"{"image":"AAAA","scale":2}"#),
+                ("/api/v1/image/edit", #"{"image":"AAAA","prompt":"x","enhance_prompt":true}"#),
             ]
             for (path, body) in cases {
                 let answer = try await agent.request("POST", path, json: body, headers: auth)
@@ -197,6 +198,28 @@ struct ConcurrencyTests {
             #expect(await agent.sim.state.recordedRequests().filter { $0.path.contains("/chat/") || $0.path.contains("/image/") }.isEmpty)
             // The owner's default policy has no limits: its requests are not held back.
             #expect(try await agent.request("POST", "/api/v1/image/generate", json: AgentHarness.imageRequest).status == 200)
+        }
+    }
+
+    @Test("a limited client is refused a chat whose max_tokens passes its max_request_usd, and a small one is sent")
+    func chatWithinRequestLimit() async throws {
+        try await withAgent { agent in
+            let created = try await agent.request("POST", "/agent/v1/clients", json: #"{"name":"chatty","max_request_usd":0.01}"#)
+            let auth = [("Authorization", "Bearer \(try #require(created.json?["token"]?.stringValue))")]
+            // venice-uncensored-1-2: $0.2 in, $0.9 out per 1M tokens. 100,000 out alone is $0.09.
+            func chat(_ maxTokens: Int) -> String {
+                #"{"model":"venice-uncensored-1-2","messages":[{"role":"user","content":"hi"}],"max_tokens":"# + String(maxTokens) + "}"
+            }
+            let refused = try await agent.request("POST", "/api/v1/chat/completions", json: chat(100_000), headers: auth)
+            #expect(refused.status == 402, "\(refused.text.prefix(200))")
+            #expect(refused.json?["error"]?["code"]?.stringValue == "AGENT_BUDGET_EXCEEDED")
+            #expect(refused.json?["error"]?["limit"]?.stringValue == "max_request_usd")
+            #expect(await agent.sim.state.recordedRequests().filter { $0.path.contains("/chat/") }.isEmpty)
+            // About 4,200 tokens in ($0.00084) and 100 out ($0.00009): under $0.01, so it goes upstream.
+            let sent = try await agent.request("POST", "/api/v1/chat/completions", json: chat(100), headers: auth)
+            #expect(sent.json?["error"]?["code"]?.stringValue != "AGENT_BUDGET_EXCEEDED", "\(sent.text.prefix(200))")
+            #expect(sent.json?["error"]?["code"]?.stringValue != "AGENT_PRICE_UNKNOWN", "\(sent.text.prefix(200))")
+            #expect(await agent.sim.state.recordedRequests().filter { $0.path.contains("/chat/") }.count == 1)
         }
     }
 

@@ -133,17 +133,51 @@ struct UnitTests {
             guard let quote else { throw .unexpectedAnswer(status: 400, message: "") }
             return quote
         }
+        func videoQuote(_ body: JSONValue) async throws(VeniceClientError) -> Double {
+            guard let quote, body["model"]?.stringValue == "clip", body["duration"]?.stringValue == "5s" else {
+                throw .unexpectedAnswer(status: 400, message: "")
+            }
+            return quote * 2
+        }
+        /// $0.01 a started minute, like Venice's tiers; only for "changer".
+        func voiceChangerQuote(_ body: JSONValue) async throws(VeniceClientError) -> Double {
+            guard body["model"]?.stringValue == "changer", let seconds = body["duration_seconds"]?.intValue, seconds > 0 else {
+                throw .unexpectedAnswer(status: 400, message: "")
+            }
+            return Double((seconds + 59) / 60) / 100
+        }
     }
 
     static func model(_ pricing: JSONValue) -> JSONValue { ["model_spec": ["pricing": pricing]] }
 
     static let prices = PriceBook(venice: FixedPrices(models: [
         "image": ["cheap": model(["generation": ["usd": .number("0.01")]]),
+                  "bria-bg-remover": model(["generation": ["usd": .number("0.25")]]),
                   "tiers": model(["resolutions": ["1K": ["usd": .number("0.1")], "4K": ["usd": .number("0.5")]]]),
                   "absurd": model(["generation": ["usd": .number("1e300")]]),
                   "negative": model(["generation": ["usd": .number("-1")]])],
         "tts": ["voice": model(["input": ["usd": .number("15")]])],
+        "text": ["chatty": model(["input": ["usd": 2], "output": ["usd": 10]], context: 100_000),
+                 "long": model(["input": ["usd": 1], "cache_write": ["usd": .number("1.5")], "output": ["usd": 2],
+                                "extended": ["context_token_threshold": 1000, "input": ["usd": 4], "output": ["usd": 8]]], context: 2000),
+                 "nocontext": model(["input": ["usd": 2], "output": ["usd": 10]]),
+                 "absurd": model(["input": ["usd": .number("1e300")], "output": ["usd": 1]], context: 1000),
+                 "hugecontext": model(["input": ["usd": 1], "output": ["usd": 1]], context: .number("1e300"))],
+        "embedding": ["embed": model(["input": ["usd": 2]]), "pair": model(["input": ["usd": 1], "output": ["usd": 3]])],
+        "asr": ["ears": model(["per_audio_second": ["usd": .number("0.25")]]),
+                "nvidia/parakeet-tdt-0.6b-v3": model(["per_audio_second": ["usd": .number("0.5")]])],
+        "music": ["changer": ["model_spec": ["voice_changer": true, "max_source_audio_duration_seconds": 300]]],
+        "upscale": ["upscaler": model(["upscale": ["2x": ["usd": .number("0.25")], "4x": ["usd": .number("0.75")]]])],
+        "inpaint": ["firered-image-edit": model(["inpaint": ["usd": .number("0.125")]]),
+                    "tiered": model(["inpaint": ["usd": .number("0.25")],
+                                     "resolutions": ["1K": ["usd": .number("0.25")], "4K": ["usd": .number("0.5")]],
+                                     "quality": ["4K": ["high": ["usd": .number("0.75")], "low": ["usd": .number("0.125")]]],
+                                     "inputImages": ["included": 1, "additional": ["usd": .number("0.125")]]])],
     ], quote: 0.25))
+
+    static func model(_ pricing: JSONValue, context: JSONValue) -> JSONValue {
+        ["model_spec": ["pricing": pricing, "availableContextTokens": context]]
+    }
 
     static func route(_ template: String) throws -> VeniceRoute {
         try #require(try RouteTable.route(method: "POST", template: template, walletAddress: "0x00"))
@@ -171,11 +205,190 @@ struct UnitTests {
                 continue
             }
         }
-        guard case .unbounded = try await Self.prices.estimate(route: try Self.route("/chat/completions"), body: ["model": "m"]).0 else {
-            Issue.record("chat was priced")
-            return
+        let hello: JSONValue = [["role": "user", "content": "hello"]]
+        let unpriceable: [(String, JSONValue?)] = [
+            ("/chat/completions", ["model": "m", "messages": hello, "max_tokens": 10]),
+            ("/chat/completions", ["model": "chatty", "messages": hello, "max_tokens": 10, "venice_parameters": ["enable_web_search": "auto"]]),
+            ("/chat/completions", ["model": "chatty", "messages": hello, "venice_parameters": ["enable_web_scraping": true]]),
+            ("/chat/completions", ["model": "chatty", "messages": [["role": "user", "content": [["type": "input_audio", "input_audio": ["data": "AAAA"]]]]]]),
+            ("/chat/completions", ["model": "absurd", "messages": hello, "max_tokens": 10]),
+            ("/chat/completions", ["model": "hugecontext", "messages": hello, "max_tokens": 10]),
+            ("/chat/completions", ["model": "nocontext", "messages": hello]),
+            ("/chat/completions", ["messages": hello, "max_tokens": 10]),
+            ("/responses", ["model": "chatty", "input": "more", "previous_response_id": "resp_1", "max_output_tokens": 10]),
+            ("/embeddings", ["model": "embed", "input": [1, 2, 3]]),
+            ("/embeddings", ["model": "nope", "input": "x"]),
+            ("/audio/transcriptions", ["model": "ears"]),
+            ("/image/edit", ["prompt": "x", "image": "AAAA", "enhance_prompt": true]),
+            ("/image/multi-edit", ["modelId": "nope", "prompt": "x", "images": ["AAAA"]]),
+            ("/video/queue", ["model": "clip", "duration": "5s", "reference_video_urls": ["https://x/a.mp4"]]),
+            ("/video/queue", ["model": "clip", "duration": "auto"]),
+            ("/video/queue", ["model": "clip"]),
+            ("/video/queue", ["model": "other", "duration": "5s"]),
+        ]
+        for (template, body) in unpriceable {
+            guard case .unbounded = try await Self.prices.estimate(route: try Self.route(template), body: body).0 else {
+                Issue.record("\(template) \(String(describing: body)) was priced")
+                continue
+            }
         }
         await #expect(throws: AgentError.self) { _ = try await Self.prices.estimate(route: image, body: ["model": "cheap", "variants": 5]) }
+    }
+
+    static let hello: JSONValue = [["role": "user", "content": "hello"]]
+
+    static func micro(_ template: String, _ body: JSONValue?, form: MultipartForm? = nil) async throws -> Int64? {
+        let estimate = try await prices.estimate(route: try route(template), body: body, form: form).0
+        guard case .bounded(let micro) = estimate else { Issue.record("\(template) was not priced: \(estimate)"); return nil }
+        return micro
+    }
+
+    // Input tokens: UTF-8 bytes of every key and value + 16 per message + 16 + 4,096 for
+    // Venice's system prompt; "chatty" is $2 in / $10 out per 1M tokens, context 100,000.
+    @Test("a chat is priced from its bytes and max_tokens, else from the context the input leaves, each choice billed")
+    func chatEstimates() async throws {
+        // model+chatty 11, messages 8, role+user+content+hello 20, max_tokens+100 13 = 52 bytes;
+        // 52 + 32 + 4,096 = 4,180 in × $2 = 8,360; 100 out × $10 = 1,000.
+        #expect(try await Self.micro("/chat/completions", ["model": "chatty", "messages": Self.hello, "max_tokens": 100]) == 9_360)
+        // max_completion_tokens is 11 bytes longer: 4,191 in (8,382) + 1,000.
+        #expect(try await Self.micro("/chat/completions", ["model": "chatty", "messages": Self.hello, "max_completion_tokens": 100]) == 9_382)
+        // No limit: 39 + 32 + 4,096 = 4,167 in (8,334); 100,000 − 4,167 = 95,833 out (958,330).
+        #expect(try await Self.micro("/chat/completions", ["model": "chatty", "messages": Self.hello]) == 966_664)
+        // max_tokens 0 is "the model's default" (openapi.yaml): as none, with 11 bytes more in:
+        // 4,178 in (8,356) + 95,822 out (958,220).
+        #expect(try await Self.micro("/chat/completions", ["model": "chatty", "messages": Self.hello, "max_tokens": 0]) == 966_576)
+        // n 2: 54 bytes → 4,182 in (8,364); 2 × 100 out (2,000).
+        #expect(try await Self.micro("/chat/completions", ["model": "chatty", "messages": Self.hello, "max_tokens": 100, "n": 2]) == 10_364)
+        // An image part is 16,384 tokens, whatever its URL's bytes: 60 bytes + 22 for the part's
+        // type+image_url+image_url, + 16,384 + 32 + 4,096 = 20,594 in (41,188) + 10 out (100).
+        let picture: JSONValue = [["role": "user", "content": [["type": "text", "text": "hi"],
+                                                                ["type": "image_url", "image_url": ["url": "data:image/png;base64,AAAA"]]]]]
+        #expect(try await Self.micro("/chat/completions", ["model": "chatty", "messages": picture, "max_tokens": 10]) == 41_288)
+        // Outside the conversation an image-shaped object is text like any other: 100,000 bytes
+        // of it pass the context, so the input is the whole context (200,000) + 10 out (100).
+        let disguised: JSONValue = [["type": "image_url", "image_url": ["url": .string(String(repeating: "x", count: 100_000))]]]
+        #expect(try await Self.micro("/chat/completions", ["model": "chatty", "messages": Self.hello, "tools": disguised, "max_tokens": 10]) == 200_100)
+    }
+
+    @Test("a response is priced from its input bytes and max_output_tokens")
+    func responsesEstimate() async throws {
+        // model+chatty 11, input+hello 10, max_output_tokens+50 19 = 40; 40 + 32 + 4,096 = 4,168 in (8,336) + 50 out (500).
+        #expect(try await Self.micro("/responses", ["model": "chatty", "input": "hello", "max_output_tokens": 50]) == 8_836)
+    }
+
+    @Test("a chat that may pass the long-context threshold is priced at the extended rates, and cache writes bound input")
+    func extendedRates() async throws {
+        let quiet: JSONValue = ["include_venice_system_prompt": false]
+        // 9 + 28 + 13 + 46 = 96 bytes + 32 = 128 in; 228 tokens stay under 1,000: input at the
+        // cache-write rate $1.5 (192), output $2 (200).
+        #expect(try await Self.micro("/chat/completions", ["model": "long", "messages": Self.hello, "max_tokens": 100, "venice_parameters": quiet]) == 392)
+        // 129 in + 1,000 out pass 1,000: extended $4 in (516), $8 out (8,000).
+        #expect(try await Self.micro("/chat/completions", ["model": "long", "messages": Self.hello, "max_tokens": 1000, "venice_parameters": quiet]) == 8_516)
+    }
+
+    @Test("token limits, n and scale out of range are a 400 naming the field", arguments: [
+        ("/chat/completions", "max_tokens", JSONValue.number("1e300")), ("/chat/completions", "max_tokens", .number("1000000000")),
+        ("/chat/completions", "max_tokens", .string("100")), ("/chat/completions", "max_completion_tokens", .number("0")),
+        ("/chat/completions", "n", .number("0")), ("/chat/completions", "n", .number("9223372036854775808")),
+        ("/responses", "max_output_tokens", .number("-1")), ("/image/upscale", "scale", .number("3")),
+        ("/image/upscale", "scale", .string("x")), ("/image/upscale", "scale", .number("1e400")),
+    ])
+    func outOfRangeFields(template: String, field: String, value: JSONValue) async throws {
+        var body = JSONObject([("model", "chatty"), ("messages", Self.hello), ("input", "hi"), ("image", "AAAA")])
+        body[field] = value
+        let route = try Self.route(template)
+        do {
+            _ = try await Self.prices.estimate(route: route, body: .object(body))
+            Issue.record("\(field) \(value) was accepted")
+        } catch {
+            #expect(error.message.contains(field), "\(error.message)")
+        }
+    }
+
+    @Test("embeddings are priced from the input's bytes at the input rate plus the output rate when listed")
+    func embeddingEstimates() async throws {
+        // "hello": 5 bytes + 4 = 9 tokens × $2.
+        #expect(try await Self.micro("/embeddings", ["model": "embed", "input": "hello"]) == 18)
+        // (2 + 4) + (3 + 4) = 13 tokens × ($1 + $3).
+        #expect(try await Self.micro("/embeddings", ["model": "pair", "input": ["ab", "cde"]]) == 52)
+    }
+
+    static func form(_ fields: [(String, String)], files: [(String, [UInt8])]) -> MultipartForm? {
+        var body: [UInt8] = []
+        for (name, value) in fields { body += Array("--b0und\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8) }
+        for (name, bytes) in files {
+            body += Array("--b0und\r\nContent-Disposition: form-data; name=\"\(name)\"; filename=\"f\"\r\nContent-Type: application/octet-stream\r\n\r\n".utf8)
+            body += bytes + Array("\r\n".utf8)
+        }
+        body += Array("--b0und--\r\n".utf8)
+        return MultipartForm(body: body, contentType: "multipart/form-data; boundary=b0und")
+    }
+
+    /// 8 kHz, 8-bit mono PCM (8,000 bytes a second) whose header claims 80,000: the smaller rate counts.
+    static func wav(dataBytes: Int) -> [UInt8] {
+        func le32(_ v: Int) -> [UInt8] { (0..<4).map { UInt8((v >> (8 * $0)) & 0xff) } }
+        func le16(_ v: Int) -> [UInt8] { (0..<2).map { UInt8((v >> (8 * $0)) & 0xff) } }
+        return Array("RIFF".utf8) + le32(36 + dataBytes) + Array("WAVEfmt ".utf8) + le32(16) + le16(1) + le16(1) + le32(8000) + le32(80_000)
+            + le16(1) + le16(8) + Array("data".utf8) + le32(dataBytes) + [UInt8](repeating: 0x80, count: dataBytes)
+    }
+
+    @Test("a transcription is priced per second: a WAV from its header, anything else from its size at 1 kbit/s")
+    func transcriptionEstimates() async throws {
+        // 16,000 bytes at 8,000 a second = 2 s × $0.25.
+        #expect(try await Self.micro("/audio/transcriptions", nil, form: Self.form([("model", "ears")], files: [("file", Self.wav(dataBytes: 16_000))])) == 500_000)
+        // 251 bytes of MP3 at 125 bytes a second: 3 s (rounded up) × $0.25.
+        #expect(try await Self.micro("/audio/transcriptions", nil, form: Self.form([("model", "ears")], files: [("file", Array(repeating: 0xFF, count: 251))])) == 750_000)
+        // No model: Venice's default, nvidia/parakeet-tdt-0.6b-v3 ($0.5 here).
+        #expect(try await Self.micro("/audio/transcriptions", nil, form: Self.form([], files: [("file", Self.wav(dataBytes: 16_000))])) == 1_000_000)
+    }
+
+    @Test("an upscale is priced by scale, an edit at the dearest tier plus extra input images, a background removal at bria-bg-remover")
+    func imageToolEstimates() async throws {
+        #expect(try await Self.micro("/image/upscale", ["image": "AAAA"]) == 250_000)
+        #expect(try await Self.micro("/image/upscale", ["image": "AAAA", "scale": 4]) == 750_000)
+        #expect(try await Self.micro("/image/upscale", nil, form: Self.form([("scale", "4")], files: [("image", [1, 2, 3])])) == 750_000)
+        // No model: firered-image-edit.
+        #expect(try await Self.micro("/image/edit", ["prompt": "x", "image": "AAAA"]) == 125_000)
+        // Dearest tier $0.75 (4K high) + 2 images past the one included × $0.125.
+        #expect(try await Self.micro("/image/multi-edit", ["modelId": "tiered", "prompt": "x", "images": ["A", "B", "C"]]) == 1_000_000)
+        #expect(try await Self.micro("/image/multi-edit", nil, form: Self.form([("modelId", "tiered"), ("prompt", "x")], files: [("images", [1]), ("images", [2])])) == 875_000)
+        #expect(try await Self.micro("/image/background-remove", ["image": "AAAA"]) == 250_000)
+    }
+
+    @Test("a queued video is priced at Venice's /video/quote for its model and duration")
+    func videoEstimate() async throws {
+        #expect(try await Self.micro("/video/queue", ["model": "clip", "prompt": "a fox", "duration": "5s", "resolution": "720p"]) == 500_000)
+    }
+
+    @Test("a voice change is quoted for the upload's length bound, at most the model's longest source; a URL source is unpriced")
+    func voiceChangerEstimate() async throws {
+        // A 2 s WAV: one started minute, $0.01.
+        #expect(try await Self.micro("/audio/voice-changer/queue", nil, form: Self.form([("model", "changer")], files: [("file", Self.wav(dataBytes: 16_000))])) == 10_000)
+        // 125,000 bytes of MP3: 1,000 s at 1 kbit/s, capped at the 300 s the model accepts: 5 minutes, $0.05.
+        #expect(try await Self.micro("/audio/voice-changer/queue", nil, form: Self.form([("model", "changer")], files: [("file", Array(repeating: 0xFF, count: 125_000))])) == 50_000)
+        guard case .unbounded = try await Self.prices.estimate(route: try Self.route("/audio/voice-changer/queue"),
+                                                               body: ["model": "changer", "audio_url": "https://x/a.mp3"]).0 else {
+            Issue.record("a voice change from a URL was priced")
+            return
+        }
+    }
+
+    @Test("a multipart form is split at the byte level: text fields, repeated files, binary content kept whole")
+    func multipartForm() throws {
+        let binary: [UInt8] = [0x00, 0x0D, 0x0A, 0x2D, 0x2D, 0xFF]
+        let form = try #require(Self.form([("model", "ears"), ("scale", "4")], files: [("file", binary), ("images", [7]), ("images", [8])]))
+        #expect(form.text("model") == "ears")
+        #expect(form.text("scale") == "4")
+        #expect(form.text("file") == nil)
+        #expect(form.contents("file").map(Array.init) == [binary])
+        #expect(form.contents("images").count == 2)
+        #expect(MultipartForm(body: Array("x".utf8), contentType: "application/json") == nil)
+        #expect(MultipartForm(body: Array("garbage".utf8), contentType: "multipart/form-data; boundary=b")?.parts.isEmpty == true)
+        #expect(MultipartForm(body: [], contentType: "multipart/form-data; boundary=" + String(repeating: "b", count: 71)) == nil)
+        // Overlapping prefixes are found where they start, and not past the limit.
+        #expect(MultipartForm.find(Array("--ab".utf8), in: Array("x---ab".utf8), from: 0) == 2)
+        #expect(MultipartForm.find(Array("--ab".utf8), in: Array("x---ab".utf8), from: 0, before: 5) == nil)
+        #expect(MultipartForm.find(Array("aab".utf8), in: Array("aaaab".utf8), from: 1) == 2)
     }
 
     // MARK: middlewares

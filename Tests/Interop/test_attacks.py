@@ -635,7 +635,7 @@ def test_unpriceable_chat_completion_is_refused_for_a_limited_client(funded):
     forwarded_before = forwarded_requests(sock)
     with client(sock) as c:
         answer = c.post("/api/v1/chat/completions", headers=bearer(token),
-                        json={"model": "venice-uncensored", "messages": [{"role": "user", "content": "hi"}]})
+                        json={"model": "no-such-model", "messages": [{"role": "user", "content": "hi"}], "max_tokens": 10})
     assert answer.status_code == 402, answer.text
     assert error_code(answer) == "AGENT_PRICE_UNKNOWN"
     assert forwarded_requests(sock) == forwarded_before

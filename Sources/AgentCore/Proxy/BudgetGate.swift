@@ -15,7 +15,7 @@ struct BudgetGate: Sendable {
     /// The ledger row of an admitted request (nil for public routes, which are not ledgered).
     func admit(route: VeniceRoute, body: ProxyBody, caller: Caller, requestID: String, method: String) async throws(AgentError) -> LedgerHold? {
         let policy = caller.policy
-        let (price, model) = try await prices.estimate(route: route, body: body.json)
+        let (price, model) = try await prices.estimate(route: route, body: body.json, form: body.form)
         if route.isCharged && policy.hasSpendingLimits, case .unbounded(let reason) = price {
             await ledger.audit(.budgetRefused, "\(policy.name) \(route.template): price unknown (\(reason))")
             throw .priceUnknown(client: policy.name, reason: reason)

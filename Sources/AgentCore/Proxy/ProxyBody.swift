@@ -14,6 +14,8 @@ struct ProxyBody: Sendable {
     let limited: LimitedBody<RequestBody>?
     /// The body as JSON (or the `model` of a buffered multipart form), for pricing.
     let json: JSONValue?
+    /// A buffered multipart/form-data body, for pricing uploads (transcriptions, edits).
+    let form: MultipartForm?
     let declaredLength: Int?
 
     static func read(_ request: Request, route: VeniceRoute, mustBePriced: Bool, limit: Int, replayable: Int) async throws(AgentError) -> ProxyBody {
@@ -31,14 +33,19 @@ struct ProxyBody: Sendable {
             upstream = .streamed(.stream(body, length: declared.map { .known(Int64($0)) } ?? .unknown))
         }
         var json: JSONValue?
+        var form: MultipartForm?
         if case .buffered(let buffer) = upstream {
             let bytes = Array(buffer.readableBytesView)
             json = try? JSONValue(parsing: bytes)
             if json == nil, let model = MultipartField.value(named: "model", in: bytes, contentType: request.headers[.contentType]) {
                 json = ["model": .string(model)]
             }
+            // Kept only when an upload must be priced (its slices hold the whole body).
+            if mustBePriced {
+                form = MultipartForm(body: bytes, contentType: request.headers[.contentType])
+            }
         }
-        return ProxyBody(upstream: upstream, limited: limited, json: json, declaredLength: declared)
+        return ProxyBody(upstream: upstream, limited: limited, json: json, form: form, declaredLength: declared)
     }
 
     /// Reads a whole body up to `limit` bytes: more is a 413, a body cut short a 400.

@@ -56,6 +56,22 @@ public struct VeniceAPI: Sendable {
         return usd
     }
 
+    /// `POST /video/quote`: the quoted price in USD, as Venice wrote it (not yet money). With
+    /// the minted key when there is one (Venice answers upscale models only to a key).
+    public func videoQuote(_ body: JSONValue) async throws(VeniceClientError) -> Double {
+        let answer = try await fetch("POST", "/video/quote", json: body, auth: .bearerIfAvailable, group: .video)
+        guard answer.status == 200, let usd = answer.json?["quote"]?.doubleValue else { throw Self.unexpected(answer) }
+        return usd
+    }
+
+    /// `POST /audio/voice-changer/quote` (`model`, `duration_seconds`): the quoted price in USD,
+    /// as Venice wrote it (not yet money). Public, like `/audio/quote`.
+    public func voiceChangerQuote(_ body: JSONValue) async throws(VeniceClientError) -> Double {
+        let answer = try await fetch("POST", "/audio/voice-changer/quote", json: body, group: .audio)
+        guard answer.status == 200, let usd = answer.json?["quote"]?.doubleValue else { throw Self.unexpected(answer) }
+        return usd
+    }
+
     // MARK: wallet (signed in)
 
     /// `GET /x402/balance/{wallet}`: the `data` object (`balanceUsd`, `canConsume`, …).

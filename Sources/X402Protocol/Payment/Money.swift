@@ -23,6 +23,15 @@ public enum Money {
         return micro(usd: usdPerUnit * units, rounding: .up)
     }
 
+    /// A price in USD per million units (Venice's token rates) times a count of units: the
+    /// product is already micro-dollars, so no division blurs it. Rounded up; nil out of range.
+    public static func micro(usdPerMillion: Double, units: Double) -> Int64? {
+        guard units.isFinite, usdPerMillion.isFinite else { return nil }
+        let scaled = (usdPerMillion * units).rounded(.up)
+        guard scaled.magnitude <= Double(maxMicro) else { return nil }
+        return Int64(exactly: scaled)
+    }
+
     /// `a + b`, nil past `maxMicro`.
     public static func sum(_ a: Int64, _ b: Int64) -> Int64? {
         let (total, overflow) = a.addingReportingOverflow(b)

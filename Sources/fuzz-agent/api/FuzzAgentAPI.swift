@@ -1,7 +1,8 @@
 // libFuzzer harness for the parsers the agent runs on untrusted bytes at its API: JSON request
 // bodies (JSONValue, the unlock password scanner SecretJSONField, the mint-key body, USD
 // amounts), the client-token lookup over request headers and target, the multipart `model`
-// sniffer, and the CLI's parser of the (possibly hostile) server's HTTP response.
+// sniffer and form splitter, the audio-length bound, and the CLI's parser of the (possibly
+// hostile) server's HTTP response.
 // Built only by scripts/fuzz.sh (VENICE_FUZZ=1, -sanitize=fuzzer, -parse-as-library); the
 // normal package build never sees this target.
 //
@@ -162,7 +163,22 @@ private func fuzzMultipart(_ lines: [ArraySlice<UInt8>], _ bytes: [UInt8]) {
         if let model = MultipartField.value(named: "model", in: body, contentType: type) {
             precondition(model.count <= 256, "a \(model.count)-character model name was sniffed")
         }
+        // The byte-level form behind upload prices: parts lie within the body, text fields
+        // are short, and an audio bound never exceeds what the file's size allows at the
+        // slowest rate a WAV header can claim (1 byte a second).
+        guard let form = MultipartForm(body: body, contentType: type) else { continue }
+        var total = 0
+        for part in form.parts {
+            precondition(part.content.startIndex >= 0 && part.content.endIndex <= body.count, "a part outside the body")
+            total += part.content.count
+            if let text = form.text(part.name) { precondition(text.utf8.count <= 256 * 3, "a long text field") }
+            let seconds = AudioDuration.upperBound(part.content)
+            precondition(seconds >= 0 && seconds <= part.content.count + 1, "\(seconds) s from \(part.content.count) bytes")
+        }
+        precondition(total <= body.count, "parts longer than the body")
     }
+    let seconds = AudioDuration.upperBound(bytes[...])
+    precondition(seconds >= 0 && seconds <= bytes.count + 1, "\(seconds) s from \(bytes.count) bytes")
 }
 
 // MARK: HTTP response (CLI side)
