@@ -37,14 +37,9 @@ extension RouteServices {
             try await inference(request, context, path: "/chat/completions") { caller, request in
                 let body = try await StrictBody.read(request, allowed: Self.chatFields)
                 let chat = try ChatRequest(body)
-                let model = try self.model(chat.modelID, type: "text")
-                try checkPrivacy(caller, model: model)
-                try Self.checkContext(model: model, promptTokens: chat.promptTokens, cap: chat.maxTokens, param: "messages")
-                let reply = TextSynthesizer.reply(to: chat.promptText, maxTokens: chat.maxTokens)
-                let requestId = await requestID("chatcmpl-")
-                let micro = try TokenPricing(model: model).micro(inputTokens: chat.promptTokens, outputTokens: reply.tokens, field: "messages")
-                let headers = await chargeText(caller, model: model, requestId: requestId, micro: micro,
-                                               promptTokens: chat.promptTokens, completionTokens: reply.tokens)
+                let turn = try await generate(caller, modelID: chat.modelID, prompt: chat.promptText, promptTokens: chat.promptTokens,
+                                              cap: chat.maxTokens, param: "messages", idPrefix: "chatcmpl-")
+                let (model, reply, requestId, micro, headers) = (turn.model, turn.reply, turn.requestId, turn.micro, turn.headers)
                 let usage: JSONValue = ["prompt_tokens": .number(String(chat.promptTokens)),
                                         "completion_tokens": .number(String(reply.tokens)),
                                         "total_tokens": .number(String(chat.promptTokens + reply.tokens))]
@@ -105,15 +100,10 @@ extension RouteServices {
             try await inference(request, context, path: "/responses") { caller, request in
                 let body = try await StrictBody.read(request, allowed: Self.responsesFields, rejectsUnknownKeys: false)
                 let input = try ResponsesRequest(body)
-                let model = try self.model(input.modelID, type: "text")
-                try checkPrivacy(caller, model: model)
-                try Self.checkContext(model: model, promptTokens: input.inputTokens, cap: input.maxOutputTokens, param: "input")
-                let reply = TextSynthesizer.reply(to: input.promptText, maxTokens: input.maxOutputTokens)
-                let requestId = await requestID("resp_")
+                let turn = try await generate(caller, modelID: input.modelID, prompt: input.promptText, promptTokens: input.inputTokens,
+                                              cap: input.maxOutputTokens, param: "input", idPrefix: "resp_")
+                let (model, reply, requestId, headers) = (turn.model, turn.reply, turn.requestId, turn.headers)
                 let messageId = await requestID("msg_")
-                let micro = try TokenPricing(model: model).micro(inputTokens: input.inputTokens, outputTokens: reply.tokens, field: "input")
-                let headers = await chargeText(caller, model: model, requestId: requestId, micro: micro,
-                                               promptTokens: input.inputTokens, completionTokens: reply.tokens)
                 let message: JSONValue = ["type": "message", "id": .string(messageId), "status": "completed", "role": "assistant",
                                           "content": [["type": "output_text", "text": .string(reply.text), "annotations": []]]]
                 let answer: JSONValue = [
@@ -125,6 +115,31 @@ extension RouteServices {
                 return .json(answer, headers: headers)
             }
         }
+    }
+
+    /// One generated turn of a text route, charged: the model, the reply, the id the body carries and what it cost.
+    struct TextTurn {
+        let model: ModelCatalog.Model
+        let reply: (text: String, tokens: Int, truncated: Bool)
+        let requestId: String
+        let micro: Int64
+        let headers: HTTPFields
+    }
+
+    /// The step `/chat/completions` and `/responses` share: resolve the text model, apply the caller's privacy rule
+    /// and the context limit, synthesize the reply within `cap` tokens, and charge it by usage under a fresh
+    /// `idPrefix` id. `param` names the body field a context or pricing error points at.
+    func generate(_ caller: Caller, modelID: String?, prompt: String, promptTokens: Int, cap: Int?, param: String,
+                  idPrefix: String) async throws -> TextTurn {
+        let model = try self.model(modelID, type: "text")
+        try checkPrivacy(caller, model: model)
+        try Self.checkContext(model: model, promptTokens: promptTokens, cap: cap, param: param)
+        let reply = TextSynthesizer.reply(to: prompt, maxTokens: cap)
+        let requestId = await requestID(idPrefix)
+        let micro = try TokenPricing(model: model).micro(inputTokens: promptTokens, outputTokens: reply.tokens, field: param)
+        let headers = await chargeText(caller, model: model, requestId: requestId, micro: micro,
+                                       promptTokens: promptTokens, completionTokens: reply.tokens)
+        return TextTurn(model: model, reply: reply, requestId: requestId, micro: micro, headers: headers)
     }
 
     /// One CHARGE row under the body's id; the answer's headers name the model. (Wallets' `X-Balance-Remaining` is
