@@ -109,8 +109,8 @@ func topUpPayloads(_ agent: AgentHarness) async throws -> [PaymentPayload] {
 
 /// Which `X-402-Payment` layout Venice accepts is undocumented (the guide builds none with `accepted`); the
 /// simulator's `topUpRejectedLayout` knob plays either answer (veniceai/api-docs guides/integrations/x402-venice-api.mdx).
-@Suite("Top-up payload layouts through the agent")
-struct TopUpLayoutFallbackTests {
+extension TopUpTests {
+    // MARK: payload layouts
     @Test("Venice calls the guide's layout malformed: the agent resends the same signed authorization with accepted, credited once")
     func otherLayoutOnce() async throws {
         try await withAgent(fundUSD: 0, simulator: { $0.faults.topUpRejectedLayout = .withoutAccepted }) { agent in
