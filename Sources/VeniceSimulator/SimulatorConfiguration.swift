@@ -27,6 +27,12 @@ public struct SimulatorConfiguration: Sendable {
     public var inferenceKeys: [String] = []
     /// USD balance of the default account that pre-provisioned keys spend.
     public var accountUSD: Double = 100
+    /// DIEM (in USD) of the Venice account linked to a wallet, by lowercase or checksummed address. Two balances
+    /// (veniceai/api-docs guides/integrations/x402-venice-api.mdx, "DIEM First": a wallet linked to a Venice account
+    /// with DIEM spends it first; generating-api-key-agent.mdx, "Paying for inference": the x402 USDC balance is
+    /// wallet-bound and never spent by the minted Bearer key, which spends DIEM, then USD). Keys minted by the wallet
+    /// spend this account; the wallet's signed-in requests spend its DIEM before their x402 credit.
+    public var diemUSD: [String: Double] = [:]
     /// Fault knobs at start (latency, fail rates, resets, clock offset, …).
     public var faults: FaultKnobs = FaultKnobs()
     /// In-flight requests per wallet (Venice: 5).
@@ -68,8 +74,32 @@ public struct FaultKnobs: Sendable, Equatable {
     /// With `.timeout`: the credit lands this long after the 504.
     public var settlementTimeoutCreditDelayMilliseconds: Int = 200
 
+    /// The next N `POST /api_keys/generate_web3_key` attempts that reach signature verification are refused with
+    /// 400 "Could not verify wallet signature" (Venice's RPC call failed; transient — veniceai/api-docs
+    /// guides/integrations/generating-api-key-agent.mdx, "Error reference"). Counts down as it is used.
+    public var web3VerifyFailures: Int = 0
+    /// The next N tokens handed out by `GET /api_keys/generate_web3_key` are already past their 15 minutes
+    /// (as if the caller sat on them): their mint is refused with "JWT has expired". Counts down as it is used.
+    public var web3ExpiredTokens: Int = 0
+    /// Which `X-402-Payment` layout `/x402/top-up` refuses with 400 `INVALID_PAYMENT`.
+    ///
+    /// Assumption: Venice documents building the header without an `accepted` field (veniceai/api-docs
+    /// guides/integrations/x402-venice-api.mdx, "Building the X-402-Payment header for Base"); how it treats a
+    /// payload that carries `accepted` (x402 v2's layout) is undocumented. This knob lets tests play either answer.
+    public var topUpRejectedLayout: TopUpLayoutRejection = .none
+
     public enum SettlementMode: String, Sendable, Equatable {
         case succeed, fail, timeout, notConfigured
+    }
+
+    public enum TopUpLayoutRejection: String, Sendable, Equatable, CaseIterable {
+        case none
+        /// Payloads with an `accepted` object are refused.
+        case withAccepted
+        /// Payloads without `accepted` (top-level `scheme`/`network`, the guide's layout) are refused.
+        case withoutAccepted
+        /// Both layouts are refused.
+        case both
     }
 
     public init() {}

@@ -1,14 +1,22 @@
 import Foundation
 public import X402Protocol
-import WalletCrypto
+public import WalletCrypto
 
 /// All mutable simulator state: balances and ledgers, keys, payments, audio jobs, knobs, recordings.
 /// Tests hold it (from `VeniceSimulator.state`) to fund wallets, flip knobs and read what happened.
 public actor SimulatorState {
     public static let defaultAccount = "account:default"
 
+    /// The Venice user account a wallet is linked to (its minted keys spend it; it holds the wallet's DIEM), kept apart
+    /// from the wallet's x402 credit, which lives under the bare lowercase address (veniceai/api-docs
+    /// guides/integrations/generating-api-key-agent.mdx, "Paying for inference": "The x402 USDC balance is
+    /// wallet-bound, not user-bound, so it does not show up as balance for the minted Bearer key").
+    public static func userAccount(wallet: String) -> String { "user:" + wallet.lowercased() }
+
     struct Account {
         var usdMicro: Int64 = 0
+        /// DIEM left (in micro-USD) of a Venice user account; always 0 on a wallet's x402 account.
+        var diemMicro: Int64 = 0
         var transactions: [WalletTransaction] = []
         var usage: [UsageRecord] = []
     }
@@ -73,6 +81,9 @@ public actor SimulatorState {
                                                           balanceAfterMicro: account.usdMicro, createdAtMilliseconds: now, requestId: nil, modelId: nil))
             accounts[key] = account
         }
+        for (address, usd) in configuration.diemUSD {
+            accounts[Self.userAccount(wallet: address), default: Account()].diemMicro += Money.micro(usd: usd) ?? 0
+        }
         for (secret, type) in configuration.adminKeys.map({ ($0, APIKeyRecord.KeyType.admin) }) + configuration.inferenceKeys.map({ ($0, .inference) }) {
             let record = Self.makeKey(secret: secret, type: type, account: Self.defaultAccount, now: now)
             keysByID[record.id] = record
@@ -108,6 +119,29 @@ public actor SimulatorState {
     public func balanceUSD(wallet: String) -> Double {
         applyDueSettlements()
         return Money.usd(accounts[wallet.lowercased()]?.usdMicro ?? 0)
+    }
+
+    /// Sets the DIEM (in USD) of the Venice account linked to `wallet` (tests).
+    public func setDIEM(wallet: String, usd: Double) {
+        accounts[Self.userAccount(wallet: wallet), default: Account()].diemMicro = Money.micro(usd: usd) ?? 0
+    }
+
+    /// DIEM left on the Venice account linked to `wallet`, in USD.
+    public func diemUSD(wallet: String) -> Double { Money.usd(diemMicro(account: Self.userAccount(wallet: wallet))) }
+
+    /// Credits USD to the Venice account linked to `wallet` (a dashboard purchase; no x402 row).
+    public func fundUserAccount(wallet: String, usd: Double) {
+        accounts[Self.userAccount(wallet: wallet), default: Account()].usdMicro += Money.micro(usd: usd) ?? 0
+    }
+
+    func diemMicro(account: String) -> Int64 { accounts[account]?.diemMicro ?? 0 }
+
+    /// What a caller can spend: a wallet its linked account's DIEM plus its x402 credit; a key its account's DIEM and USD.
+    func spendableMicro(_ caller: Caller) -> Int64 {
+        switch caller {
+        case .wallet(let address): diemMicro(account: Self.userAccount(wallet: address)) + balanceMicro(account: address)
+        case .key(let record): diemMicro(account: record.account) + balanceMicro(account: record.account)
+        }
     }
 
     public func balanceMicro(account: String) -> Int64 {
@@ -146,13 +180,38 @@ public actor SimulatorState {
     }
 
     /// Debits after a served request. Never below 0: the last item collects what is left.
+    /// DIEM goes first (veniceai/api-docs guides/integrations/x402-venice-api.mdx, "DIEM First";
+    /// generating-api-key-agent.mdx, "Paying for inference": DIEM, then bundled credits, then USD): a wallet's signed-in
+    /// request spends its linked account's DIEM, recorded as a DIEM usage row there and never as a CHARGE row in
+    /// `/x402/transactions`, then its x402 credit; a key spends its account's DIEM, then its USD, never x402 credit.
     @discardableResult
     func charge(_ caller: Caller, requestId: String, items: [ChargeItem], executionMilliseconds: Int = 0) -> Int64 {
         let key = caller.account
-        var record = accounts[key] ?? Account()
+        let diemKey: String = switch caller {
+        case .wallet(let address): Self.userAccount(wallet: address)
+        case .key(let record): record.account
+        }
         let now = nowMilliseconds()
         var collected: Int64 = 0
+        var usdItems: [ChargeItem] = []
         for item in items {
+            var diemAccount = accounts[diemKey] ?? Account()
+            let fromDIEM = min(max(item.micro, 0), diemAccount.diemMicro)
+            let rest = ChargeItem(modelId: item.modelId, micro: max(item.micro, 0) - fromDIEM, sku: item.sku, units: item.units,
+                              pricePerUnit: item.pricePerUnit, promptTokens: item.promptTokens, completionTokens: item.completionTokens)
+            if fromDIEM > 0 {
+                diemAccount.diemMicro -= fromDIEM
+                collected += fromDIEM
+                diemAccount.usage.append(UsageRecord(timestampMilliseconds: now, sku: item.sku, units: item.units, pricePerUnitUSD: item.pricePerUnit,
+                                                     amountMicro: -fromDIEM, currency: "DIEM", notes: "API Inference", requestId: requestId,
+                                                     apiKeyId: caller.apiKeyId, modelId: item.modelId, executionMilliseconds: executionMilliseconds,
+                                                     promptTokens: item.promptTokens, completionTokens: item.completionTokens))
+                accounts[diemKey] = diemAccount
+            }
+            if rest.micro > 0 || fromDIEM == 0 { usdItems.append(rest) }
+        }
+        var record = accounts[key] ?? Account()
+        for item in usdItems {
             let take = min(max(item.micro, 0), record.usdMicro)
             record.usdMicro -= take
             collected += take
@@ -168,8 +227,18 @@ public actor SimulatorState {
         return collected
     }
 
-    /// One REFUND row returning the sum of a request's charges.
+    /// One REFUND row returning the sum of a request's charges; DIEM it spent goes back to the account it came from.
     func refund(account: String, requestId: String) {
+        for diemKey in Set([account, Self.userAccount(wallet: account)]) {
+            guard var owner = accounts[diemKey] else { continue }
+            let spent = -owner.usage.filter { $0.currency == "DIEM" && $0.requestId == requestId }.reduce(0) { $0 + $1.amountMicro }
+            guard spent > 0 else { continue }
+            owner.diemMicro += spent
+            owner.usage.append(UsageRecord(timestampMilliseconds: nowMilliseconds(), sku: "refund", units: 0, pricePerUnitUSD: 0,
+                                           amountMicro: spent, currency: "DIEM", notes: "Refund", requestId: requestId, apiKeyId: nil,
+                                           modelId: owner.usage.last { $0.requestId == requestId }?.modelId ?? "", executionMilliseconds: 0))
+            accounts[diemKey] = owner
+        }
         guard var record = accounts[account] else { return }
         let charges = record.transactions.filter { $0.kind == .charge && $0.requestId == requestId }
         let sum = -charges.reduce(0) { $0 + $1.amountMicro }
@@ -222,6 +291,9 @@ public actor SimulatorState {
         return true
     }
 
+    /// Live keys minted by `wallet` (they belong to its linked Venice account).
+    public func liveKeys(wallet: String) -> [APIKeyRecord] { liveKeys(account: Self.userAccount(wallet: wallet)) }
+
     func liveKeys(account: String) -> [APIKeyRecord] {
         keysByID.values.filter { $0.account == account && key(id: $0.id) != nil }.sorted { $0.createdAtMilliseconds < $1.createdAtMilliseconds }
     }
@@ -235,9 +307,13 @@ public actor SimulatorState {
         case "MONTH": start = TimeFormat.startOfMonthMilliseconds(now)
         default: start = now - now % 86_400_000
         }
-        return -(accounts[record.account]?.usage.filter { $0.apiKeyId == record.id && $0.timestampMilliseconds >= start }
+        return -(accounts[record.account]?.usage.filter { $0.apiKeyId == record.id && $0.currency == "USD" && $0.timestampMilliseconds >= start }
             .reduce(0) { $0 + $1.amountMicro } ?? 0)
     }
+
+    /// A `generate_web3_key` token carrying exactly `claims`, MAC'd with this simulator's secret (tests forge tokens
+    /// whose issuer, audience or expiry is wrong but whose MAC is right).
+    public nonisolated func signedWeb3Token(claims: JSONValue) -> String { Web3TokenIssuer(secret: secret).sign(claims: claims) }
 
     func isStaked(_ wallet: String) -> Bool { stakedWallets.contains(wallet.lowercased()) }
 
@@ -355,6 +431,20 @@ public actor SimulatorState {
     }
 
     public func inFlight(wallet: String) -> Int { inFlight[wallet.lowercased(), default: 0] }
+
+    /// Uses one `web3VerifyFailures` refusal, if any are left.
+    func takeWeb3VerifyFailure() -> Bool {
+        guard faults.web3VerifyFailures > 0 else { return false }
+        faults.web3VerifyFailures -= 1
+        return true
+    }
+
+    /// Uses one `web3ExpiredTokens` token, if any are left.
+    func takeExpiredWeb3Token() -> Bool {
+        guard faults.web3ExpiredTokens > 0 else { return false }
+        faults.web3ExpiredTokens -= 1
+        return true
+    }
 
     /// Takes the next scripted status, if any.
     func nextScriptedStatus() -> Int? {

@@ -19,6 +19,10 @@ struct VeniceSim: AsyncParsableCommand {
     @Option(help: "Port; 0 picks a free one (see --port-file).") var port = 0
     @Option(help: "Write the bound port to this file (atomically) once listening.") var portFile: String?
     @Option(name: .customLong("fund"), help: "Initial wallet credit, ADDRESS=USD (repeatable).") var funds: [String] = []
+    @Option(name: .customLong("diem"), help: "DIEM (USD) of the Venice account linked to a wallet, ADDRESS=USD (repeatable): spent first by its signed-in requests and by its minted keys.") var diem: [String] = []
+    @Option(help: "The next N key mints are refused with 'Could not verify wallet signature'.") var web3VerifyFailures = 0
+    @Option(help: "Top-up payload layout refused with 400 INVALID_PAYMENT: none, withAccepted, withoutAccepted or both (an assumption; Venice does not document it).")
+    var topUpRejectedLayout = "none"
     @Option(name: .customLong("staked-wallet"), help: "Wallet with staked VVV, may mint keys (repeatable).") var stakedWallets: [String] = []
     @Option(name: .customLong("admin-key"), help: "Pre-provisioned ADMIN Bearer key (repeatable).") var adminKeys: [String] = []
     @Option(name: .customLong("inference-key"), help: "Pre-provisioned INFERENCE Bearer key (repeatable).") var inferenceKeys: [String] = []
@@ -32,17 +36,24 @@ struct VeniceSim: AsyncParsableCommand {
 
     func validate() throws {
         _ = try parsedFunds()
+        _ = try Self.parsedAmounts(diem, flag: "--diem")
+        guard web3VerifyFailures >= 0 else { throw ValidationError("--web3-verify-failures must be 0 or more") }
+        guard FaultKnobs.TopUpLayoutRejection(rawValue: topUpRejectedLayout) != nil else {
+            throw ValidationError("--top-up-rejected-layout takes none, withAccepted, withoutAccepted or both")
+        }
         _ = try parsedFailRates()
         guard (0...1).contains(resetRate) else { throw ValidationError("--reset-rate must be between 0 and 1") }
         guard concurrencyLimit >= 1 else { throw ValidationError("--concurrency-limit must be at least 1") }
     }
 
-    func parsedFunds() throws -> [String: Double] {
+    func parsedFunds() throws -> [String: Double] { try Self.parsedAmounts(funds, flag: "--fund") }
+
+    static func parsedAmounts(_ entries: [String], flag: String) throws -> [String: Double] {
         var result: [String: Double] = [:]
-        for entry in funds {
+        for entry in entries {
             let parts = entry.split(separator: "=", maxSplits: 1)
             guard parts.count == 2, parts[0].hasPrefix("0x"), parts[0].count == 42, let usd = Double(parts[1]), usd >= 0, usd <= 1_000_000 else {
-                throw ValidationError("--fund takes ADDRESS=USD with USD from 0 to 1000000, e.g. 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266=25")
+                throw ValidationError("\(flag) takes ADDRESS=USD with USD from 0 to 1000000, e.g. 0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266=25")
             }
             result[String(parts[0]).lowercased(), default: 0] += usd
         }
@@ -69,6 +80,9 @@ struct VeniceSim: AsyncParsableCommand {
         configuration.port = port
         configuration.funds = try parsedFunds()
         configuration.stakedWallets = stakedWallets
+        configuration.diemUSD = try Self.parsedAmounts(diem, flag: "--diem")
+        configuration.faults.web3VerifyFailures = web3VerifyFailures
+        configuration.faults.topUpRejectedLayout = FaultKnobs.TopUpLayoutRejection(rawValue: topUpRejectedLayout) ?? .none
         configuration.adminKeys = adminKeys
         configuration.inferenceKeys = inferenceKeys
         configuration.faults.latencyMilliseconds = latencyMs

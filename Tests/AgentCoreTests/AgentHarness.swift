@@ -1,12 +1,15 @@
-import AgentCore
+@testable import AgentCore
 import AsyncHTTPClient
 import Foundation
+import GRDB
 import Logging
 import Synchronization
 import NIOCore
 import NIOHTTP1
+import VeniceClient
 import VeniceSimulator
 import WalletCrypto
+import X402Protocol
 
 /// A real agent on a temporary Unix socket in front of an in-process simulator.
 struct AgentHarness: Sendable {
@@ -93,9 +96,11 @@ func temporaryDirectory() throws -> String {
     return dir
 }
 
-/// Runs `body` with a simulator (funded wallet) and an unlocked agent in front of it.
+/// Runs `body` with a simulator (funded wallet, and `diemUSD` of DIEM on its linked Venice account) and an
+/// unlocked agent in front of it.
 func withAgent<T: Sendable>(
     fundUSD: Double = 20,
+    diemUSD: Double = 0,
     staked: Bool = false,
     simulator: (inout SimulatorConfiguration) -> Void = { _ in },
     agent: @Sendable (inout AgentConfiguration) -> Void = { _ in },
@@ -110,6 +115,7 @@ func withAgent<T: Sendable>(
     simConfig.logRequests = false
     if fundUSD > 0 { simConfig.funds = [keystore.address.lowercasedHex: fundUSD] }
     if staked { simConfig.stakedWallets = [keystore.address.checksummed] }
+    if diemUSD > 0 { simConfig.diemUSD = [keystore.address.checksummed: diemUSD] }
     simulator(&simConfig)
     return try await withRunningSimulator(configuration: simConfig) { sim in
         var config = AgentConfiguration(keystorePath: keystore.path, socketPath: dir + "/s/agent.sock", upstream: sim.baseURL)
@@ -166,4 +172,27 @@ final class TestClock: Sendable {
     private let instant = Mutex(ContinuousClock.now)
     var now: ContinuousClock.Instant { instant.withLock { $0 } }
     func advance(by duration: Duration) { instant.withLock { $0 += duration } }
+}
+
+/// The agent's pieces with no Venice behind them: a fresh key (locked), an in-memory ledger and a
+/// `VeniceAPI` aimed at a closed port (127.0.0.1:9), for units that need the types but must not reach upstream.
+struct OfflineAgentParts: Sendable {
+    let session: KeySession
+    let ledger: AgentLedger
+    let logger: Logger
+    let venice: VeniceAPI
+}
+
+/// Runs `body` with `OfflineAgentParts` in a temporary folder, removed afterwards.
+func withOfflineAgentParts<T: Sendable>(_ body: (OfflineAgentParts) async throws -> T) async throws -> T {
+    let dir = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let session = try KeySession(keystorePath: try makeKeystore(in: dir).path, lifetime: nil)
+    let ledger = try AgentLedger(writer: DatabaseQueue())
+    let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
+    let signer = try SiwxSigner(signer: session, clock: SkewClock(), nonces: NonceSource(clock: SkewClock()))
+    let upstream = try UpstreamClient(configuration: .init(baseURL: "http://127.0.0.1:9/api/v1"), httpClient: .shared,
+                                      credentials: AgentCredentials(signer: signer, bearer: { nil }), clock: SkewClock(), logger: logger)
+    let venice = VeniceAPI(client: upstream, slots: UpstreamScheduler(), wallet: session.address)
+    return try await body(OfflineAgentParts(session: session, ledger: ledger, logger: logger, venice: venice))
 }

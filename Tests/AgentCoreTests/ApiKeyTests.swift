@@ -68,6 +68,53 @@ struct ApiKeyTests {
         }
     }
 
+    // MARK: Venice's refusals, end to end against the simulator (generating-api-key-agent.mdx, "Error reference")
+
+    static let mintPath = "/api/v1/api_keys/generate_web3_key"
+
+    /// Token fetches (GET) and mint attempts (POST) that reached the simulator.
+    func mintTraffic(_ agent: AgentHarness) async -> (gets: Int, posts: Int) {
+        let calls = await agent.requestsAtSimulator().filter { $0.path == Self.mintPath }
+        return (calls.count { $0.method == "GET" }, calls.count { $0.method == "POST" })
+    }
+
+    @Test("'Could not verify wallet signature' twice: the agent retries after a pause and mints exactly one key")
+    func transientVerifyFailure() async throws {
+        try await withAgent(staked: true, simulator: { $0.faults.web3VerifyFailures = 2 }) { agent in
+            let minted = try await agent.request("POST", "/agent/v1/apikey/mint", json: #"{"type":"ADMIN"}"#)
+            #expect(minted.status == 200, "\(minted.text)")
+            let traffic = await mintTraffic(agent)
+            #expect(traffic.posts == 3)
+            #expect(await agent.sim.state.faults.web3VerifyFailures == 0)
+            #expect(await agent.sim.state.liveKeys(wallet: agent.address.lowercasedHex).count == 1)
+            #expect(try await agent.request("GET", "/agent/v1/apikey").json?["keys"]?.arrayValue?.count == 1)
+        }
+    }
+
+    @Test("'JWT has expired': the agent fetches a fresh token, signs it and mints")
+    func expiredTokenRefetched() async throws {
+        try await withAgent(staked: true, simulator: { $0.faults.web3ExpiredTokens = 1 }) { agent in
+            let minted = try await agent.request("POST", "/agent/v1/apikey/mint", json: #"{"type":"INFERENCE"}"#)
+            #expect(minted.status == 200, "\(minted.text)")
+            let traffic = await mintTraffic(agent)
+            #expect(traffic.gets == 2 && traffic.posts == 2, "\(traffic)")
+            #expect(await agent.sim.state.liveKeys(wallet: agent.address.lowercasedHex).count == 1)
+        }
+    }
+
+    @Test("'Wallet has no staked VVV on Base' is final: one attempt, its stable code and Venice's words, no retry loop")
+    func unstakedIsFinal() async throws {
+        try await withAgent(staked: false) { agent in
+            let answer = try await agent.request("POST", "/agent/v1/apikey/mint", json: #"{"type":"ADMIN"}"#)
+            #expect(answer.status == 403)
+            #expect(answer.json?["error"]?["code"]?.stringValue == "AGENT_NO_STAKED_VVV")
+            #expect(answer.text.contains("Wallet has no staked VVV on Base"))
+            let traffic = await mintTraffic(agent)
+            #expect(traffic.gets == 1 && traffic.posts == 1, "\(traffic)")
+            #expect(await agent.sim.state.liveKeys(wallet: agent.address.lowercasedHex).isEmpty)
+        }
+    }
+
     @Test("revoke removes the key upstream; billing then needs a new key")
     func revoke() async throws {
         try await withAgent(staked: true) { agent in

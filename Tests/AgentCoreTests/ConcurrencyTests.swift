@@ -240,33 +240,24 @@ struct ConcurrencyTests {
 
     @Test("upstream figures out of range are skipped, never trapped on: a 1e300 price, a -1e300 transaction")
     func hostileUpstreamNumbers() async throws {
-        let dir = try temporaryDirectory()
-        defer { try? FileManager.default.removeItem(atPath: dir) }
-        let keystore = try makeKeystore(in: dir)
-        let session = try KeySession(keystorePath: keystore.path, lifetime: nil)
-        let ledger = try AgentLedger(writer: DatabaseQueue())
-        let logger = Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() })
-        let upstream = try UpstreamClient(configuration: .init(baseURL: "http://127.0.0.1:9/api/v1"), httpClient: .shared,
-                                          credentials: AgentCredentials(signer: try SiwxSigner(signer: session, clock: SkewClock(), nonces: NonceSource(clock: SkewClock())),
-                                                                        bearer: { nil }),
-                                          clock: SkewClock(), logger: logger)
-        let venice = VeniceAPI(client: upstream, slots: UpstreamScheduler(), wallet: session.address)
-        let prices = PriceBook(venice: venice, logger: logger)
-        for usd in [1e300, -1e300, .infinity, -0.01] {
-            #expect(await prices.priced(usdPerUnit: usd, units: 1, model: "m") == .unbounded(reason: "Venice's price for m is out of range"))
+        try await withOfflineAgentParts { parts in
+            let prices = PriceBook(venice: parts.venice, logger: parts.logger)
+            for usd in [1e300, -1e300, .infinity, -0.01] {
+                #expect(await prices.priced(usdPerUnit: usd, units: 1, model: "m") == .unbounded(reason: "Venice's price for m is out of range"))
+            }
+            #expect(await prices.priced(usdPerUnit: 0.01, units: 9.2e18, model: "m") == .unbounded(reason: "Venice's price for m is out of range"))
+            #expect(await prices.priced(usdPerUnit: 0.01, units: 3, model: "m") == .bounded(micro: 30_000))
+            let reconciler = await ChargeReconciler(ledger: parts.ledger, requests: try await RequestLedger(ledger: parts.ledger), venice: parts.venice,
+                                                    session: parts.session, logger: parts.logger)
+            let rows: [JSONValue] = [
+                ["id": "t1", "type": "CHARGE", "amount": .number("-1e300"), "createdAt": "2026-11-30T10:00:00Z"],
+                ["id": "t2", "type": "CHARGE", "amount": .number("1e400"), "createdAt": "2026-11-30T10:00:00Z"],
+                ["id": "t3", "type": "CHARGE", "amount": .number("-0.25"), "createdAt": "2026-11-30T10:00:00Z"],
+            ]
+            try await reconciler.apply(rows, now: 1_800_000_000_000)
+            let stored = try await parts.ledger.writer.read { db in try String.fetchAll(db, sql: "SELECT id FROM upstream_transactions ORDER BY id") }
+            #expect(stored == ["t3"])
         }
-        #expect(await prices.priced(usdPerUnit: 0.01, units: 9.2e18, model: "m") == .unbounded(reason: "Venice's price for m is out of range"))
-        #expect(await prices.priced(usdPerUnit: 0.01, units: 3, model: "m") == .bounded(micro: 30_000))
-        let reconciler = await ChargeReconciler(ledger: ledger, requests: try await RequestLedger(ledger: ledger), venice: venice,
-                                                session: session, logger: logger)
-        let rows: [JSONValue] = [
-            ["id": "t1", "type": "CHARGE", "amount": .number("-1e300"), "createdAt": "2026-11-30T10:00:00Z"],
-            ["id": "t2", "type": "CHARGE", "amount": .number("1e400"), "createdAt": "2026-11-30T10:00:00Z"],
-            ["id": "t3", "type": "CHARGE", "amount": .number("-0.25"), "createdAt": "2026-11-30T10:00:00Z"],
-        ]
-        try await reconciler.apply(rows, now: 1_800_000_000_000)
-        let stored = try await ledger.writer.read { db in try String.fetchAll(db, sql: "SELECT id FROM upstream_transactions ORDER BY id") }
-        #expect(stored == ["t3"])
     }
 
     // MARK: the key

@@ -28,7 +28,7 @@ struct KeysAndBillingTests {
         return #"{"address":"\#(wallet.address.checksummed)","signature":"\#(signature)","token":"\#(token)","apiKeyType":"ADMIN"\#(extra)}"#
     }
 
-    @Test("a staked wallet mints a key from a signed token; defaults, secret once, usable as Bearer and billed to the wallet")
+    @Test("a staked wallet mints a key; defaults, secret once; the key spends its Venice account, never the wallet's x402 credit")
     func mint() async throws {
         try await withRunningSimulator(configuration: configuration) { sim async throws in
             let token = try await token(sim)
@@ -41,15 +41,43 @@ struct KeysAndBillingTests {
             #expect(data?["expiresAt"]?.isNull == true)
             let secret = try #require(data?["apiKey"]?.stringValue)
             #expect(secret.hasPrefix("VENICE_ADMIN_KEY_"))
+            // The wallet's $3 of x402 credit is not the key's to spend (generating-api-key-agent.mdx, "Paying for inference").
+            let refused = try await call(sim, .POST, "/image/generate", headers: [("Authorization", "Bearer \(secret)")], json: smallImage)
+            #expect(refused.status == 402)
+            await sim.state.fundUserAccount(wallet: staker.lower, usd: 3)
             let generated = try await call(sim, .POST, "/image/generate", headers: [("Authorization", "Bearer \(secret)")], json: smallImage)
             #expect(generated.status == 200)
-            #expect(await sim.state.balanceUSD(wallet: staker.lower) == 2.99)
+            #expect(await sim.state.balanceUSD(wallet: staker.lower) == 3)
+            #expect(await sim.state.transactions(wallet: staker.lower).map(\.kind) == [.topUp])
             let id = try #require(data?["id"]?.stringValue)
             let shown = try await call(sim, .GET, "/api_keys/\(id)", headers: [("Authorization", "Bearer \(secret)")])
             #expect(shown.json?["data"]?["apiKey"] == nil)
             #expect(shown.json?["data"]?["last6Chars"]?.stringValue == String(secret.suffix(6)))
             let balance = try await call(sim, .GET, "/billing/balance", headers: [("Authorization", "Bearer \(secret)")])
             #expect(balance.json?["balances"]?["usd"]?.doubleValue == 2.99)
+        }
+    }
+
+    @Test("a minted key spends its account's DIEM before its USD, and billing/balance shows both")
+    func mintedKeySpendsDIEMFirst() async throws {
+        var configuration = configuration
+        configuration.diemUSD = [staker.address.checksummed: 0.015]
+        try await withRunningSimulator(configuration: configuration) { sim async throws in
+            let reply = try await call(sim, .POST, "/api_keys/generate_web3_key", json: mintBody(staker, token: try await token(sim)))
+            let secret = try #require(reply.json?["data"]?["apiKey"]?.stringValue)
+            let bearer = [("Authorization", "Bearer \(secret)")]
+            await sim.state.fundUserAccount(wallet: staker.lower, usd: 1)
+            let before = try await call(sim, .GET, "/billing/balance", headers: bearer)
+            #expect(before.json?["consumptionCurrency"]?.stringValue == "DIEM")
+            #expect(before.json?["balances"]?["diem"]?.doubleValue == 0.015)
+            #expect(try await call(sim, .POST, "/image/generate", headers: bearer, json: smallImage).status == 200)
+            #expect(await sim.state.diemUSD(wallet: staker.lower) == 0.005)
+            #expect(try await call(sim, .POST, "/image/generate", headers: bearer, json: smallImage).status == 200)
+            #expect(await sim.state.diemUSD(wallet: staker.lower) == 0)
+            let after = try await call(sim, .GET, "/billing/balance", headers: bearer)
+            #expect(after.json?["consumptionCurrency"]?.stringValue == "USD")
+            #expect(after.json?["balances"]?["usd"]?.doubleValue == 0.995)
+            #expect(await sim.state.balanceUSD(wallet: staker.lower) == 3)
         }
     }
 
@@ -69,30 +97,116 @@ struct KeysAndBillingTests {
         }
     }
 
-    @Test("each failed mint is a 400 with its message")
-    func failures() async throws {
+    /// POSTs a mint and checks Venice's 400 `{"error": message}` (generating-api-key-agent.mdx, "Error reference").
+    func expectRefusal(_ sim: RunningSimulator, _ body: String, _ message: String, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let reply = try await call(sim, .POST, "/api_keys/generate_web3_key", json: body)
+        #expect(reply.status == 400, sourceLocation: sourceLocation)
+        #expect(reply.json == ["error": .string(message)], "\(reply.json?.serialized() ?? "")", sourceLocation: sourceLocation)
+        #expect(await sim.state.liveKeys(wallet: staker.lower).isEmpty, sourceLocation: sourceLocation)
+    }
+
+    @Test("mint refused: an address that is not an EVM address is 'Invalid wallet address'")
+    func invalidAddress() async throws {
+        try await withRunningSimulator(configuration: configuration) { sim async throws in
+            let body = mintBody(staker, token: try await token(sim)).replacingOccurrences(of: staker.address.checksummed, with: "0x1234")
+            try await expectRefusal(sim, body, "Invalid wallet address")
+        }
+    }
+
+    @Test("mint refused: a token past its 15 minutes is 'JWT has expired'")
+    func expiredToken() async throws {
+        try await withRunningSimulator(configuration: configuration) { sim async throws in
+            let token = try await token(sim)
+            clock.advance(by: 15 * 60 * 1000 + 1_000)
+            try await expectRefusal(sim, mintBody(staker, token: token), "JWT has expired")
+        }
+    }
+
+    @Test("mint refused: with the expired-token knob the next token handed out is already expired, the one after is fresh")
+    func expiredTokenKnob() async throws {
+        var configuration = configuration
+        configuration.faults.web3ExpiredTokens = 1
+        try await withRunningSimulator(configuration: configuration) { sim async throws in
+            try await expectRefusal(sim, mintBody(staker, token: try await token(sim)), "JWT has expired")
+            let fresh = try await call(sim, .POST, "/api_keys/generate_web3_key", json: mintBody(staker, token: try await token(sim)))
+            #expect(fresh.status == 200)
+        }
+    }
+
+    @Test("mint refused: a token whose MAC does not match (tampered) is 'JWT signature is invalid'")
+    func tamperedToken() async throws {
         try await withRunningSimulator(configuration: configuration) { sim async throws in
             let token = try await token(sim)
             var altered = token
             altered.removeLast()
             altered += token.hasSuffix("A") ? "B" : "A"
-            let cases: [(String, String, String?)] = [
-                ("unstaked wallet", mintBody(outsider, token: token), "Wallet \(outsider.address.checksummed) has no staked VVV on Base"),
-                ("wrong signer", mintBody(staker, token: token, signer: outsider), "Signature does not match address"),
-                ("altered token", mintBody(staker, token: altered), "Token is invalid or expired"),
-                ("unknown field", mintBody(staker, token: token, extra: #","colour":"red""#), "Invalid request parameters"),
-                ("bad type", mintBody(staker, token: token).replacingOccurrences(of: "ADMIN", with: "ROOT"), "Invalid request parameters"),
-                ("bad address", mintBody(staker, token: token).replacingOccurrences(of: staker.address.checksummed, with: "0x1234"), "Invalid wallet address"),
-            ]
-            for (label, body, message) in cases {
-                let reply = try await call(sim, .POST, "/api_keys/generate_web3_key", json: body)
-                #expect(reply.status == 400, "\(label)")
-                #expect(reply.error == message, "\(label)")
+            try await expectRefusal(sim, mintBody(staker, token: altered), "JWT signature is invalid")
+            // Claims swapped for others (a later expiry) under the old MAC.
+            let parts = token.split(separator: ".").map(String.init)
+            let later = sim.state.signedWeb3Token(claims: ["iss": "venice-sim", "aud": "generate_web3_key", "exp": 9_999_999_999]).split(separator: ".")
+            try await expectRefusal(sim, mintBody(staker, token: parts[0] + "." + later[1] + "." + parts[2]), "JWT signature is invalid")
+        }
+    }
+
+    @Test("mint refused: a correctly MAC'd token with a foreign issuer or audience is 'JWT claims are invalid'")
+    func foreignClaims() async throws {
+        try await withRunningSimulator(configuration: configuration) { sim async throws in
+            let exp: JSONValue = .number(String(clock.nowMilliseconds() / 1000 + 600))
+            for claims: JSONValue in [["iss": "someone-else", "aud": "generate_web3_key", "exp": exp],
+                                      ["iss": "venice-sim", "aud": "another-api", "exp": exp],
+                                      ["exp": exp]] {
+                try await expectRefusal(sim, mintBody(staker, token: sim.state.signedWeb3Token(claims: claims)), "JWT claims are invalid")
             }
-            clock.advance(by: 15 * 60 * 1000 + 1_000)
-            let stale = try await call(sim, .POST, "/api_keys/generate_web3_key", json: mintBody(staker, token: token))
-            #expect(stale.status == 400)
-            #expect(stale.error == "Token is invalid or expired")
+        }
+    }
+
+    @Test("mint refused: a token that is not three base64url JSON parts is 'JWT is malformed'",
+          arguments: ["not-a-jwt", "a.b", "a.b.c.d", "e30.e30.", "!!!.e30.abc", "eyJhIjox.e30.abc", "bm90IGpzb24.e30.abc"])
+    func malformedToken(_ token: String) async throws {
+        try await withRunningSimulator(configuration: configuration) { sim async throws in
+            try await expectRefusal(sim, mintBody(staker, token: token), "JWT is malformed")
+        }
+    }
+
+    @Test("mint refused: a signature by another wallet is 'Wallet signature does not match'")
+    func wrongSigner() async throws {
+        try await withRunningSimulator(configuration: configuration) { sim async throws in
+            try await expectRefusal(sim, mintBody(staker, token: try await token(sim), signer: outsider), "Wallet signature does not match")
+        }
+    }
+
+    @Test("mint refused: the verify-failure knob, set at start or while running, refuses that many mints with 'Could not verify wallet signature'")
+    func verifyFailures() async throws {
+        var configuration = configuration
+        configuration.faults.web3VerifyFailures = 1
+        try await withRunningSimulator(configuration: configuration) { sim async throws in
+            try await expectRefusal(sim, mintBody(staker, token: try await token(sim)), "Could not verify wallet signature")
+            // Flipped while running, as tests flip any knob.
+            await sim.state.updateFaults { $0.web3VerifyFailures = 1 }
+            try await expectRefusal(sim, mintBody(staker, token: try await token(sim)), "Could not verify wallet signature")
+            let minted = try await call(sim, .POST, "/api_keys/generate_web3_key", json: mintBody(staker, token: try await token(sim)))
+            #expect(minted.status == 200)
+            #expect(await sim.state.faults.web3VerifyFailures == 0)
+        }
+    }
+
+    @Test("mint refused: a wallet without staked VVV is 'Wallet has no staked VVV on Base', naming no address")
+    func unstaked() async throws {
+        try await withRunningSimulator(configuration: configuration) { sim async throws in
+            try await expectRefusal(sim, mintBody(outsider, token: try await token(sim)), "Wallet has no staked VVV on Base")
+        }
+    }
+
+    @Test("mint refused before any rule: unknown fields and a bad key type are invalid parameters")
+    func invalidParameters() async throws {
+        try await withRunningSimulator(configuration: configuration) { sim async throws in
+            let token = try await token(sim)
+            for body in [mintBody(staker, token: token, extra: #","colour":"red""#),
+                         mintBody(staker, token: token).replacingOccurrences(of: "ADMIN", with: "ROOT")] {
+                let reply = try await call(sim, .POST, "/api_keys/generate_web3_key", json: body)
+                #expect(reply.status == 400)
+                #expect(reply.error == "Invalid request parameters")
+            }
         }
     }
 

@@ -282,3 +282,108 @@ struct WalletRateLimitTests {
         }
     }
 }
+
+/// Two balances: the wallet's x402 credit and the DIEM of its linked Venice account (veniceai/api-docs
+/// guides/integrations/x402-venice-api.mdx, "DIEM First"; generating-api-key-agent.mdx, "Paying for inference").
+@Suite("Two balances: x402 credit and a linked account's DIEM")
+struct TwoBalancesTests {
+    let clock = ManualWallClock(milliseconds: 1_790_000_000_000)
+    let alice = Wallet(13)
+    var signIn: SignIn { SignIn(clock: clock) }
+
+    func configuration(credit: Double, diem: Double) -> SimulatorConfiguration {
+        var configuration = testConfiguration(clock: clock, funds: credit > 0 ? [alice.lower: credit] : [:])
+        configuration.diemUSD = [alice.address.checksummed: diem]
+        return configuration
+    }
+
+    func balance(_ sim: RunningSimulator) async throws -> JSONValue? {
+        try await call(sim, .GET, "/x402/balance/\(alice.lower)", headers: [("SIGN-IN-WITH-X", try signIn.header(alice))]).json?["data"]
+    }
+
+    func image(_ sim: RunningSimulator) async throws -> Reply {
+        try await call(sim, .POST, "/image/generate", headers: [("SIGN-IN-WITH-X", try signIn.header(alice))], json: smallImage)
+    }
+
+    @Test("signed-in requests spend DIEM first and leave no CHARGE row; once it is gone they spend credit with CHARGE rows")
+    func diemFirst() async throws {
+        try await withRunningSimulator(configuration: configuration(credit: 1, diem: 0.015)) { sim async throws in
+            let before = try await balance(sim)
+            #expect(before?["balanceUsd"]?.doubleValue == 1)
+            #expect(before?["diemBalanceUsd"]?.doubleValue == 0.015)
+            let first = try await image(sim)
+            #expect(first.status == 200)
+            #expect(first.header("X-Balance-Remaining") == "1.000000")
+            #expect(await sim.state.transactions(wallet: alice.lower).map(\.kind) == [.topUp])
+            let during = try await balance(sim)
+            #expect(during?["balanceUsd"]?.doubleValue == 1)
+            #expect(during?["diemBalanceUsd"]?.doubleValue == 0.005)
+            // $0.005 of DIEM left: this request takes it and $0.005 of credit, with one CHARGE row for the credit part.
+            let second = try await image(sim)
+            #expect(second.status == 200)
+            let third = try await image(sim)
+            #expect(third.status == 200)
+            let charges = await sim.state.transactions(wallet: alice.lower).filter { $0.kind == .charge }
+            #expect(charges.map(\.amountMicro) == [-5_000, -10_000])
+            #expect(charges.map(\.requestId) == [second.json?["id"]?.stringValue, third.json?["id"]?.stringValue])
+            let after = try await balance(sim)
+            #expect(after?["diemBalanceUsd"]?.doubleValue == 0)
+            #expect(after?["balanceUsd"]?.doubleValue == 0.985)
+        }
+    }
+
+    @Test("a wallet with DIEM and no credit is admitted and canConsume is true; the answer's transactions stay empty")
+    func diemOnly() async throws {
+        try await withRunningSimulator(configuration: configuration(credit: 0, diem: 2)) { sim async throws in
+            #expect(try await balance(sim)?["canConsume"]?.boolValue == true)
+            #expect(try await image(sim).status == 200)
+            let rows = try await call(sim, .GET, "/x402/transactions/\(alice.lower)", headers: [("SIGN-IN-WITH-X", try signIn.header(alice))])
+            #expect(rows.json?["data"]?["transactions"]?.arrayValue?.isEmpty == true)
+            #expect(await sim.state.diemUSD(wallet: alice.lower) == 1.99)
+        }
+    }
+
+    @Test("without DIEM the balance reports diemBalanceUsd 0 and a top-up adds to the x402 credit only")
+    func topUpIsCreditOnly() async throws {
+        try await withRunningSimulator(configuration: configuration(credit: 0, diem: 0)) { sim async throws in
+            #expect(try await balance(sim)?["diemBalanceUsd"]?.doubleValue == 0)
+            let header = try topUpHeader(alice, amount: 5_000_000, clock: clock)
+            #expect(try await call(sim, .POST, "/x402/top-up", headers: [("PAYMENT-SIGNATURE", header)]).status == 200)
+            #expect(try await balance(sim)?["balanceUsd"]?.doubleValue == 5)
+            #expect(await sim.state.diemUSD(wallet: alice.lower) == 0)
+        }
+    }
+}
+
+/// The payload layout knob (an assumption: veniceai/api-docs guides/integrations/x402-venice-api.mdx builds the header
+/// without `accepted`; how Venice treats `accepted` is undocumented).
+@Suite("Top-up payload layout knob")
+struct TopUpLayoutTests {
+    let clock = ManualWallClock(milliseconds: 1_790_000_000_000)
+    let alice = Wallet(14)
+
+    @Test("the rejected layout gets 400 INVALID_PAYMENT and credits nothing; the other layout of the same authorization settles",
+          arguments: [FaultKnobs.TopUpLayoutRejection.withAccepted, .withoutAccepted, .both, .none])
+    func layouts(_ rejected: FaultKnobs.TopUpLayoutRejection) async throws {
+        var configuration = testConfiguration(clock: clock)
+        configuration.faults.topUpRejectedLayout = rejected
+        try await withRunningSimulator(configuration: configuration) { sim async throws in
+            let withAccepted = try topUpHeader(alice, amount: 5_000_000, clock: clock)
+            let payload = try PaymentPayload(headerValue: withAccepted)
+            let withoutAccepted = payload.headerValue(.schemeAndNetwork)
+            #expect(try PaymentPayload(headerValue: withoutAccepted).accepted == nil)
+            for (header, refused) in [(withAccepted, [.withAccepted, .both].contains(rejected)),
+                                      (withoutAccepted, [.withoutAccepted, .both].contains(rejected))] {
+                let reply = try await call(sim, .POST, "/x402/top-up", headers: [("X-402-Payment", header)])
+                if refused {
+                    #expect(reply.status == 400)
+                    #expect(reply.json?["error"]?.stringValue == "INVALID_PAYMENT")
+                } else {
+                    #expect(reply.status == 200, "\(reply.json?.serialized() ?? "")")
+                }
+            }
+            // One authorization: credited once at most, whichever layouts went through.
+            #expect(await sim.state.balanceUSD(wallet: alice.lower) == (rejected == .both ? 0 : 5))
+        }
+    }
+}

@@ -12,7 +12,7 @@ enum MintRefusal {
 
     static func classify(status: Int, message: String) -> MintRefusal {
         let lower = message.lowercased()
-        // "Wallet has no staked VVV on Base" (the simulator and older answers name the wallet).
+        // "Wallet has no staked VVV on Base" (older answers named the wallet in it).
         if lower.contains("no staked vvv") {
             return .final(.noStakedVVV("Venice mints API keys only for wallets with staked VVV on Base: \(message)"))
         }

@@ -60,6 +60,11 @@ public final class ChargeReconciler: Service, Sendable {
         var pacer = pacer
         await withGracefulShutdownHandler {
             for await _ in pokes.cancelOnGracefulShutdown() {
+                // While a fresh balance says Venice spends DIEM, finished requests bring no charges: a
+                // poke (often one coalesced from a burst the last poll already covered) polls nothing,
+                // except once a minute, which refreshes that reading (DIEM runs out; charges come).
+                let now = AgentLedger.nowMilliseconds()
+                if funding.spendsDIEM(now: now), !funding.isOlder(than: 60_000, now: now) { continue }
                 // Venice debits after the response is served, and lists a wallet's transactions
                 // 20 times a minute at most: poll within `pacer`'s budget while recent successful
                 // requests still have no charge, less and less often while nothing new appears.

@@ -11,7 +11,8 @@ extension RouteServices {
 
     func registerAPIKeys(_ api: RouterGroup<Context>) {
         api.get("api_keys/generate_web3_key") { _, _ -> Response in
-            .json(["success": true, "data": ["token": .string(tokens.issue(nowMilliseconds: await state.nowMilliseconds()))]])
+            let expired = await state.takeExpiredWeb3Token()
+            return .json(["success": true, "data": ["token": .string(tokens.issue(nowMilliseconds: await state.nowMilliseconds(), expired: expired))]])
         }
         api.post("api_keys/generate_web3_key") { request, _ -> Response in
             let body = try await StrictBody.read(request, allowed: Self.web3KeyFields)
@@ -26,9 +27,11 @@ extension RouteServices {
                 let rateLimits: [JSONValue] = catalog.models.filter { ["image", "tts", "asr"].contains($0.type) }.prefix(20).map {
                     ["apiModelId": .string($0.id), "rateLimits": [["type": "RPM", "amount": 20], ["type": "RPD", "amount": 10000]]]
                 }
+                // The key's account DIEM beside its USD (openapi.yaml `balances.USD`, `balances.DIEM`).
+                let diem = await state.diemMicro(account: record.account)
                 return .json(["data": [
-                    "accessPermitted": .bool(usd > 0), "apiTier": ["id": "paid", "isCharged": true],
-                    "balances": ["USD": .usd(usd)], "keyExpiration": .optional(record.expiresAtText),
+                    "accessPermitted": .bool(usd + diem > 0), "apiTier": ["id": "paid", "isCharged": true],
+                    "balances": ["USD": .usd(usd), "DIEM": .usd(diem)], "keyExpiration": .optional(record.expiresAtText),
                     "nextEpochBegins": .string(TimeFormat.iso(now - now % 86_400_000 + 86_400_000)),
                     "rateLimits": .array(rateLimits)]])
             }
@@ -80,7 +83,9 @@ extension RouteServices {
         return .object(object)
     }
 
-    /// Step 2 of the web3 key flow (VENICE.md §4.2): every failure is a 400 with its message.
+    /// Step 2 of the web3 key flow (VENICE.md §4.2): every failure is a 400 `{"error": "<message>"}` with the texts of
+    /// veniceai/api-docs guides/integrations/generating-api-key-agent.mdx, "Error reference", checked in its order:
+    /// address, token (malformed, signature, claims, expiry), wallet signature, its verification, staked VVV.
     func mintWeb3Key(_ body: StrictBody) async throws -> JSONValue {
         guard let address = try body.string("address") else { throw SimulatorError.invalidParameters(field: "address", message: "Required") }
         guard let signatureText = try body.string("signature") else { throw SimulatorError.invalidParameters(field: "signature", message: "Required") }
@@ -124,20 +129,24 @@ extension RouteServices {
             throw SimulatorError.standard(.badRequest, "Invalid wallet address")
         }
         let now = await state.nowMilliseconds()
-        guard tokens.isValid(token, nowMilliseconds: now) else { throw SimulatorError.standard(.badRequest, "Token is invalid or expired") }
+        if let refusal = tokens.check(token, nowMilliseconds: now) { throw SimulatorError.standard(.badRequest, refusal.message) }
+        // Venice verifies the signature over RPC; the knob plays that call failing (before any verdict).
+        if await state.takeWeb3VerifyFailure() {
+            throw SimulatorError.standard(.badRequest, "Could not verify wallet signature")
+        }
         guard let signature = try? Signature(hex: signatureText),
               let signer = try? EIP191.recoverSigner(message: Array(token.utf8), signature: signature), signer == wallet else {
-            throw SimulatorError.standard(.badRequest, "Signature does not match address")
+            throw SimulatorError.standard(.badRequest, "Wallet signature does not match")
         }
         guard await state.isStaked(wallet.lowercasedHex) else {
-            throw SimulatorError.standard(.badRequest, "Wallet \(wallet.checksummed) has no staked VVV on Base")
+            throw SimulatorError.standard(.badRequest, "Wallet has no staked VVV on Base")
         }
         let prefix = type == .admin ? "VENICE_ADMIN_KEY_" : "VENICE_INFERENCE_KEY_"
         let secret = prefix + Web3TokenIssuer.base64URL(SecureRandom.bytes(count: 30))
         let record = APIKeyRecord(id: UUID().uuidString.lowercased(), secret: secret, type: type, description: description,
                                   expiresAtMilliseconds: expiresAtMilliseconds, expiresAtText: expiresAtText,
                                   limitUSD: limits.usd, limitDIEM: limits.diem, limitPeriod: limitPeriod, modelPrivacy: modelPrivacy,
-                                  account: wallet.lowercasedHex, createdAtMilliseconds: now)
+                                  account: SimulatorState.userAccount(wallet: wallet.lowercasedHex), createdAtMilliseconds: now)
         await state.mintKey(record)
         // Echo quirk: diem mirrors vcu; usd 0 echoes null.
         let echoUSD: JSONValue = limits.usd.flatMap { $0 == 0 ? nil : JSONValue.decimal($0) } ?? .null

@@ -10,9 +10,13 @@ extension RouteServices {
     func registerBilling(_ api: RouterGroup<Context>) {
         api.get("billing/balance") { request, context -> Response in
             try await bearerOnly(request, context, path: "/billing/balance", admin: true) { record in
+                // The key's account: DIEM first, then USD (openapi.yaml `BillingBalanceResponse`; 1 DIEM = $1 of credit).
                 let usd = await state.balanceMicro(account: record.account)
-                return .json(["canConsume": .bool(usd >= Self.admissionMinimumMicro), "consumptionCurrency": usd > 0 ? "USD" : .null,
-                              "balances": ["diem": .null, "usd": usd > 0 ? .usd(usd) : .null, "bundledCredits": .null, "earnedCredits": .null],
+                let diem = await state.diemMicro(account: record.account)
+                let currency: JSONValue = diem > 0 ? "DIEM" : usd > 0 ? "USD" : .null
+                return .json(["canConsume": .bool(usd + diem >= Self.admissionMinimumMicro), "consumptionCurrency": currency,
+                              "balances": ["diem": diem > 0 ? .usd(diem) : .null, "usd": usd > 0 ? .usd(usd) : .null,
+                                           "bundledCredits": .null, "earnedCredits": .null],
                               "diemEpochAllocation": 0])
             }
         }

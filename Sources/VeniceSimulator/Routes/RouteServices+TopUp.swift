@@ -57,6 +57,14 @@ extension RouteServices {
             throw topUpError("INVALID_PAYMENT", "Payment payload must contain payload.authorization and payload.signature")
         }
         let accepted = json["accepted"]
+        // The layout knob (an assumption, see `FaultKnobs.topUpRejectedLayout`).
+        switch (await state.faults.topUpRejectedLayout, accepted != nil) {
+        case (.both, _), (.withAccepted, true), (.withoutAccepted, false):
+            throw topUpError("INVALID_PAYMENT", accepted != nil ? "Payment payload must not contain accepted"
+                                                                : "Payment payload must contain accepted")
+        default:
+            break
+        }
         let scheme = accepted?["scheme"]?.stringValue ?? json["scheme"]?.stringValue ?? "exact"
         guard scheme == "exact" else { throw topUpError("UNSUPPORTED_SCHEME", "Unsupported payment scheme: \(scheme)") }
         let network = accepted?["network"]?.stringValue ?? json["network"]?.stringValue ?? ""

@@ -32,9 +32,13 @@ extension RouteServices {
     func registerWallet(_ api: RouterGroup<Context>) {
         api.get("x402/balance/:wallet") { request, context -> Response in
             try await walletRoute(request, context, kind: "balance") { wallet in
+                // `balanceUsd` is the wallet's x402 credit, `diemBalanceUsd` the DIEM of its linked Venice account, spent
+                // first (veniceai/api-docs guides/integrations/x402-venice-api.mdx, "Step 2: Check balance", "DIEM First").
                 let balance = await state.balanceMicro(account: wallet)
+                let diem = await state.diemMicro(account: SimulatorState.userAccount(wallet: wallet))
                 return .json(["success": true, "data": [
-                    "walletAddress": .string(wallet), "balanceUsd": .usd(balance), "canConsume": .bool(balance >= Self.admissionMinimumMicro),
+                    "walletAddress": .string(wallet), "balanceUsd": .usd(balance), "diemBalanceUsd": .usd(diem),
+                    "canConsume": .bool(balance + diem >= Self.admissionMinimumMicro),
                     "minimumTopUpUsd": 5, "suggestedTopUpUsd": 10]])
             }
         }

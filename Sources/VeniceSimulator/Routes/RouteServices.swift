@@ -97,9 +97,9 @@ struct RouteServices: Sendable {
                     throw SimulatorError.coded(.tooManyRequests, "Too many concurrent requests", code: "X402_CONCURRENCY_LIMIT")
                 }
                 do {
-                    let balance = await state.balanceMicro(account: wallet)
-                    if balance < Self.admissionMinimumMicro {
-                        throw await auth.insufficientBalance(path: path, balanceMicro: balance)
+                    // Admission counts the linked account's DIEM, which is spent first (x402-venice-api.mdx, "DIEM First").
+                    if await state.spendableMicro(.wallet(address: wallet)) < Self.admissionMinimumMicro {
+                        throw await auth.insufficientBalance(path: path, balanceMicro: await state.balanceMicro(account: wallet))
                     }
                     try await faults.beforeHandling(flavor: flavor, inference: true)
                     var response = try await handler(.wallet(address: wallet), request)
@@ -126,12 +126,12 @@ struct RouteServices: Sendable {
     /// inference path the simulator serves (`/chat/completions`, `/image/generate`, `/audio/speech`, `/audio/queue`, …).
     static let balanceRemaining = HTTPField.Name("X-Balance-Remaining")!
 
-    /// Key admission: its USD limit, then the account balance.
+    /// Key admission: its USD limit, then the account's DIEM and USD (generating-api-key-agent.mdx, "Paying for inference").
     func admitKey(_ record: APIKeyRecord) async throws {
         if let limit = record.limitUSD, limit > 0, await state.periodUsageMicro(record) >= (Money.micro(usd: limit) ?? Money.maxMicro) {
             throw SimulatorError.standard(.payment402, "API key USD spend limit exceeded. Your account may still have USD balance, but this API key has reached its configured USD spending limit.")
         }
-        if await state.balanceMicro(account: record.account) <= 0 {
+        if await state.spendableMicro(.key(record)) <= 0 {
             throw Self.insufficientFunds
         }
     }
