@@ -65,6 +65,8 @@ struct ModelCatalog: Sendable {
             spec["default_format"] = .string(rules.defaultFormat)
             spec["default_voice"] = .string(rules.defaultVoice)
             spec["supports_custom_voice_id"] = .bool(rules.supportsCustomVoiceID)
+        case "video":
+            if let rules = VideoRules(model: model) { spec["constraints"] = rules.constraintsJSON }
         case "music":
             let rules = MusicRules(model: model)
             for (key, value) in rules.specFields { spec[key] = value }
