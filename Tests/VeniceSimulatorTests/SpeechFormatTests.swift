@@ -71,6 +71,25 @@ struct SpeechFormatTests {
         }
     }
 
+    @Test("twelve parallel mp3 requests all come back as MPEG audio (encoders take turns, at most four at once)")
+    func parallelMP3() async throws {
+        try await withRunningSimulator(configuration: testConfiguration(clock: clock)) { sim async throws in
+            let replies = try await withThrowingTaskGroup(of: Reply.self) { group in
+                for index in 0..<12 {
+                    group.addTask {
+                        try await call(sim, .POST, "/audio/speech", headers: auth, json: #"{"model":"tts-kokoro","input":"Parallel speech number \#(index)"}"#)
+                    }
+                }
+                return try await group.reduce(into: [Reply]()) { $0.append($1) }
+            }
+            #expect(replies.count == 12)
+            for reply in replies {
+                #expect(reply.status == 200, "\(reply.error ?? "")")
+                #expect(reply.body.count > 2 && reply.body[0] == 0xFF && reply.body[1] & 0xE0 == 0xE0)
+            }
+        }
+    }
+
     @Test("without the lame binary an mp3 request is a 500 naming the encoder, and nothing is charged")
     func missingEncoder() async throws {
         var configuration = testConfiguration(clock: clock)

@@ -2,7 +2,8 @@ import Foundation
 
 /// MP3 from the simulator's synthesized speech, by the `lame` binary (LAME 3.100, Debian package
 /// `lame`, installed by `make deps`) run as a bounded subprocess: raw 16-bit mono PCM in on stdin,
-/// MPEG audio out on stdout, killed after `timeout`, its output capped at `maxOutputBytes`.
+/// MPEG audio out on stdout, killed after `timeout`, its output capped at `maxOutputBytes`, and at
+/// most `maxConcurrentEncoders` running at once.
 ///
 /// Venice answers `response_format: "mp3"` with `Content-Type: audio/mpeg` (veniceai/skills
 /// `skills/venice-audio-speech/SKILL.md`, "Response is the raw audio"); how it encodes is not
@@ -62,13 +63,38 @@ struct MP3Encoder: Sendable {
         let arguments = ["--quiet", "-r", "-s", Self.kilohertz(sampleRate), "--bitwidth", "16", "--signed", "--little-endian",
                          "-m", "m", "-b", String(configuration.bitrateKbps), "-", "-"]
         let configuration = self.configuration
+        await Self.slots.acquire()
         let result: Result<[UInt8], Failure> = await withCheckedContinuation { continuation in
             // Process I/O blocks: run it on a dispatch thread, never on the cooperative pool.
             DispatchQueue.global().async {
                 continuation.resume(returning: Self.run(executable, arguments: arguments, input: pcm, configuration: configuration))
             }
         }
+        await Self.slots.release()
         return try result.get()
+    }
+
+    /// At most this many encoders run at once in the process; later requests wait their turn.
+    static let maxConcurrentEncoders = 4
+    static let slots = Slots(limit: maxConcurrentEncoders)
+
+    /// A FIFO counting semaphore: `acquire` waits while `limit` holders are inside.
+    actor Slots {
+        private let limit: Int
+        private var inside = 0
+        private var waiting: [CheckedContinuation<Void, Never>] = []
+
+        init(limit: Int) { self.limit = max(1, limit) }
+
+        func acquire() async {
+            if inside < limit { inside += 1; return }
+            await withCheckedContinuation { waiting.append($0) }
+        }
+
+        /// Hands the slot straight to the next waiter, if any.
+        func release() {
+            if waiting.isEmpty { inside -= 1 } else { waiting.removeFirst().resume() }
+        }
     }
 
     static func kilohertz(_ hertz: Int) -> String {
