@@ -22,23 +22,27 @@ struct VideoTests {
         }
     }
 
-    @Test("quote validation: each bad request is refused with its status", arguments: [
-        (#"{"duration":"5s","resolution":"720p"}"#, 400),                                            // model is required
-        (#"{"model":"no-such-video","duration":"5s","resolution":"720p"}"#, 404),
-        (#"{"model":"tts-kokoro","duration":"5s","resolution":"720p"}"#, 400),                       // not a video model
-        (#"{"model":"wan-2-7-text-to-video","resolution":"720p"}"#, 400),                            // duration is required
-        (#"{"model":"wan-2-7-text-to-video","duration":"45s","resolution":"720p"}"#, 400),           // outside the enum
-        (#"{"model":"wan-2-7-text-to-video","duration":"7s","resolution":"720p"}"#, 400),            // not one of the model's
-        (#"{"model":"wan-2-7-text-to-video","duration":"5s"}"#, 400),                                // resolution-priced model
-        (#"{"model":"wan-2-7-text-to-video","duration":"5s","resolution":"480p"}"#, 400),
-        (#"{"model":"wan-2-7-text-to-video","duration":"5s","resolution":"720p","aspect_ratio":"4:3"}"#, 400),
-        (#"{"model":"wan-2-7-text-to-video","duration":"5s","resolution":"720p","audio":"yes"}"#, 400),
-    ])
-    func quoteValidation(json: String, status: Int) async throws {
+    @Test("quote validation: each bad request is refused with its status, per-parameter ones as DetailedError naming the field", arguments: [
+        (#"{"duration":"5s","resolution":"720p"}"#, 400, nil),                                   // model is required
+        (#"{"model":"no-such-video","duration":"5s","resolution":"720p"}"#, 404, nil),
+        (#"{"model":"tts-kokoro","duration":"5s","resolution":"720p"}"#, 400, nil),                  // not a video model
+        (#"{"model":"wan-2-7-text-to-video","resolution":"720p"}"#, 400, "duration"),                // duration is required
+        (#"{"model":"wan-2-7-text-to-video","duration":"45s","resolution":"720p"}"#, 400, "duration"),   // outside the enum
+        (#"{"model":"wan-2-7-text-to-video","duration":"7s","resolution":"720p"}"#, 400, "duration"),    // not one of the model's
+        (#"{"model":"wan-2-7-text-to-video","duration":"5s"}"#, 400, "resolution"),                  // resolution-priced model
+        (#"{"model":"wan-2-7-text-to-video","duration":"5s","resolution":"480p"}"#, 400, "resolution"),
+        (#"{"model":"wan-2-7-text-to-video","duration":"5s","resolution":"720p","aspect_ratio":"4:3"}"#, 400, "aspect_ratio"),
+        (#"{"model":"wan-2-7-text-to-video","duration":"5s","resolution":"720p","audio":"yes"}"#, 400, "audio"),
+    ] as [(String, Int, String?)])
+    func quoteValidation(json: String, status: Int, field: String?) async throws {
         try await withRunningSimulator(configuration: testConfiguration(clock: clock)) { sim async throws in
             let reply = try await call(sim, .POST, "/video/quote", json: json)
             #expect(reply.status == status, "\(json): \(reply.status) \(reply.error ?? "")")
             #expect(reply.json?["quote"] == nil)
+            if let field {
+                #expect(reply.error == "Invalid request parameters")
+                #expect(reply.json?["details"]?[field]?["_errors"]?.arrayValue?.isEmpty == false, "\(json)")
+            }
         }
     }
 

@@ -1,4 +1,3 @@
-import HTTPTypes
 import X402Protocol
 import WalletCrypto
 
@@ -84,25 +83,26 @@ struct VideoRules: Sendable {
         guard Self.durationEnum.contains(duration) else {
             throw .invalidParameters(field: "duration", message: "Invalid enum value. Expected " + Self.durationEnum.map { "'\($0)'" }.joined(separator: " | ") + ", received '\(duration)'")
         }
-        // [sim] wording of the per-model refusals (the skills: "duration/resolution not supported by model" → 400).
+        // Per-model refusals: 400 DetailedError (openapi.yaml `/video/quote` and `/video/queue` 400; the
+        // skills: "duration/resolution not supported by model" → 400). [sim] The wording is ours.
         guard entry.durations.contains(duration), let seconds = Int(duration.dropLast()) else {
-            throw .standard(.badRequest, "Duration \(duration) is not supported by \(model.id). Supported durations: \(entry.durations.joined(separator: ", "))")
+            throw .invalidParameters(field: "duration", message: "Duration \(duration) is not supported by \(model.id). Supported durations: \(entry.durations.joined(separator: ", "))")
         }
         if let resolution, !Self.resolutionEnum.contains(resolution) {
             throw .invalidParameters(field: "resolution", message: "Invalid enum value. Expected " + Self.resolutionEnum.map { "'\($0)'" }.joined(separator: " | ") + ", received '\(resolution)'")
         }
         guard let chosen = resolution ?? (resolutionRequired ? nil : defaultResolution) else {
-            throw .standard(.badRequest, "resolution is required to quote \(model.id)")
+            throw .invalidParameters(field: "resolution", message: "resolution is required to quote \(model.id)")
         }
         guard let rate = entry.perSecond[chosen] else {
-            throw .standard(.badRequest, "Resolution \(chosen) is not supported by \(model.id). Supported resolutions: \(resolutions.joined(separator: ", "))")
+            throw .invalidParameters(field: "resolution", message: "Resolution \(chosen) is not supported by \(model.id). Supported resolutions: \(resolutions.joined(separator: ", "))")
         }
         if let aspectRatio {
             guard Self.aspectRatioEnum.contains(aspectRatio) else {
                 throw .invalidParameters(field: "aspect_ratio", message: "Invalid enum value. Expected " + Self.aspectRatioEnum.map { "'\($0)'" }.joined(separator: " | ") + ", received '\(aspectRatio)'")
             }
             guard entry.aspectRatios.contains(aspectRatio) else {
-                throw .standard(.badRequest, "Aspect ratio \(aspectRatio) is not supported by \(model.id). Supported aspect ratios: \(entry.aspectRatios.joined(separator: ", "))")
+                throw .invalidParameters(field: "aspect_ratio", message: "Aspect ratio \(aspectRatio) is not supported by \(model.id). Supported aspect ratios: \(entry.aspectRatios.joined(separator: ", "))")
             }
         }
         return try Money.micro(rate * Double(seconds), field: "duration")

@@ -51,7 +51,7 @@ extension RouteServices {
                     throw SimulatorError.invalidParameters(field: "prompt", message: "String must contain at most \(VideoRules.promptCharacterLimit) character(s)")
                 }
                 if rules.entry.needsImage, try body.string("image_url") == nil {
-                    throw SimulatorError.standard(.badRequest, "image_url is required for \(model.id)")
+                    throw SimulatorError.invalidParameters(field: "image_url", message: "image_url is required for \(model.id)")
                 }
                 // Like `/audio/queue`: the caller's balance is checked against the quote, then charged at queue.
                 if await state.balanceMicro(account: caller.account) < price { throw Self.insufficientFunds }
