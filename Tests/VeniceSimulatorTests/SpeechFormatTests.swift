@@ -71,6 +71,24 @@ struct SpeechFormatTests {
         }
     }
 
+    @Test("an uploaded MP3 is transcribed and billed for its length from its frames, like the WAV of the same speech")
+    func transcribeMP3() async throws {
+        try await withRunningSimulator(configuration: testConfiguration(clock: clock)) { sim async throws in
+            let text = "Measure this sentence by its frames, not by its size."
+            let mp3 = try await call(sim, .POST, "/audio/speech", headers: auth, json: #"{"model":"tts-kokoro","input":"\#(text)","response_format":"mp3"}"#)
+            let wav = try await call(sim, .POST, "/audio/speech", headers: auth, json: #"{"model":"tts-kokoro","input":"\#(text)","response_format":"wav"}"#)
+            let expected = try #require(WAVCodec.duration(ofWAV: wav.body))
+            let boundary = "mp3boundary"
+            var body = Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"model\"\r\n\r\nopenai/whisper-large-v3\r\n".utf8)
+            body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"file\"; filename=\"clip.mp3\"\r\nContent-Type: audio/mpeg\r\n\r\n".utf8)
+            body += mp3.body + Array("\r\n--\(boundary)--\r\n".utf8)
+            let reply = try await call(sim, .POST, "/audio/transcriptions", headers: auth, body: body, contentType: "multipart/form-data; boundary=\(boundary)")
+            #expect(reply.status == 200, "\(reply.error ?? "")")
+            let seconds = try #require(reply.json?["duration"]?.doubleValue)
+            #expect(abs(seconds - expected) < 0.2, "transcribed \(seconds) s of an MP3 of \(expected) s")
+        }
+    }
+
     @Test("twelve parallel mp3 requests all come back as MPEG audio (encoders take turns, at most four at once)")
     func parallelMP3() async throws {
         try await withRunningSimulator(configuration: testConfiguration(clock: clock)) { sim async throws in

@@ -164,10 +164,12 @@ extension RouteServices {
     }
 }
 
-/// Magic-byte check for uploads; duration from WAV headers (other containers: size-based estimate).
+/// Magic-byte check for uploads; duration from WAV headers or MP3 frames (other containers:
+/// [sim] a size-based estimate).
 enum AudioSniffer {
     static func duration(of bytes: [UInt8]) -> Double? {
         if let seconds = WAVCodec.duration(ofWAV: bytes) { return seconds }
+        if let seconds = MP3Frames.duration(of: bytes) { return seconds }
         guard bytes.count >= 12 else { return nil }
         let head = Array(bytes.prefix(12))
         let isFLAC = head.starts(with: Array("fLaC".utf8))
