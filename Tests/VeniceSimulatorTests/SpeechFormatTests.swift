@@ -124,6 +124,29 @@ struct SpeechFormatTests {
         }
     }
 
+    @Test("an encoder that fails or hangs is answered with a 500 that says so, and nothing is charged", arguments: [
+        ("exit 3", "exited with status 3"),
+        ("exec sleep 30", "did not finish"),
+    ])
+    func brokenEncoder(script: String, message: String) async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("sim-lame-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let fake = directory.appendingPathComponent("lame")
+        try Data("#!/bin/sh\n\(script)\n".utf8).write(to: fake)
+        try FileManager.default.setAttributes([.posixPermissions: 0o700], ofItemAtPath: fake.path)
+        var configuration = testConfiguration(clock: clock)
+        configuration.mp3Encoder = fake.path
+        configuration.mp3EncoderTimeout = .milliseconds(300)
+        try await withRunningSimulator(configuration: configuration) { sim async throws in
+            let before = await sim.state.usage().count
+            let reply = try await call(sim, .POST, "/audio/speech", headers: auth, json: #"{"model":"tts-kokoro","input":"Hello","response_format":"mp3"}"#)
+            #expect(reply.status == 500)
+            #expect(reply.error?.contains(message) == true, "\(reply.error ?? "")")
+            #expect(await sim.state.usage().count == before)
+        }
+    }
+
     @Test("every TTS model: /models advertises its documented formats and default; an omitted format gets the default; others are refused naming the allowed ones")
     func perModelFormats() async throws {
         try await withRunningSimulator(configuration: testConfiguration(clock: clock)) { sim async throws in

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// MP3 from the simulator's synthesized speech, by the `lame` binary (LAME 3.100, Debian package
 /// `lame`, installed by `make deps`) run as a bounded subprocess: raw 16-bit mono PCM in on stdin,
@@ -130,7 +133,7 @@ struct MP3Encoder: Sendable {
         let timer = DispatchWorkItem {
             guard box.process.isRunning else { return }
             timedOut.set()
-            box.process.terminate()
+            box.kill()
         }
         let (seconds, attoseconds) = configuration.timeout.components
         DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)), execute: timer)
@@ -144,7 +147,7 @@ struct MP3Encoder: Sendable {
             output += chunk
             if output.count > configuration.maxOutputBytes {
                 tooLarge = true
-                if process.isRunning { process.terminate() }
+                if process.isRunning { box.kill() }
                 break
             }
         }
@@ -160,11 +163,19 @@ struct MP3Encoder: Sendable {
         return .success(output)
     }
 
-    /// `Process` is documented thread-safe for `isRunning` and `terminate()` (the only calls the
-    /// timeout makes from another thread); nothing else touches it off the running thread.
+    /// `Process` is documented thread-safe for `isRunning` and `processIdentifier` (the only calls
+    /// the timeout makes from another thread); nothing else touches it off the running thread.
     private final class ProcessBox: @unchecked Sendable {
         let process: Process
         init(_ process: Process) { self.process = process }
+
+        /// SIGKILL to the encoder we started (by its pid, still unreaped while `isRunning`):
+        /// SIGTERM may be ignored or blocked in a child, as it is inherited from a server that
+        /// handles SIGTERM itself.
+        func kill() {
+            let pid = process.processIdentifier
+            if pid > 0, process.isRunning { _ = Glibc.kill(pid, SIGKILL) }
+        }
     }
 
     private final class Flag: @unchecked Sendable {

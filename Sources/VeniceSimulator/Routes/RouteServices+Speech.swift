@@ -65,7 +65,7 @@ extension RouteServices {
                 case "flac": audio = FLACEncoder.encode(pcm: pcm, sampleRate: WAVCodec.sampleRate)
                 case "mp3":
                     do {
-                        audio = try await MP3Encoder(configuration: .init(executable: configuration.mp3Encoder))
+                        audio = try await MP3Encoder(configuration: .init(executable: configuration.mp3Encoder, timeout: configuration.mp3EncoderTimeout))
                             .encode(pcm: pcm, sampleRate: WAVCodec.sampleRate)
                     } catch {
                         // Before any charge: Venice's 500 shape (StandardError), our wording.
