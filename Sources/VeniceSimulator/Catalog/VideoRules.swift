@@ -15,6 +15,8 @@ import WalletCrypto
 /// - https://docs.venice.ai/models/wan-2-7-enhanced.md — "from $0.1287 per second", audio always
 ///   generated, clips with audio 5s/10s/15s at 720p $0.64/$1.29/$1.93 and 1080p $0.99/$1.98/$2.97
 ///   (= $0.1287 and $0.198 per second, the pages rounding to cents); same durations and ratios.
+/// The skills' `/video/quote` example (`skills/venice-video/SKILL.md`: wan-2-7-text-to-video, 5s,
+/// 720p, audio → `{"quote": 0.35}`) disagrees with the model page ($0.55); we follow the page.
 /// [sim] The quote is the per-second rate × seconds, unrounded (to the micro-dollar); `audio` does
 /// not change these models' prices. Models without an entry here have no simulated price: their
 /// quote and queue answer 400 (an assumption; Venice prices every listed model).

@@ -11,6 +11,8 @@ import WalletCrypto
 /// — Enqueue generation. Returns `queue_id`, charges (reserves) funds"; quote requires `model` and
 /// `duration`); api-docs `api-reference/endpoint/video/quote.mdx` ("uses the same parameters as the
 /// queue API"). Prices: `VideoRules`.
+/// [sim] `upscale_factor`, `video_url` and `reference_video_total_duration` are accepted and
+/// ignored: no upscale or reference-to-video model is simulated.
 /// [sim] Neither body is documented as strict (no `additionalProperties: false`): unknown keys pass.
 /// [sim] The quote needs no credentials, like `/audio/quote` (VENICE.md §0.1).
 /// [sim] `/video/retrieve` and `/video/complete` are not simulated: a queued job never finishes.
