@@ -41,6 +41,11 @@ public struct SimulatorConfiguration: Sendable {
     public var audioProcessingMilliseconds: Int64 = 1_500
     /// Wall clock for SIWE times, ledgers, tokens; tests pass a `ManualWallClock`.
     public var clock: any WallClock = SystemWallClock()
+    /// The MP3 encoder `/audio/speech` runs for `response_format: "mp3"`: a name looked up on `PATH`
+    /// or a path (Debian package `lame`). Missing at runtime → that request gets a 500 naming it.
+    public var mp3Encoder: String = "lame"
+    /// How long one MP3 encode may run before the encoder is killed (that request: 500).
+    public var mp3EncoderTimeout: Duration = .seconds(10)
     /// Logs one line per request when true.
     public var logRequests: Bool = true
 

@@ -67,6 +67,32 @@ struct ClientBudgetTests {
         }
     }
 
+    @Test("a limited client's /video/queue is held at the simulator's /video/quote and refused 402 when the quote is over its limit")
+    func videoQueueAtQuote() async throws {
+        try await withAgent { agent in
+            let created = try await agent.request("POST", "/agent/v1/clients", json: #"{"name":"director","max_request_usd":1}"#)
+            let auth = [("Authorization", "Bearer \(created.json?["token"]?.stringValue ?? "")")]
+            // wan-2-7-text-to-video at 720p: $0.11 a second (docs.venice.ai/models/wan-2-7-video.md).
+            let cheap = #"{"model":"wan-2-7-text-to-video","prompt":"Commerce in Venice","duration":"5s","resolution":"720p"}"#
+            let queued = try await agent.request("POST", "/api/v1/video/queue", json: cheap, headers: auth)
+            #expect(queued.status == 200, "\(queued.text.prefix(300))")
+            #expect(queued.json?["queue_id"]?.stringValue?.isEmpty == false)
+            let charges = await agent.sim.state.transactions(wallet: agent.address.lowercasedHex).filter { $0.kind == .charge }
+            #expect(charges.map(\.amountMicro) == [-550_000])
+            #expect(await agent.requestsAtSimulator().contains { $0.path.hasSuffix("/video/quote") })
+
+            let queuesBefore = await agent.requestsAtSimulator().filter { $0.path.hasSuffix("/video/queue") }.count
+            let expensive = #"{"model":"wan-2-7-text-to-video","prompt":"Commerce in Venice","duration":"10s","resolution":"720p"}"#
+            let refused = try await agent.request("POST", "/api/v1/video/queue", json: expensive, headers: auth)
+            #expect(refused.status == 402)
+            let error = refused.json?["error"]
+            #expect(error?["code"]?.stringValue == "AGENT_BUDGET_EXCEEDED")
+            #expect(error?["limit"]?.stringValue == "max_request_usd")
+            #expect(error?["estimate_usd"]?.doubleValue == 1.1)
+            #expect(await agent.requestsAtSimulator().filter { $0.path.hasSuffix("/video/queue") }.count == queuesBefore)
+        }
+    }
+
     @Test("spend totals match the simulator's charges once reconciled")
     func spendMatchesSimulator() async throws {
         try await withAgent { agent in

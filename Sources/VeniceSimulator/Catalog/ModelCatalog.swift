@@ -62,9 +62,11 @@ struct ModelCatalog: Sendable {
         case "tts":
             let rules = SpeechRules(model: model)
             spec["supported_formats"] = .array(rules.formats.map { .string($0) })
-            spec["default_format"] = .string(rules.formats.first ?? "mp3")
+            spec["default_format"] = .string(rules.defaultFormat)
             spec["default_voice"] = .string(rules.defaultVoice)
-            spec["supports_custom_voice_id"] = .bool(false)
+            spec["supports_custom_voice_id"] = .bool(rules.supportsCustomVoiceID)
+        case "video":
+            if let rules = VideoRules(model: model) { spec["constraints"] = rules.constraintsJSON }
         case "music":
             let rules = MusicRules(model: model)
             for (key, value) in rules.specFields { spec[key] = value }
@@ -173,8 +175,13 @@ struct SpeechRules: Sendable {
     let formats: [String]
     let defaultVoice: String
 
-    /// Formats (default first) and default voices from the skills (VENICE.md §7.1).
-    private static let table: [String: (formats: [String], voice: String)] = [
+    /// Formats (default first) and default voices per model: veniceai/skills
+    /// `skills/venice-audio-speech/SKILL.md` ("Models" table: Kokoro mp3 opus aac flac wav pcm;
+    /// Qwen 3 and ElevenLabs Turbo mp3 only; MiniMax mp3 pcm flac; …), VENICE.md §7.1. Venice
+    /// publishes them on `/models?type=tts` as `model_spec.supported_formats` and
+    /// `model_spec.default_format` (openapi.yaml, model `model_spec`; CreateSpeechRequestSchema
+    /// `response_format`: "An explicit unsupported format returns HTTP 400").
+    static let table: [String: (formats: [String], voice: String)] = [
         "tts-kokoro": (["mp3", "opus", "aac", "flac", "wav", "pcm"], "af_sky"),
         "tts-qwen3-0-6b": (["mp3"], "Vivian"), "tts-qwen3-1-7b": (["mp3"], "Vivian"),
         "tts-xai-v1": (["mp3", "wav", "pcm"], "eve"),
@@ -187,10 +194,27 @@ struct SpeechRules: Sendable {
         "tts-gradium-v1": (["wav", "pcm", "opus"], "Emma"),
     ]
 
+    /// Models that also take a raw provider Voice ID as `voice`: "currently
+    /// `tts-elevenlabs-turbo-v2-5`" (skills `venice-audio-speech`, `supports_custom_voice_id`).
+    static let customVoiceModels: Set<String> = ["tts-elevenlabs-turbo-v2-5"]
+
+    var supportsCustomVoiceID: Bool { Self.customVoiceModels.contains(model.id) }
+
+    /// The format when the request omits `response_format`: the model's `default_format`.
+    var defaultFormat: String { formats.first ?? "mp3" }
+
+    /// A voice the model takes: one of its `voices` (case-sensitive), or on a custom-voice model an
+    /// ElevenLabs-style Voice ID ([sim] 20 ASCII letters and digits; Venice forwards it to the provider).
+    func accepts(voice: String) -> Bool {
+        if voices.isEmpty || voices.contains(voice) { return true }
+        return supportsCustomVoiceID && voice.count == 20 && voice.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
+    }
+
     init(model: ModelCatalog.Model) {
         self.model = model
         voices = model.spec["voices"]?.arrayValue?.compactMap(\.stringValue) ?? []
         let entry = Self.table[model.id]
+        // [sim] A TTS model missing from the skills' table: mp3 and wav, mp3 default (our assumption).
         formats = entry?.formats ?? ["mp3", "wav"]
         defaultVoice = entry?.voice ?? voices.first ?? "default"
     }

@@ -6,6 +6,8 @@ import WalletCrypto
 
 extension RouteServices {
     static let speechFields: Set<String> = ["input", "model", "voice", "response_format", "speed", "streaming", "language", "prompt", "temperature", "top_p"]
+    /// `Content-Type` per format, "depending on the format actually produced" (skills
+    /// `venice-audio-speech`: audio/mpeg, audio/opus, audio/aac, audio/flac, audio/wav, audio/pcm).
     static let audioContentTypes = ["mp3": "audio/mpeg", "opus": "audio/opus", "aac": "audio/aac", "flac": "audio/flac", "wav": "audio/wav", "pcm": "audio/pcm"]
 
     func registerSpeech(_ api: RouterGroup<Context>) {
@@ -23,10 +25,14 @@ extension RouteServices {
                     throw SimulatorError.standard(.badRequest, "Input must contain speakable text")
                 }
                 let voice = try body.string("voice") ?? rules.defaultVoice
-                guard voice.count <= 512, rules.voices.isEmpty || rules.voices.contains(voice) else {
+                guard voice.count <= 512, rules.accepts(voice: voice) else {
                     throw SimulatorError.standard(.badRequest, "Voice \(voice) is not available for model \(model.id)")
                 }
-                let format = try body.string("response_format") ?? rules.formats.first ?? "mp3"
+                // Omitted → the model's `default_format`; outside the schema enum → 400 DetailedError;
+                // outside the model's `supported_formats` → 400 (openapi.yaml CreateSpeechRequestSchema
+                // `response_format`; skills `venice-audio-speech`). The 400 wording is not documented:
+                // [sim] ours names the model and its supported formats, in Venice's StandardError shape.
+                let format = try body.string("response_format") ?? rules.defaultFormat
                 guard Self.audioContentTypes[format] != nil else {
                     throw SimulatorError.invalidParameters(field: "response_format", message: "Invalid enum value. Expected 'mp3' | 'opus' | 'aac' | 'flac' | 'wav' | 'pcm', received '\(format)'")
                 }
@@ -34,7 +40,8 @@ extension RouteServices {
                     throw SimulatorError.standard(.badRequest, "Response format \(format) is not supported by \(model.id). Supported formats: \(rules.formats.joined(separator: ", "))")
                 }
                 guard ["wav", "pcm", "flac", "mp3"].contains(format) else {
-                    throw SimulatorError.standard(.badRequest, "venice-sim cannot encode \(format) audio; request response_format \"wav\", \"pcm\", \"flac\" or \"mp3\" (mp3 comes back silent)")
+                    // [sim] Venice serves these; the simulator has no opus or aac encoder.
+                    throw SimulatorError.standard(.badRequest, "venice-sim cannot encode \(format) audio; request response_format \"wav\", \"pcm\", \"flac\" or \"mp3\"")
                 }
                 let speed = try body.double("speed") ?? 1.0
                 guard (0.25...4).contains(speed) else { throw SimulatorError.invalidParameters(field: "speed", message: "Number must be between 0.25 and 4") }
@@ -52,11 +59,19 @@ extension RouteServices {
                 }
                 let streaming = try body.bool("streaming") ?? false
                 let pcm = WAVCodec.synthesizePCM(text: input, speed: speed)
-                let audio: [UInt8] = switch format {
-                case "wav": WAVCodec.wav(pcm: pcm)
-                case "flac": FLACEncoder.encode(pcm: pcm, sampleRate: WAVCodec.sampleRate)
-                case "mp3": MP3Silence.encode(seconds: Double(pcm.count / 2) / Double(WAVCodec.sampleRate))
-                default: pcm
+                let audio: [UInt8]
+                switch format {
+                case "wav": audio = WAVCodec.wav(pcm: pcm)
+                case "flac": audio = FLACEncoder.encode(pcm: pcm, sampleRate: WAVCodec.sampleRate)
+                case "mp3":
+                    do {
+                        audio = try await MP3Encoder(configuration: .init(executable: configuration.mp3Encoder, timeout: configuration.mp3EncoderTimeout))
+                            .encode(pcm: pcm, sampleRate: WAVCodec.sampleRate)
+                    } catch {
+                        // Before any charge: Venice's 500 shape (StandardError), our wording.
+                        throw SimulatorError.standard(.internalServerError, String(describing: error))
+                    }
+                default: audio = pcm
                 }
                 let requestId = await requestID("speech-")
                 let price = try rules.priceMicro(characters: input.count)
@@ -149,10 +164,12 @@ extension RouteServices {
     }
 }
 
-/// Magic-byte check for uploads; duration from WAV headers (other containers: size-based estimate).
+/// Magic-byte check for uploads; duration from WAV headers or MP3 frames (other containers:
+/// [sim] a size-based estimate).
 enum AudioSniffer {
     static func duration(of bytes: [UInt8]) -> Double? {
         if let seconds = WAVCodec.duration(ofWAV: bytes) { return seconds }
+        if let seconds = MP3Frames.duration(of: bytes) { return seconds }
         guard bytes.count >= 12 else { return nil }
         let head = Array(bytes.prefix(12))
         let isFLAC = head.starts(with: Array("fLaC".utf8))

@@ -34,6 +34,7 @@ struct RouteServices: Sendable {
         registerText(api)
         registerSpeech(api)
         registerAudioQueue(api)
+        registerVideo(api)
         registerTopUp(api)
         registerWallet(api)
         registerAPIKeys(api)
