@@ -474,9 +474,10 @@ def test_doctor_spend_reconciles_both_charges_and_sees_rate_limit_headers(funded
 
 def test_doctor_refuses_to_spend_more_than_a_dollar_or_without_live(funded, tmp_path):
     sock, _, _ = funded
-    line = one_error_line(cli("doctor", "--live", "--spend-usd", "1.5", sock=sock))
-    assert "at most 1.00" in line
-    assert "needs --live" in one_error_line(cli("doctor", "--spend-usd", "0.5", sock=sock))
+    proc = cli("doctor", "--live", "--spend-usd", "1.5", sock=sock)
+    assert proc.returncode != 0 and proc.stdout == "" and "at most 1.00" in proc.stderr
+    proc = cli("doctor", "--spend-usd", "0.5", sock=sock)
+    assert proc.returncode != 0 and proc.stdout == "" and "needs --live" in proc.stderr
 
 
 def test_doctor_refuses_a_spend_below_the_cheapest_estimate_before_spending(funded, tmp_path):
@@ -512,7 +513,7 @@ def test_doctor_transcript_is_private_and_holds_no_secret(funded, tmp_path):
     import re
     import stat
     sock, _, _ = funded
-    token = json.loads(ok(cli("clients", "add", "doctor-t", "--json", sock=sock)))["token"]
+    token = json.loads(ok(cli("clients", "add", "doctor-t", "--routes", "image,wallet", "--json", sock=sock)))["token"]
     path = tmp_path / "doctor.jsonl"
     proc, rules = doctor("--live", "--token", token, "--transcript", path, sock=sock, tmp_path=tmp_path)
     assert rules["siwx.sign-in-accepted"][0][0] == "PASS", proc.stdout

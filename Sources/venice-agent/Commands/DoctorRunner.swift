@@ -83,7 +83,7 @@ struct DoctorRunner {
         }
 
         let file = checkConfig()
-        checkKeystore(command.keystore ?? facts?.keystore ?? file?.keystore.map(ConfigFile.expand))
+        checkKeystore(command.keystore ?? facts?.keystore ?? file?.keystore.map(ConfigFile.expand), agentAnswered: facts != nil)
         let environment = ProcessInfo.processInfo.environment
         checkStateDirectory(command.stateDir ?? facts?.stateDir ?? file?.stateDir.map(ConfigFile.expand)
                             ?? AgentConfiguration.defaultStateDirectory(environment: environment))
@@ -110,9 +110,10 @@ struct DoctorRunner {
         }
     }
 
-    mutating func checkKeystore(_ path: String?) {
+    mutating func checkKeystore(_ path: String?, agentAnswered: Bool) {
         guard let path else {
-            report(.skip("local.keystore", "no keystore known: no agent answered and no config file names one; pass --keystore FILE"))
+            let agent = agentAnswered ? "the agent tells only its owner where its keystore is (not a --token client)" : "no agent answered"
+            report(.skip("local.keystore", "no keystore known: \(agent) and no config file names one; pass --keystore FILE"))
             return
         }
         let contents: Result<[UInt8], DoctorProblem>
