@@ -177,8 +177,10 @@ struct DoctorRunner {
         // A signed, free call: the wallet's balance.
         var balanceResponse: AgentResponse?
         let balanceSent = Self.nowMilliseconds()
+        var balanceReceived = balanceSent
         switch await agentCall(.GET, "/api/v1/x402/balance/me") {
         case .success(let response):
+            balanceReceived = Self.nowMilliseconds()
             balanceResponse = response
             let message = response.status == 200 ? nil : AgentClientError.from(response).description
             report(DoctorRules.signIn(status: response.status, message: message))
@@ -198,7 +200,7 @@ struct DoctorRunner {
         }
         if let balanceResponse, balanceResponse.status == 200 {
             report(DoctorRules.clockSkew(source: "signed GET /x402/balance/me", dateHeader: balanceResponse.header("x-agent-upstream-date"),
-                                         sentAt: balanceSent, receivedAt: Self.nowMilliseconds()))
+                                         sentAt: balanceSent, receivedAt: balanceReceived))
         } else {
             report(.skip("clock.skew", "no signed answer from Venice to compare (see siwx.sign-in-accepted)"))
         }
