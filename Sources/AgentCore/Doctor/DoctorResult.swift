@@ -17,6 +17,8 @@ public struct DoctorResult: Sendable, Equatable {
     public static func fail(_ rule: String, _ detail: String) -> Self { .init(rule, .fail, detail) }
     public static func skip(_ rule: String, _ detail: String) -> Self { .init(rule, .skip, detail) }
 
+    public var isPass: Bool { verdict == .pass }
+
     /// `PASS rule  detail`: one line, whatever the detail held.
     public var line: String {
         let flat = detail.split(whereSeparator: \.isNewline).joined(separator: " ")

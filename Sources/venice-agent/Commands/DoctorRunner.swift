@@ -299,7 +299,3 @@ struct DoctorRunner {
 
     static func nowMilliseconds() -> Int64 { Int64((Date().timeIntervalSince1970 * 1000).rounded()) }
 }
-
-extension DoctorResult {
-    var isPass: Bool { verdict == .pass }
-}
