@@ -191,6 +191,13 @@ struct DoctorTests {
             #expect((row?["charged_usd"]?.doubleValue ?? 0) > 0)
             let missing = try await agent.request("GET", "/agent/v1/requests/nope")
             #expect(missing.status == 404 && missing.json?["error"]?["code"]?.stringValue == "AGENT_UNKNOWN_REQUEST")
+            // A named client may not read the owner's ledger rows or the agent's paths.
+            let created = try await agent.request("POST", "/agent/v1/clients", json: #"{"name":"peek","routes":["image"]}"#)
+            let token = try #require(created.json?["token"]?.stringValue)
+            for path in ["/agent/v1/requests/\(id)", "/agent/v1/paths"] {
+                let refused = try await agent.request("GET", path, headers: [("Authorization", "Bearer \(token)")])
+                #expect(refused.status == 403, "\(path): \(refused.status)")
+            }
             let paths = try await agent.request("GET", "/agent/v1/paths")
             #expect(paths.json?["state_dir"]?.stringValue == agent.stateDirectory)
         }
