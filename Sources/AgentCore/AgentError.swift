@@ -63,6 +63,7 @@ public enum AgentError: Error, Sendable, CustomStringConvertible, HTTPResponseEr
     case keySignatureRejected(String)
     case mintFailed(String)
     case unknownKey(id: String)
+    case unknownRequest(id: String)
     case revokeFailed(String)
 
     // The ledger.
@@ -79,7 +80,7 @@ public enum AgentError: Error, Sendable, CustomStringConvertible, HTTPResponseEr
              .publicKeyRefused, .clientTooBroad, .paymentRefused, .noStakedVVV:
             .forbidden
         case .badClientToken, .unknownClientToken, .wrongPassword: .unauthorized
-        case .unknownRoute, .unknownClient, .unknownKey: .notFound
+        case .unknownRoute, .unknownClient, .unknownKey, .unknownRequest: .notFound
         case .badRequest: .badRequest
         case .bodyTooLarge: .contentTooLarge
         case .locked: .init(code: 423, reasonPhrase: "Locked")
@@ -152,6 +153,7 @@ public enum AgentError: Error, Sendable, CustomStringConvertible, HTTPResponseEr
         case .keySignatureRejected: "AGENT_BAD_SIGNATURE"
         case .mintFailed: "AGENT_MINT_FAILED"
         case .unknownKey: "AGENT_UNKNOWN_KEY"
+        case .unknownRequest: "AGENT_UNKNOWN_REQUEST"
         case .revokeFailed: "AGENT_REVOKE_FAILED"
         case .ledger: "AGENT_LEDGER_ERROR"
         }
@@ -222,6 +224,7 @@ public enum AgentError: Error, Sendable, CustomStringConvertible, HTTPResponseEr
         case .noStakedVVV(let why), .keyTokenRejected(let why), .keySignatureRejected(let why), .mintFailed(let why), .revokeFailed(let why):
             return why
         case .unknownKey(let id): return "no live minted key with id \(id); see venice-agent apikey list"
+        case .unknownRequest(let id): return "the ledger has no request with id \(id); use the X-Agent-Request-Id header of an answer from this agent"
         case .ledger(let why): return why
         }
     }

@@ -423,3 +423,108 @@ def test_unlock_sends_a_password_with_quotes_backslashes_and_unicode_intact(tmp_
         ok(cli("lock", sock=sock))
         assert address in ok(cli("unlock", "--password-file", d / "pw", sock=sock))
         assert json.loads(ok(cli("status", "--json", sock=sock)))["locked"] is False
+
+
+# --- doctor ---
+
+OFFLINE_RULES = ["local.socket-folder", "local.socket", "local.config", "local.keystore", "local.state-dir", "clock.skew"]
+
+
+def doctor(*args, sock, tmp_path, env=None):
+    """`venice-agent doctor ARGS` with no config file of the user's in the way: (exit status, {rule: [(verdict, detail)]})."""
+    proc = cli("doctor", *args, sock=sock, env={"XDG_CONFIG_HOME": str(tmp_path / "no-config"), **(env or {})}, timeout=300)
+    rules = {}
+    for line in proc.stdout.splitlines():
+        verdict, rest = line.split(" ", 1)
+        rule, _, detail = rest.partition("  ")
+        assert verdict in ("PASS", "FAIL", "SKIP"), line
+        rules.setdefault(rule, []).append((verdict, detail))
+    return proc, rules
+
+
+def test_doctor_offline_passes_every_local_rule(funded, tmp_path):
+    sock, address, _ = funded
+    proc, rules = doctor(sock=sock, tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert list(rules) == OFFLINE_RULES, proc.stdout
+    assert all(v == "PASS" for results in rules.values() for v, _ in results), proc.stdout
+    assert address in rules["local.keystore"][0][1]
+
+
+def test_doctor_live_passes_through_the_agent(funded, tmp_path):
+    sock, _, _ = funded
+    proc, rules = doctor("--live", sock=sock, tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for rule in ["venice.models", "siwx.sign-in-accepted", "venice.cf-ray"]:
+        assert rules[rule] == [("PASS", rules[rule][0][1])], proc.stdout
+    # Offline and signed clock checks both pass; the balance answer carries no rate-limit headers
+    # (Venice documents them on inference answers), so that rule waits for --spend-usd.
+    assert [v for v, _ in rules["clock.skew"]] == ["PASS", "PASS"], proc.stdout
+    assert rules["venice.rate-limit-headers"][0][0] in ("PASS", "SKIP"), proc.stdout
+
+
+def test_doctor_spend_reconciles_both_charges_and_sees_rate_limit_headers(funded, tmp_path):
+    sock, _, _ = funded
+    proc, rules = doctor("--live", "--spend-usd", "0.05", sock=sock, tmp_path=tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for rule in ["charge.image-reconciled", "charge.speech-reconciled", "venice.rate-limit-headers", "venice.cf-ray"]:
+        assert rules[rule][0][0] == "PASS", proc.stdout
+    assert "reconciled" in rules["charge.image-reconciled"][0][1]
+
+
+def test_doctor_refuses_to_spend_more_than_a_dollar_or_without_live(funded, tmp_path):
+    sock, _, _ = funded
+    proc = cli("doctor", "--live", "--spend-usd", "1.5", sock=sock)
+    assert proc.returncode != 0 and proc.stdout == "" and "at most 1.00" in proc.stderr
+    proc = cli("doctor", "--spend-usd", "0.5", sock=sock)
+    assert proc.returncode != 0 and proc.stdout == "" and "needs --live" in proc.stderr
+
+
+def test_doctor_refuses_a_spend_below_the_cheapest_estimate_before_spending(funded, tmp_path):
+    sock, _, _ = funded
+    before = json.loads(ok(cli("spend", "--json", sock=sock)))["total_estimate_usd"]
+    proc, rules = doctor("--live", "--spend-usd", "0.001", sock=sock, tmp_path=tmp_path)
+    assert proc.returncode == 1
+    assert rules["charge.image-reconciled"][0][0] == "FAIL" and "nothing was spent" in rules["charge.image-reconciled"][0][1]
+    assert json.loads(ok(cli("spend", "--json", sock=sock)))["total_estimate_usd"] == before
+
+
+def test_doctor_fails_clock_skew_against_a_simulator_two_minutes_ahead(tmp_path):
+    key, address = new_key()
+    with simulator("--fund", f"{address}=1", "--clock-offset-s", "120") as upstream, agent(upstream, key) as (sock, _, _):
+        proc, rules = doctor(sock=sock, tmp_path=tmp_path)
+    assert proc.returncode == 1, proc.stdout
+    verdict, detail = rules["clock.skew"][0]
+    assert verdict == "FAIL" and "+1" in detail and "sync" in detail, detail
+    assert all(v == "PASS" for rule, results in rules.items() if rule != "clock.skew" for v, _ in results), proc.stdout
+
+
+def test_doctor_fails_a_keystore_others_can_read(fresh, tmp_path):
+    sock, _, _, _ = fresh
+    keystore = sock.parent.parent / "key.json"
+    keystore.chmod(0o644)
+    proc, rules = doctor(sock=sock, tmp_path=tmp_path)
+    assert proc.returncode == 1
+    verdict, detail = rules["local.keystore"][0]
+    assert verdict == "FAIL" and f"chmod 600 {keystore}" in detail
+
+
+def test_doctor_transcript_is_private_and_holds_no_secret(funded, tmp_path):
+    import re
+    import stat
+    sock, _, _ = funded
+    token = json.loads(ok(cli("clients", "add", "doctor-t", "--routes", "image,wallet", "--json", sock=sock)))["token"]
+    path = tmp_path / "doctor.jsonl"
+    proc, rules = doctor("--live", "--token", token, "--transcript", path, sock=sock, tmp_path=tmp_path)
+    assert rules["siwx.sign-in-accepted"][0][0] == "PASS", proc.stdout
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    text = path.read_text()
+    exchanges = [json.loads(line) for line in text.splitlines()]
+    assert any(e["target"] == "agent:/api/v1/x402/balance/me" and e["status"] == 200 for e in exchanges)
+    assert token not in text and "vat_" not in text
+    assert re.search(r"0x[0-9a-fA-F]{130}", text) is None
+    assert "wants you to sign in" not in text
+    for e in exchanges:
+        for name, value in e["request_headers"] + e["response_headers"]:
+            if name.lower() in ("authorization", "sign-in-with-x", "x-sign-in-with-x", "payment-signature", "x-payment"):
+                assert value == "[redacted]", (name, value)

@@ -210,6 +210,37 @@ final class RequestLedger: Service, Sendable {
         }
     }
 
+    /// One request's row as the owner sees it (`GET /agent/v1/requests/:id`).
+    struct RequestRow: Sendable {
+        let id: String
+        let client: String
+        let method: String
+        let route: String
+        let model: String?
+        let status: Int?
+        let estimateMicro: Int64
+        /// What Venice charged, once reconciled (nil until then).
+        let chargedMicro: Int64?
+        let upstreamRequestID: String?
+        let startedAt: Int64
+        let finishedAt: Int64?
+    }
+
+    /// The row of request `id` (the `X-Agent-Request-Id` it was answered with), nil when unknown.
+    func row(id: String) async throws -> RequestRow? {
+        try await flush()
+        return try await ledger.writer.read { db in
+            try Row.fetchOne(db, sql: """
+                SELECT id, client, method, route, model, status, estimate_micro, charged_micro, upstream_request_id, started_at, finished_at
+                FROM requests WHERE id = ?
+                """, arguments: [id]).map {
+                RequestRow(id: $0["id"], client: $0["client"], method: $0["method"], route: $0["route"], model: $0["model"],
+                           status: $0["status"], estimateMicro: $0["estimate_micro"], chargedMicro: $0["charged_micro"],
+                           upstreamRequestID: $0["upstream_request_id"], startedAt: $0["started_at"], finishedAt: $0["finished_at"])
+            }
+        }
+    }
+
     struct LedgerBacklog: Error, CustomStringConvertible {
         var description: String { "too many request rows are waiting to be written" }
     }

@@ -98,6 +98,8 @@ extension HTTPField.Name {
     static let agentRequestID = Self("X-Agent-Request-Id")!
     static let agentOverhead = Self("X-Agent-Overhead-Ms")!
     static let agentAutoTopUp = Self("X-Agent-Auto-Topup")!
+    /// Venice's own `Date` on a relayed answer (the agent's server stamps `Date` with its own clock).
+    static let agentUpstreamDate = Self("X-Agent-Upstream-Date")!
 }
 
 extension Duration {

@@ -19,6 +19,8 @@ struct ResponseRelay: Sendable {
         for (name, value) in HeaderFilter.returnable(answer.headers) {
             if let field = HTTPField.Name(name) { fields.append(HTTPField(name: field, value: value)) }
         }
+        // Our server stamps `Date` with the agent's clock; Venice's is kept for clock checks (`doctor`).
+        if let date = answer.headers.first(name: "date") { fields[.agentUpstreamDate] = String(date.prefix(64)) }
         // Venice's id for a request is the answer body's `id` (`chatcmpl-…`, an image's id) or
         // its `queue_id`; that is what its ledger's charge rows carry. CF-RAY (on every answer)
         // identifies the HTTP exchange at Cloudflare: logged, never matched against charges.

@@ -1,3 +1,4 @@
+import Foundation
 import Hummingbird
 import Logging
 import NIOCore
@@ -57,6 +58,8 @@ struct AgentAPI: Sendable {
             try await apiKeys.revoke(id: id)
             return Response.json(["revoked": true, "id": .string(id)])
         }
+        owner.get("requests/:id") { _, context in try await requestRow(context.administrator, id: try context.parameters.require("id")) }
+        owner.get("paths") { _, context in paths(context.administrator) }
         owner.post("clients") { request, context in try await addClient(context.caller.policy, request) }
         owner.get("clients") { _, context in try await listClients(context.administrator) }
         owner.delete("clients/:name") { _, context in
@@ -179,6 +182,41 @@ struct AgentAPI: Sendable {
         return Response.json(["events": .array(events.map { e in
             ["time": .string(Timestamp.iso(e.time)), "kind": .string(e.kind), "detail": .string(e.detail)]
         })])
+    }
+
+    /// One request's ledger row by its `X-Agent-Request-Id`: the estimate held, what Venice
+    /// charged once reconciled, and whether it has been. A successful, priced request still
+    /// waiting for its charge asks the reconciler to look (coalesced and paced by it).
+    func requestRow(_ admin: Administrator, id: String) async throws(AgentError) -> Response {
+        guard id.utf8.count <= 128 else { throw .unknownRequest(id: String(id.prefix(128))) }
+        let found: RequestLedger.RequestRow?
+        do { found = try await requests.row(id: id) } catch let error as AgentError { throw error } catch {
+            throw .ledger("cannot read the ledger: \(error)")
+        }
+        guard let row = found else { throw .unknownRequest(id: id) }
+        let succeeded = row.status.map { $0 < 400 } ?? false
+        if succeeded, row.chargedMicro == nil, row.estimateMicro > 0 { await reconciler.requestFinished() }
+        return Response.json([
+            "id": .string(row.id), "client": .string(row.client), "method": .string(row.method), "route": .string(row.route),
+            "model": row.model.map(JSONValue.string) ?? .null,
+            "status": row.status.map { .number(String($0)) } ?? .null,
+            "estimate_usd": Money.json(row.estimateMicro),
+            "charged_usd": Money.json(row.chargedMicro),
+            "reconciled": .bool(row.chargedMicro != nil),
+            "upstream_request_id": row.upstreamRequestID.map(JSONValue.string) ?? .null,
+            "started_at": .string(Timestamp.iso(row.startedAt)),
+            "finished_at": row.finishedAt.map { .string(Timestamp.iso($0)) } ?? .null,
+        ])
+    }
+
+    /// Where this agent keeps its files, for `venice-agent doctor`'s local checks (the owner's only).
+    func paths(_ admin: Administrator) -> Response {
+        Response.json([
+            "keystore": .string(session.keystorePath),
+            "state_dir": .string(configuration.stateDirectory ?? AgentConfiguration.defaultStateDirectory(environment: ProcessInfo.processInfo.environment)),
+            "socket": .string(configuration.socketPath),
+            "upstream": .string(configuration.upstream),
+        ])
     }
 
     /// A client is never broader than the policy that creates it: what is left out is

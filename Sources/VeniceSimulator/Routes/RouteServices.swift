@@ -67,6 +67,14 @@ struct RouteServices: Sendable {
             var response = try await body(request)
             response.headers[HTTPField.Name("x-ratelimit-remaining")!] = String(max(0, 50 - failures))
             response.headers[HTTPField.Name("x-ratelimit-resets")!] = String(resetsAt)
+            let minute = "rpm:" + bucket
+            await state.record(minute)
+            let (made, minuteResets) = await state.count(minute, windowMilliseconds: RateLimitHeaders.windowMilliseconds)
+            let model = bucket.split(separator: "|", omittingEmptySubsequences: false).dropFirst().first.map(String.init)
+            let limit = RateLimitHeaders.requestsPerMinute(modelType: model.flatMap { catalog.model($0)?.type })
+            for (name, value) in RateLimitHeaders.values(limit: limit, count: made, resetsAtMilliseconds: minuteResets) {
+                if let field = HTTPField.Name(name) { response.headers[field] = value }
+            }
             return response
         } catch let error as SimulatorError {
             let code = error.status.code

@@ -24,9 +24,23 @@ public enum Keystore {
         }
     }
 
-    /// Decrypts a keystore with `password` (its UTF-8 bytes as typed). A wrong password or
-    /// a tampered file fails with `.wrongPasswordOrCorrupted`, never a crash.
-    public static func decrypt(_ json: some Collection<UInt8>, password: SecretBytes) throws(WalletCryptoError) -> PrivateKey {
+    /// Checks that `json` is a well-formed v3 keystore (version, cipher, sizes, KDF parameters)
+    /// without deriving a key or needing a password; returns the address it declares, if any.
+    @discardableResult
+    public static func validate(_ json: some Collection<UInt8>) throws(WalletCryptoError) -> EthereumAddress? {
+        let parsed = try parse(json)
+        return try address(inObject: parsed.object)
+    }
+
+    struct Parsed {
+        let object: JSONObject
+        let iv: [UInt8]
+        let ciphertext: [UInt8]
+        let mac: [UInt8]
+        let kdf: KDF
+    }
+
+    static func parse(_ json: some Collection<UInt8>) throws(WalletCryptoError) -> Parsed {
         let root: JSONValue
         do { root = try JSONValue(parsing: json) } catch { throw .invalidKeystore("not JSON (\(error.description))") }
         guard let object = root.objectValue else { throw .invalidKeystore("the top level must be a JSON object") }
@@ -49,6 +63,14 @@ public enum Keystore {
         let mac = try hexField(crypto["mac"], "crypto.mac")
         guard mac.count == 32 else { throw .invalidKeystore("crypto.mac must be 32 bytes") }
         let kdf = try parseKDF(crypto)
+        return Parsed(object: object, iv: iv, ciphertext: ciphertext, mac: mac, kdf: kdf)
+    }
+
+    /// Decrypts a keystore with `password` (its UTF-8 bytes as typed). A wrong password or
+    /// a tampered file fails with `.wrongPasswordOrCorrupted`, never a crash.
+    public static func decrypt(_ json: some Collection<UInt8>, password: SecretBytes) throws(WalletCryptoError) -> PrivateKey {
+        let parsed = try parse(json)
+        let (object, iv, ciphertext, mac, kdf) = (parsed.object, parsed.iv, parsed.ciphertext, parsed.mac, parsed.kdf)
 
         let dk = try kdf.derive(password)
         guard dk.count >= 32 else { throw .unsupportedKeystore("dklen below 32") }
