@@ -210,6 +210,25 @@ struct TransportAndBearerTests {
         }
     }
 
+    @Test("a served request carries the documented x-ratelimit-*-requests headers: the model type's per-minute limit, what is left, the reset in unix seconds")
+    func rateLimitHeaders() async throws {
+        try await withRunningSimulator(configuration: testConfiguration(clock: clock)) { sim async throws in
+            let auth = [("Authorization", "Bearer inference-key")]
+            let first = try await call(sim, .POST, "/image/generate", headers: auth, json: smallImage)
+            let second = try await call(sim, .POST, "/image/generate", headers: auth, json: smallImage)
+            #expect(first.status == 200 && second.status == 200)
+            #expect(first.header("x-ratelimit-limit-requests") == "20")
+            #expect(first.header("x-ratelimit-remaining-requests") == "19")
+            #expect(second.header("x-ratelimit-remaining-requests") == "18")
+            let reset = first.header("x-ratelimit-reset-requests").flatMap { Int64($0) }
+            let now = clock.nowMilliseconds() / 1000
+            #expect(reset.map { $0 > now && $0 <= now + 60 } == true, "\(String(describing: reset)) vs now \(now)")
+            // A refused request is not served: it carries no per-minute headers.
+            let refused = try await call(sim, .POST, "/image/generate", headers: auth, json: #"{"model":"z-image-turbo"}"#)
+            #expect(refused.status == 400 && refused.header("x-ratelimit-limit-requests") == nil)
+        }
+    }
+
     @Test("the 51st failed request in 30 s locks the key × model bucket with 429 until it resets; discovery 402s do not count")
     func errorBudget() async throws {
         try await withRunningSimulator(configuration: testConfiguration(clock: clock)) { sim async throws in
