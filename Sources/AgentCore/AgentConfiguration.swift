@@ -53,6 +53,8 @@ public struct AgentConfiguration: Sendable {
     public var bodyTimeout: Duration = .seconds(30)
     /// Policies bound to an executable path or a systemd unit.
     public var bindings: [ClientBinding]
+    /// The loopback TCP listener for OpenAI-compatible apps (token clients only); nil = none.
+    public var listen: LoopbackAddress?
 
     public struct RetryConfiguration: Sendable {
         public var maxAttempts = 4

@@ -6,7 +6,8 @@ public import WalletCrypto
 public import X402Protocol
 
 /// Everything the agent refuses or fails with itself, answered as
-/// `{"error": {"code": "AGENT_…", "message": "…", …}}`. Each case has a stable code, a status,
+/// `{"error": {"code": "AGENT_…", "message": "…", "type": "…", …}}` — the shape OpenAI's SDKs
+/// read, so an app shows the message. Each case has a stable code, a status,
 /// and a message that says what to do next; none carries a secret. Control flow switches on
 /// cases, never on the text of a code or message.
 public enum AgentError: Error, Sendable, CustomStringConvertible, HTTPResponseError {
@@ -19,6 +20,14 @@ public enum AgentError: Error, Sendable, CustomStringConvertible, HTTPResponseEr
     case notAdministrator(ClientPolicy.Source, client: String)
     case routeNotAllowed(client: String, group: String, allowed: String)
     case walletNotAllowed(client: String)
+    /// Over TCP every request needs a client token.
+    case tokenRequired
+    /// Over TCP: a Host that is not the listener's own loopback name (DNS rebinding).
+    case hostRefused(host: String, listener: String)
+    /// Over TCP: a browser page from a non-loopback origin.
+    case originRefused(origin: String)
+    /// Over TCP: a route served only over the Unix socket (the owner's API, metrics).
+    case socketOnly(path: String)
 
     // What is asked.
     case unknownRoute(method: String, path: String)
@@ -77,9 +86,9 @@ public enum AgentError: Error, Sendable, CustomStringConvertible, HTTPResponseEr
     public var status: HTTPResponse.Status {
         switch self {
         case .peerUnknown, .peerRefused, .peerChanged, .notAdministrator, .routeNotAllowed, .walletNotAllowed, .agentOwned,
-             .publicKeyRefused, .clientTooBroad, .paymentRefused, .noStakedVVV:
+             .publicKeyRefused, .clientTooBroad, .paymentRefused, .noStakedVVV, .hostRefused, .originRefused, .socketOnly:
             .forbidden
-        case .badClientToken, .unknownClientToken, .wrongPassword: .unauthorized
+        case .badClientToken, .unknownClientToken, .wrongPassword, .tokenRequired: .unauthorized
         case .unknownRoute, .unknownClient, .unknownKey, .unknownRequest: .notFound
         case .badRequest: .badRequest
         case .bodyTooLarge: .contentTooLarge
@@ -112,6 +121,10 @@ public enum AgentError: Error, Sendable, CustomStringConvertible, HTTPResponseEr
         case .unknownClientToken, .unknownClient: "AGENT_UNKNOWN_CLIENT"
         case .notAdministrator: "AGENT_NOT_ALLOWED"
         case .routeNotAllowed, .walletNotAllowed: "AGENT_ROUTE_NOT_ALLOWED"
+        case .tokenRequired: "AGENT_TOKEN_REQUIRED"
+        case .hostRefused: "AGENT_HOST_REFUSED"
+        case .originRefused: "AGENT_ORIGIN_REFUSED"
+        case .socketOnly: "AGENT_SOCKET_ONLY"
         case .unknownRoute: "AGENT_UNKNOWN_ROUTE"
         case .agentOwned: "AGENT_ROUTE_OWNED"
         case .badRequest: "AGENT_BAD_REQUEST"
@@ -179,6 +192,14 @@ public enum AgentError: Error, Sendable, CustomStringConvertible, HTTPResponseEr
         case .routeNotAllowed(let client, let group, let allowed):
             return "client \(client) may not use \(group) routes; its policy allows \(allowed)"
         case .walletNotAllowed(let client): return "client \(client) may not read wallet information (needs the wallet route group)"
+        case .tokenRequired:
+            return "the agent's TCP listener serves client tokens only: send Authorization: Bearer vat_… (the OPENAI_API_KEY that `venice-agent clients add NAME` prints)"
+        case .hostRefused(let host, let listener):
+            return "Host \(host) is not this agent's listener (\(listener)); call it as localhost, 127.0.0.1 or [::1] with its port"
+        case .originRefused(let origin):
+            return "requests from the web page \(origin) are refused: only programs on this machine (and loopback pages) may call the agent"
+        case .socketOnly(let path):
+            return "\(path) is served only over the agent's Unix socket, never over TCP; use the venice-agent command as the owner"
         case .unknownRoute(let method, let path):
             return "\(method) \(path) is not a route the agent serves; see /agent/v1/status and the README for the allow-list"
         case .agentOwned(let path): return "\(path) is handled by the agent itself; use POST /agent/v1/topup or /agent/v1/apikey/mint instead"
@@ -259,8 +280,21 @@ public enum AgentError: Error, Sendable, CustomStringConvertible, HTTPResponseEr
         }
     }
 
+    /// OpenAI's error `type` for this status, so OpenAI-compatible apps classify it.
+    public var openAIType: String {
+        switch status.code {
+        case 401: "authentication_error"
+        case 403: "permission_error"
+        case 404: "not_found_error"
+        case 402: "insufficient_quota"
+        case 429: "rate_limit_error"
+        case 400..<500: "invalid_request_error"
+        default: "server_error"
+        }
+    }
+
     public var jsonBody: String {
-        var inner = JSONObject([("code", .string(code)), ("message", .string(message))])
+        var inner = JSONObject([("code", .string(code)), ("message", .string(message)), ("type", .string(openAIType))])
         for (key, value) in extra { inner[key] = value }
         return JSONValue.object(JSONObject([("error", .object(inner))])).serialized()
     }

@@ -30,6 +30,8 @@ public struct ConfigFile: Sendable, Equatable {
 
     public var keystore: String?
     public var socket: String?
+    /// The loopback TCP listener, e.g. "127.0.0.1:8439".
+    public var listen: String?
     public var upstream: String?
     public var stateDir: String?
     public var lifetime: String?
@@ -42,7 +44,7 @@ public struct ConfigFile: Sendable, Equatable {
     public var binding: [Policy]?
 
     static let keys: Set<String> = [
-        "keystore", "socket", "upstream", "state_dir", "lifetime", "max_in_flight", "max_request_body_mb", "allowed_uids",
+        "keystore", "socket", "listen", "upstream", "state_dir", "lifetime", "max_in_flight", "max_request_body_mb", "allowed_uids",
         "payments", "default", "other_uids", "binding",
     ]
 
@@ -110,6 +112,9 @@ public struct ConfigFile: Sendable, Equatable {
     public func apply(to configuration: inout AgentConfiguration) throws {
         if let upstream { configuration.upstream = upstream }
         if let socket { configuration.socketPath = Self.expand(socket) }
+        if let listen {
+            do { configuration.listen = try LoopbackAddress(parsing: listen) } catch { throw Failure(description: "listen: \(error.description)") }
+        }
         if let stateDir { configuration.stateDirectory = Self.expand(stateDir) }
         if let lifetime {
             guard let duration = DurationParser.parse(lifetime) else { throw Failure(description: "lifetime \(lifetime) is not a duration like 8h or 30m") }

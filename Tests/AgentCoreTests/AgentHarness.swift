@@ -19,6 +19,8 @@ struct AgentHarness: Sendable {
     let http: HTTPClient
     /// The agent's state folder (ledger.sqlite).
     let stateDirectory: String
+    /// The loopback TCP listener, when the configuration asked for one.
+    var listener: LoopbackAddress? = nil
 
     var address: EthereumAddress { session.address }
 
@@ -63,6 +65,29 @@ struct AgentHarness: Sendable {
         let body = try await response.body.collect(upTo: 64 << 20)
         return Answer(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
                       body: Array(body.readableBytesView))
+    }
+
+    /// A request to the loopback TCP listener; `Host` is the listener's own unless `headers` set one.
+    func tcpRequest(_ method: String, _ path: String, json: String? = nil, headers: [(String, String)] = []) async throws -> Answer {
+        guard let listener else { throw HarnessError("the agent has no TCP listener; set listen in the configuration") }
+        var request = HTTPClientRequest(url: listener.url + path)
+        request.method = .init(rawValue: method)
+        for (name, value) in headers { request.headers.add(name: name, value: value) }
+        if let json {
+            request.headers.replaceOrAdd(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: json))
+        }
+        let response = try await http.execute(request, timeout: .seconds(60))
+        let body = try await response.body.collect(upTo: 64 << 20)
+        return Answer(status: Int(response.status.code), headers: response.headers.map { ($0.name, $0.value) },
+                      body: Array(body.readableBytesView))
+    }
+
+    /// Adds a named client over the socket (as the owner) and returns its token.
+    func addClient(_ body: String) async throws -> String {
+        let added = try await request("POST", "/agent/v1/clients", json: body)
+        guard added.status == 200, let token = added.json?["token"]?.stringValue else { throw HarnessError("client not added: \(added.text)") }
+        return token
     }
 
     /// What reached the simulator for clients: every recorded request but the agent's own
@@ -146,7 +171,7 @@ func withAgent<T: Sendable>(
                 var iterator = ready.makeAsyncIterator()
                 _ = await iterator.next()
                 let harness = AgentHarness(socketPath: config.socketPath, session: session, sim: sim, http: http,
-                                           stateDirectory: config.stateDirectory ?? dir + "/state")
+                                           stateDirectory: config.stateDirectory ?? dir + "/state", listener: server.listener.value)
                 let value: T
                 do {
                     value = try await body(harness)

@@ -241,11 +241,13 @@ def test_daemonize_print_env_works_with_eval(tmp_path):
         run([binary("venice-agent"), "key", "import", "--keystore", keystore, "--password-file", pw, "--scrypt-n", 1024], stdin=key.encode())
         sock = tmp_path / "d.sock"
         script = (f'eval "$({binary("venice-agent")} serve --keystore {keystore} --password-file {pw} --socket {sock} '
-                  f'--upstream {upstream}/api/v1 --state-dir {tmp_path / "state"} --daemonize --print-env)" && '
-                  'echo "$VENICE_AGENT_SOCK $VENICE_AGENT_PID"')
+                  f'--upstream {upstream}/api/v1 --state-dir {tmp_path / "state"} --listen 127.0.0.1:0 --daemonize --print-env)" && '
+                  'echo "$VENICE_AGENT_SOCK $VENICE_AGENT_PID $VENICE_AGENT_URL"')
         out = subprocess.run(["bash", "-c", script], capture_output=True, timeout=60, check=True).stdout.decode().split()
-        assert out[-2] == str(sock)
-        pid = int(out[-1])
+        assert out[-3] == str(sock)
+        pid = int(out[-2])
+        # The detached agent's listener port (the kernel's pick) reaches the shell too.
+        assert out[-1].startswith("http://127.0.0.1:") and int(out[-1].rsplit(":", 1)[1]) > 0, out
         try:
             with client(sock) as c:
                 assert c.get("/agent/v1/status").json()["address"] == address
@@ -257,3 +259,71 @@ def test_daemonize_print_env_works_with_eval(tmp_path):
                 break
             time.sleep(0.1)
         assert not sock.exists()
+
+
+# --------------------------------------------------------------------------------------------
+# The loopback TCP listener (issue 13): OpenAI-compatible apps with a client token, no socket.
+# --------------------------------------------------------------------------------------------
+
+def test_openai_sdks_over_plain_tcp_with_the_lines_clients_add_prints():
+    import subprocess
+    from conftest import binary
+    key, address = funded_key()
+    with simulator("--fund", f"{address}=20") as upstream, agent(upstream, key, "--listen", "127.0.0.1:0") as (sock, proc, _):
+        url_line = proc.stdout.readline().decode()
+        assert url_line.startswith("VENICE_AGENT_URL=http://127.0.0.1:"), url_line
+        url = url_line.split("=", 1)[1].split(";", 1)[0]
+        with client(sock) as c:
+            assert c.get("/agent/v1/status").json()["listen"] == url.removeprefix("http://")
+        added = subprocess.run([str(binary("venice-agent")), "clients", "add", "app", "--routes", "text,image,audio"],
+                               env={**os.environ, "VENICE_AGENT_SOCK": str(sock)}, capture_output=True, timeout=60)
+        assert added.returncode == 0, added.stderr
+        lines = dict(line.split("=", 1) for line in added.stdout.decode().splitlines() if line.startswith("OPENAI_"))
+        assert lines["OPENAI_BASE_URL"] == url + "/api/v1"
+        assert lines["OPENAI_API_KEY"].startswith("vat_")
+
+        # The OpenAI Python SDK, configured only with the two lines: plain TCP, no custom transport.
+        sdk = openai.OpenAI(api_key=lines["OPENAI_API_KEY"], base_url=lines["OPENAI_BASE_URL"], timeout=60)
+        answer = sdk.chat.completions.create(model=TEXT_MODEL, messages=[{"role": "user", "content": "hello"}])
+        assert answer.choices[0].message.content
+        chunks = list(sdk.chat.completions.create(model=TEXT_MODEL, messages=[{"role": "user", "content": "hello"}],
+                                                  stream=True, stream_options={"include_usage": True}))
+        assert "".join(c.choices[0].delta.content or "" for c in chunks if c.choices) == answer.choices[0].message.content
+        assert chunks[-1].usage.total_tokens > 0
+        assert len(sdk.embeddings.create(model="text-embedding-bge-m3", input="hello", dimensions=8).data[0].embedding) == 8
+        image = sdk.images.generate(model="z-image-turbo", prompt="a fox", size="256x256", response_format="b64_json")
+        assert base64.b64decode(image.data[0].b64_json).startswith(b"\x89PNG")
+        speech = sdk.audio.speech.create(model="tts-kokoro", voice="af_sky", input="Hello there.", response_format="wav")
+        assert speech.content[:4] == b"RIFF"
+
+        # Node's fetch, plain TCP, the same two values.
+        script = ("fetch(process.env.OPENAI_BASE_URL + '/chat/completions', {method: 'POST', headers: {"
+                  "'Authorization': 'Bearer ' + process.env.OPENAI_API_KEY, 'Content-Type': 'application/json'}, "
+                  f"body: JSON.stringify({{model: '{TEXT_MODEL}', messages: [{{role: 'user', content: 'hi'}}]}})}})"
+                  ".then(r => r.json().then(j => console.log(r.status, j.choices[0].message.role)))"
+                  ".catch(e => { console.error(e); process.exit(1) })")
+        node = subprocess.run(["node", "-e", script], env={**os.environ, **lines}, capture_output=True, timeout=60)
+        assert node.returncode == 0, node.stderr
+        assert node.stdout.decode().split() == ["200", "assistant"]
+
+        # A key that is not a client token: the SDK raises its authentication error with the agent's code.
+        stranger = openai.OpenAI(api_key="sk-not-a-client-token", base_url=lines["OPENAI_BASE_URL"], timeout=60, max_retries=0)
+        try:
+            stranger.models.list()
+            raise AssertionError("served with a foreign key")
+        except openai.AuthenticationError as error:
+            assert error.status_code == 401 and error.body["code"].startswith("AGENT_"), error.body
+        with httpx.Client(base_url=url, timeout=30) as tcp:
+            anonymous = tcp.get("/api/v1/models")
+            assert anonymous.status_code == 401, anonymous.text
+            assert anonymous.json()["error"]["code"] == "AGENT_TOKEN_REQUIRED" and anonymous.json()["error"]["type"] == "authentication_error"
+            bearer = {"Authorization": "Bearer " + lines["OPENAI_API_KEY"]}
+            wrong_host = tcp.get("/api/v1/models", headers={**bearer, "Host": "rebind.example:80"})
+            assert wrong_host.status_code == 403 and wrong_host.json()["error"]["code"] == "AGENT_HOST_REFUSED"
+            page = tcp.get("/api/v1/models", headers={**bearer, "Origin": "https://evil.example"})
+            assert page.status_code == 403 and "access-control-allow-origin" not in page.headers
+            for method, path in [("POST", "/agent/v1/lock"), ("GET", "/agent/v1/clients"), ("POST", "/agent/v1/topup"), ("GET", "/metrics")]:
+                refused = tcp.request(method, path, headers=bearer, json={"usd": 5} if method == "POST" else None)
+                assert refused.status_code == 403 and refused.json()["error"]["code"] == "AGENT_SOCKET_ONLY", (method, path)
+        with client(sock) as c:
+            assert c.get("/agent/v1/status").json()["locked"] is False

@@ -1263,3 +1263,13 @@ def test_hostile_keystore_fails_start_with_a_clear_error(tmp_path, kind):
     errors = [line for line in err.splitlines() if line.startswith("venice-agent: error: ")]
     assert len(errors) == 1, err[-2000:]
     assert any(word in errors[0].lower() for word in ("keystore", "scrypt", "json", "address")), errors[0]
+
+
+@pytest.mark.parametrize("listen", ["0.0.0.0:8439", "192.168.0.10:8439", "[::]:8439", "example.com:80", "127.0.0.1"])
+def test_a_listen_address_off_loopback_is_refused_at_start(tmp_path, listen):
+    key, _ = new_key()
+    keystore = keystore_file(tmp_path / "k.json", key)
+    err = serve_must_refuse("--keystore", keystore, "--password-file", tmp_path / "ks-pw", "--socket", tmp_path / "s" / "a.sock",
+                            "--upstream", "http://127.0.0.1:9/api/v1", "--state-dir", tmp_path / "state", "--listen", listen)
+    assert_no_crash_text(err)
+    assert listen in err and ("loopback" in err or "127.0.0.1" in err or "port" in err), err[-2000:]

@@ -19,11 +19,14 @@ struct AgentApp {
     let requests: RequestLedger
     let prices: PriceBook
     let http: HTTPClient
+    /// The loopback TCP listener's bound address (nil until bound, or without `listen`).
+    let listener: ListenerAddress
 }
 
 /// Builds the agent for `configuration` around an (already unlocked or locked) key session.
 func buildAgent(configuration: AgentConfiguration, session: KeySession, logger: Logger,
-                crashHook: @escaping @Sendable (TopUpService.CrashPoint) -> Void) async throws -> AgentApp {
+                crashHook: @escaping @Sendable (TopUpService.CrashPoint) -> Void,
+                listener: ListenerAddress = ListenerAddress()) async throws -> AgentApp {
     let clock = SkewClock()
     let http = UpstreamClient.makeHTTPClient()
     // The sign-in payload carries `timestamp` (Unix ms of Issued At), as Venice's x402 guide,
@@ -68,6 +71,7 @@ func buildAgent(configuration: AgentConfiguration, session: KeySession, logger: 
 
     let router = Router(context: AgentRequestContext.self)
     router.add(middleware: RequestLogMiddleware(connections: connections, inFlight: inFlight, metrics: metrics, logger: logger))
+    router.add(middleware: LoopbackGuard(listener: listener))
     router.add(middleware: CallerMiddleware(resolver: CallerResolver(configuration: configuration, clients: clients), metrics: metrics))
     router.get("/metrics") { _, _ in
         let snapshot = await scheduler.snapshot
@@ -79,7 +83,7 @@ func buildAgent(configuration: AgentConfiguration, session: KeySession, logger: 
     }
     AgentAPI(configuration: configuration, session: session, scheduler: scheduler, clock: clock, logger: logger, ledger: ledger,
              requests: requests, clients: clients, topUps: topUps, apiKeys: apiKeys, reconciler: reconciler,
-             inFlight: inFlight, connections: connections)
+             inFlight: inFlight, connections: connections, listener: listener)
         .register(on: router)
     let prices = PriceBook(venice: venice, logger: logger)
     let budget = BudgetGate(prices: prices, requests: requests, ledger: ledger, metrics: metrics)
@@ -89,7 +93,7 @@ func buildAgent(configuration: AgentConfiguration, session: KeySession, logger: 
                  autoTopUp: autoTopUp, relay: ResponseRelay(reconciler: reconciler), metrics: metrics)
         .register(on: router, lockGate: LockGate(session: session, apiKeys: apiKeys))
     return AgentApp(router: router, connections: connections, inFlight: inFlight, ledger: ledger, topUps: topUps,
-                    apiKeys: apiKeys, reconciler: reconciler, requests: requests, prices: prices, http: http)
+                    apiKeys: apiKeys, reconciler: reconciler, requests: requests, prices: prices, http: http, listener: listener)
 }
 
 /// Lets the upstream client reach the key service built after it (they refer to each other).

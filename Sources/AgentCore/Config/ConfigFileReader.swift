@@ -13,6 +13,7 @@ struct SettingsReader {
         var config = ConfigFile()
         config.keystore = try top.string("keystore")
         config.socket = try top.string("socket")
+        config.listen = try top.string("listen")
         config.upstream = try top.string("upstream")
         config.stateDir = try top.string("state_dir")
         config.lifetime = try top.string("lifetime")

@@ -23,12 +23,17 @@ public struct Caller: Sendable {
 ///    not have changed since) or the uid's base policy — the owner's `[default]`, another
 ///    uid's `[other_uids]` — applies; a binding only ever narrows its base policy;
 /// 4. only the owner's untokened, unbound programs administer, unless `[default]` says not.
+/// Over the loopback TCP listener the uid comes from the kernel's socket table, a token is
+/// required (step 3 never applies), and nobody administers.
 struct CallerResolver: Sendable {
     let configuration: AgentConfiguration
     let clients: ClientStore
 
     func resolve(headers: HTTPFields, target: String, connection: ConnectionRegistry.Info?) throws(AgentError) -> Caller {
         guard let peer = connection?.peer else {
+            if connection?.transport == .loopbackTCP {
+                throw .peerUnknown("the kernel does not list this TCP connection's socket, so its user is unknown; reconnect, or use the agent's Unix socket")
+            }
             throw .peerUnknown("the agent could not read the caller's credentials (SO_PEERCRED); connect over its Unix socket")
         }
         let isOwner = peer.uid == configuration.ownerUID
@@ -41,7 +46,7 @@ struct CallerResolver: Sendable {
             guard let policy = clients.policy(forToken: token) else { throw .unknownClientToken }
             return Caller(peer: peer, policy: policy, administrator: nil)
         case .absent:
-            break
+            if connection?.transport == .loopbackTCP { throw .tokenRequired }
         }
 
         let base = isOwner ? configuration.defaultPolicy : configuration.otherUIDPolicy(peer.uid)

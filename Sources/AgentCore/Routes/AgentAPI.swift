@@ -23,9 +23,14 @@ struct AgentAPI: Sendable {
     let reconciler: ChargeReconciler
     let inFlight: InFlightTracker
     let connections: ConnectionRegistry
+    let listener: ListenerAddress
 
     func register(on router: Router<AgentRequestContext>) {
-        router.get("/agent/v1/status") { _, _ in await status() }
+        router.get("/agent/v1/status") { _, context in
+            // Over TCP a token client hears about itself and the wallet only, not the agent's internals.
+            guard context.connection?.transport != .loopbackTCP else { return selfStatus(try context.requireCaller()) }
+            return await status()
+        }
         router.get("/agent/v1/balance") { _, context in
             let caller = try context.requireCaller()
             guard caller.administrator != nil || caller.policy.allows(.wallet) else { throw AgentError.walletNotAllowed(client: caller.policy.name) }
@@ -87,6 +92,18 @@ struct AgentAPI: Sendable {
             "unexplained_charges": .number(String(reconciler.unexplainedCharges)),
             "requests_in_progress": .number(String(inFlight.count)),
             "connections": .number(String(connections.snapshot.open)),
+            "listen": listener.value.map { .string($0.description) } ?? .null,
+        ])
+    }
+
+    /// A token client's view over TCP: the wallet it spends from, whether it can sign, and itself.
+    func selfStatus(_ caller: Caller) -> Response {
+        Response.json([
+            "address": .string(session.address.checksummed),
+            "locked": .bool(!session.isUnlocked),
+            "version": .string(AgentConfiguration.version),
+            "listen": listener.value.map { .string($0.description) } ?? .null,
+            "client": .string(caller.policy.name),
         ])
     }
 
@@ -239,6 +256,8 @@ struct AgentAPI: Sendable {
                                                dailyMicro: requested.dailyMicro)
         var object = Self.clientJSON(created.policy, spentMicro: 0)
         object["token"] = .string(created.token)
+        // What an OpenAI-compatible app needs, when the TCP listener is up.
+        if let bound = listener.value { object["openai_base_url"] = .string(bound.url + "/api/v1") }
         return Response.json(.object(object))
     }
 

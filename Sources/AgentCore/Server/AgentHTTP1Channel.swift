@@ -29,11 +29,18 @@ struct AgentHTTP1Channel: HTTPChannelHandler {
     let timeouts: Timeouts
     /// Read each process's executable, start time and unit at accept (bindings are configured).
     let readsProcessIdentity: Bool
+    /// The Unix socket (SO_PEERCRED) or the loopback TCP listener (the uid from /proc/net/tcp).
+    var transport: ConnectionRegistry.Transport = .unixSocket
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        PeerCredentials.read(channel).flatMapThrowing { peer in
-            let identity = readsProcessIdentity ? peer.map { ClientIdentity.of($0) } : nil
-            guard let info = registry.open(channel, peer: peer, identity: identity) else {
+        let transport = self.transport
+        let peerRead: EventLoopFuture<PeerCredentials?> = switch transport {
+        case .unixSocket: PeerCredentials.read(channel)
+        case .loopbackTCP: channel.eventLoop.makeSucceededFuture(LoopbackPeer.credentials(of: channel))
+        }
+        return peerRead.flatMapThrowing { peer in
+            let identity = readsProcessIdentity && transport == .unixSocket ? peer.map { ClientIdentity.of($0) } : nil
+            guard let info = registry.open(channel, peer: peer, identity: identity, transport: transport) else {
                 logger.warning("connection refused: every connection of this uid is being answered", metadata: ["uid": "\(peer?.uid ?? 0)"])
                 // A refused connection is closed at once, never left holding its descriptor.
                 channel.close(promise: nil)

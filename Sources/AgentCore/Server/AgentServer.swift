@@ -20,6 +20,8 @@ public struct AgentServer: Sendable {
     public let session: KeySession
     let logger: Logger
     let crashHook: @Sendable (TopUpService.CrashPoint) -> Void
+    /// The loopback TCP listener's address once bound (the kernel's port for `:0`).
+    public let listener = ListenerAddress()
 
     public init(configuration: AgentConfiguration, session: KeySession, logger: Logger,
                 crashHook: @escaping @Sendable (TopUpService.CrashPoint) -> Void = { _ in }) {
@@ -38,13 +40,15 @@ public struct AgentServer: Sendable {
     public static var isDumpable: Bool { venice_is_dumpable() == 1 }
 
     /// Runs until SIGTERM/SIGINT: stops accepting, lets in-flight requests finish (bounded),
-    /// removes the socket and zeroes the key. `onReady` runs once the socket accepts connections.
+    /// removes the socket and zeroes the key. `onReady` runs once the socket (and the TCP
+    /// listener, when configured; its address is then in `listener`) accepts connections.
     public func run(shutdown handle: ShutdownHandle? = nil, onReady: @escaping @Sendable () -> Void = {}) async throws {
         // Other allowed uids need to reach the socket; SO_PEERCRED still decides who is served.
         let sharedSocket = !configuration.allowedUIDs.isEmpty
         try SocketPreparation.prepare(path: configuration.socketPath, sharedWithOtherUsers: sharedSocket)
         OpenFileLimit.raise()
-        let agent = try await buildAgent(configuration: configuration, session: session, logger: logger, crashHook: crashHook)
+        let agent = try await buildAgent(configuration: configuration, session: session, logger: logger, crashHook: crashHook,
+                                         listener: listener)
         let connections = agent.connections
         let ledger = agent.ledger
         let timeouts = AgentHTTP1Channel.Timeouts(header: TimeAmount(configuration.headerTimeout), idle: TimeAmount(configuration.idleTimeout),
@@ -58,6 +62,7 @@ public struct AgentServer: Sendable {
         // uids are allowed, when it is 0666 and SO_PEERCRED alone decides.
         let previousMask = umask(0o177)
         let socketMode: mode_t = sharedSocket ? 0o666 : 0o600
+        let ready = ReadyCountdown(servers: configuration.listen == nil ? 1 : 2, onReady: onReady)
         let app = Application(
             router: agent.router,
             server: server,
@@ -69,13 +74,38 @@ public struct AgentServer: Sendable {
             onServerRunning: { _ in
                 umask(previousMask)
                 chmod(socketPath, socketMode)
-                onReady()
+                ready.arrive()
             },
             logger: logger
         )
+        var servers: [any Service] = [app]
+        if let listen = configuration.listen {
+            // The same router behind a loopback TCP listener: its connections are marked TCP, so
+            // `LoopbackGuard` and `CallerResolver` require a token, a loopback Host and Origin,
+            // and keep the owner's API off it.
+            let tcp = HTTPServerBuilder { responder in
+                AgentHTTP1Channel(responder: responder, registry: connections, timeouts: timeouts, readsProcessIdentity: false,
+                                  transport: .loopbackTCP)
+            }
+            let listener = self.listener
+            let logger = self.logger
+            servers.append(Application(
+                router: agent.router,
+                server: tcp,
+                configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "venice-agent"),
+                onServerRunning: { channel in
+                    let port = channel.localAddress?.port ?? listen.port
+                    let bound = LoopbackAddress(host: listen.host, port: port, family: listen.family)
+                    listener.set(bound)
+                    logger.notice("listening on loopback TCP (client tokens only)", metadata: ["listen": "\(bound)"])
+                    ready.arrive()
+                },
+                logger: logger
+            ))
+        }
         let drain = ShutdownDrain(tracker: agent.inFlight, grace: .seconds(configuration.shutdownGraceSeconds), logger: logger)
         // Stopped in reverse order: the drain first (in-flight responses finish), then the server.
-        var groupConfig = ServiceGroupConfiguration(services: [app, drain], logger: logger)
+        var groupConfig = ServiceGroupConfiguration(services: servers + [drain], logger: logger)
         groupConfig.gracefulShutdownSignals = [.sigterm, .sigint]
         groupConfig.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGraceSeconds)
         let group = ServiceGroup(configuration: groupConfig)
@@ -95,6 +125,25 @@ public struct AgentServer: Sendable {
         try? await agent.http.shutdown()
         try outcome.get()
         logger.notice("venice-agent stopped; key zeroed, socket removed")
+    }
+}
+
+/// Calls `onReady` once, when every server has said it is running.
+final class ReadyCountdown: Sendable {
+    private let remaining: Mutex<Int>
+    private let onReady: @Sendable () -> Void
+
+    init(servers: Int, onReady: @escaping @Sendable () -> Void) {
+        self.remaining = Mutex(servers)
+        self.onReady = onReady
+    }
+
+    func arrive() {
+        let last = remaining.withLock { count in
+            count -= 1
+            return count == 0
+        }
+        if last { onReady() }
     }
 }
 

@@ -22,12 +22,29 @@ public final class ConnectionRegistry: Sendable {
         }
     }
 
+    /// How a connection reached the agent.
+    public enum Transport: Sendable, Hashable {
+        /// The Unix socket: SO_PEERCRED names uid and pid.
+        case unixSocket
+        /// The loopback TCP listener: only the uid is known (`LoopbackPeer`), and every request
+        /// needs a client token.
+        case loopbackTCP
+    }
+
     /// What the agent knows of a connection from the moment it was accepted.
     public struct Info: Sendable {
         public let id: UInt64
         public let peer: PeerCredentials?
         /// The process at accept time, read only when a binding needs it.
         public let identity: ClientIdentity?
+        public let transport: Transport
+
+        public init(id: UInt64, peer: PeerCredentials?, identity: ClientIdentity?, transport: Transport = .unixSocket) {
+            self.id = id
+            self.peer = peer
+            self.identity = identity
+            self.transport = transport
+        }
     }
 
     /// Who the connection waits on.
@@ -67,7 +84,7 @@ public final class ConnectionRegistry: Sendable {
 
     /// Registers an accepted connection. At the uid's cap, its oldest idle connection is closed
     /// to make room; when every one is busy, nil (the new connection is closed).
-    func open(_ channel: any Channel, peer: PeerCredentials?, identity: ClientIdentity?) -> Info? {
+    func open(_ channel: any Channel, peer: PeerCredentials?, identity: ClientIdentity?, transport: Transport = .unixSocket) -> Info? {
         let (info, victim): (Info?, (any Channel)?) = state.withLock { s in
             let uid = peer?.uid
             let same = s.entries.values.filter { $0.info.peer?.uid == uid }
@@ -83,7 +100,7 @@ public final class ConnectionRegistry: Sendable {
                 victim = oldest.channel
             }
             s.nextID += 1
-            let info = Info(id: s.nextID, peer: peer, identity: identity)
+            let info = Info(id: s.nextID, peer: peer, identity: identity, transport: transport)
             s.entries[info.id] = Entry(info: info, channel: channel)
             s.byChannel[ObjectIdentifier(channel)] = info.id
             return (info, victim)

@@ -42,6 +42,11 @@ extension Clients {
                 if options.json { return ClientCommands.printRaw(response) }
                 let r = try ClientCommands.object(response)
                 print("added \(ClientCommands.text(r["name"])); its token (shown only now): \(ClientCommands.text(r["token"]))")
+                if let base = r["openai_base_url"]?.stringValue, let token = r["token"]?.stringValue {
+                    // What an OpenAI-compatible app needs (the agent's loopback TCP listener).
+                    print("OPENAI_BASE_URL=\(base)")
+                    print("OPENAI_API_KEY=\(token)")
+                }
             }
         }
     }

@@ -22,6 +22,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Unix socket path (default $XDG_RUNTIME_DIR/venice-agent/agent.sock).")
     var socket: String?
 
+    @Option(help: "Also listen on loopback TCP for OpenAI-compatible apps (client tokens only): 127.0.0.1:PORT, [::1]:PORT or localhost:PORT; port 0 picks a free one. Never a network address.")
+    var listen: String?
+
     @Option(help: "Venice base URL including /api/v1 (default https://api.venice.ai/api/v1).")
     var upstream: String?
 
@@ -55,6 +58,9 @@ struct Serve: AsyncParsableCommand {
     func validate() throws {
         if let lifetime, DurationParser.parse(lifetime) == nil {
             throw ValidationError("--lifetime \(lifetime) is not a duration; use e.g. 8h, 30m, 90s or 1h30m")
+        }
+        if let listen {
+            do { _ = try LoopbackAddress(parsing: listen) } catch { throw ValidationError("--listen: \(error.description)") }
         }
         if let maxInFlight, !(1...64).contains(maxInFlight) { throw ValidationError("--max-in-flight must be between 1 and 64") }
         if let topUpCapUSD, !(0...10_000).contains(topUpCapUSD) { throw ValidationError("--topup-cap-usd must be between 0 and 10000") }
@@ -94,6 +100,7 @@ struct Serve: AsyncParsableCommand {
             throw ExitCode.failure
         }
         if let socket { configuration.socketPath = socket }
+        if let listen { configuration.listen = try? LoopbackAddress(parsing: listen) }
         if let upstream { configuration.upstream = upstream }
         if let stateDir { configuration.stateDirectory = stateDir }
         if let lifetime { configuration.lifetime = DurationParser.parse(lifetime) }
@@ -124,6 +131,9 @@ struct Serve: AsyncParsableCommand {
                 if printEnv {
                     print("VENICE_AGENT_SOCK=\(configuration.socketPath); export VENICE_AGENT_SOCK;")
                     print("VENICE_AGENT_PID=\(pid); export VENICE_AGENT_PID;")
+                    if configuration.listen != nil, let url = await Self.listenURL(socketPath: configuration.socketPath) {
+                        print("VENICE_AGENT_URL=\(url); export VENICE_AGENT_URL;")
+                    }
                     print("echo Agent pid \(pid);")
                 }
             } catch {
@@ -157,11 +167,13 @@ struct Serve: AsyncParsableCommand {
         let socketPath = configuration.socketPath
         let printEnv = self.printEnv
         let server = AgentServer(configuration: configuration, session: session, logger: logger, crashHook: Self.crashHook(environment))
+        let listener = server.listener
         do {
             try await server.run {
                 if printEnv {
-                    var line = "VENICE_AGENT_SOCK=\(socketPath); export VENICE_AGENT_SOCK;\n"
-                    line.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
+                    var lines = "VENICE_AGENT_SOCK=\(socketPath); export VENICE_AGENT_SOCK;\n"
+                    if let bound = listener.value { lines += "VENICE_AGENT_URL=\(bound.url); export VENICE_AGENT_URL;\n" }
+                    lines.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
                 }
                 logger.notice("listening", metadata: ["socket": "\(socketPath)", "address": "\(session.address)"])
             }
@@ -169,6 +181,20 @@ struct Serve: AsyncParsableCommand {
             KeyCommands.printError(String(describing: error))
             throw ExitCode.failure
         }
+    }
+
+    /// The detached agent's TCP listener as `http://HOST:PORT`, read from its status (the port
+    /// may be the kernel's pick); nil when it does not say within 10 s.
+    static func listenURL(socketPath: String) async -> String? {
+        let client = AgentClient(socketPath: socketPath)
+        for _ in 0..<100 {
+            if let response = try? await client.call(.GET, "/agent/v1/status", timeoutSeconds: 5),
+               let listen = (try? ClientCommands.object(response))?["listen"]?.stringValue {
+                return "http://" + listen
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return nil
     }
 
     func unlock(_ session: KeySession, password: SecretBytes) async throws {

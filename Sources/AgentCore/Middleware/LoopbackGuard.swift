@@ -1,0 +1,98 @@
+import Hummingbird
+import Synchronization
+
+/// The TCP listener's bound address, once it is bound (the port is the kernel's pick for `:0`).
+public final class ListenerAddress: Sendable {
+    private let bound = Mutex<LoopbackAddress?>(nil)
+
+    public init() {}
+
+    public var value: LoopbackAddress? { bound.withLock { $0 } }
+
+    func set(_ address: LoopbackAddress) { bound.withLock { $0 = address } }
+}
+
+/// What a request over the loopback TCP listener must look like before anyone reads its token.
+/// A web page can make a browser send requests to 127.0.0.1, and a DNS-rebinding page can even
+/// do it under its own host name, so:
+/// - `Host` must be the listener's own loopback name or address with its port (421 otherwise
+///   would also do; 403 names the problem);
+/// - a request carrying an `Origin` that is not a loopback page is refused (the agent never
+///   sends CORS headers, so no other page can read an answer either);
+/// - the owner's API and the metrics are served over the Unix socket only; over TCP only
+///   `/api/v1/…` and a client's own `/agent/v1/status`, `balance` and `spend`.
+/// Unix-socket requests pass untouched.
+struct LoopbackGuard: RouterMiddleware {
+    typealias Context = AgentRequestContext
+
+    let listener: ListenerAddress
+
+    /// `/agent/v1/…` routes a token client may call over TCP (each answers about the client itself).
+    static let tcpAgentRoutes: Set<String> = ["/agent/v1/status", "/agent/v1/balance", "/agent/v1/spend"]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        guard context.connection?.transport == .loopbackTCP else { return try await next(request, context) }
+        guard let bound = listener.value else { throw AgentError.shuttingDown }
+        let host = request.head.authority ?? ""
+        guard Self.isOwnHost(host, listener: bound) else {
+            throw AgentError.hostRefused(host: Self.shown(host.isEmpty ? "(none)" : host), listener: bound.description)
+        }
+        if let origin = request.headers[.origin], !Self.isLoopbackOrigin(origin) {
+            throw AgentError.originRefused(origin: Self.shown(origin))
+        }
+        let path = request.uri.path
+        if path.hasPrefix("/agent/") || path == "/agent" || path.hasPrefix("/metrics"), !Self.tcpAgentRoutes.contains(path) {
+            throw AgentError.socketOnly(path: Self.shown(path))
+        }
+        return try await next(request, context)
+    }
+
+    /// `localhost`, `127.0.0.1`, `[::1]` or the bound address, with the listener's port (the
+    /// port may be left out only when it is 80, as clients do).
+    static func isOwnHost(_ host: String, listener: LoopbackAddress) -> Bool {
+        let lower = host.lowercased()
+        let names = ["localhost", "127.0.0.1", "[::1]", listener.family == .ipv6 ? "[\(listener.host)]" : listener.host]
+        for name in names {
+            if lower == "\(name):\(listener.port)" { return true }
+            if listener.port == 80, lower == name { return true }
+        }
+        return false
+    }
+
+    /// `http://localhost[:port]`, `http://127.x.y.z[:port]`, `http://[::1][:port]` (or https).
+    static func isLoopbackOrigin(_ origin: String) -> Bool {
+        let lower = origin.lowercased()
+        let rest: Substring
+        if lower.hasPrefix("http://") {
+            rest = lower.dropFirst("http://".count)
+        } else if lower.hasPrefix("https://") {
+            rest = lower.dropFirst("https://".count)
+        } else {
+            return false
+        }
+        var host = rest
+        if host.hasPrefix("[") {
+            guard let close = host.firstIndex(of: "]") else { return false }
+            let after = host[host.index(after: close)...]
+            guard after.isEmpty || Self.isPort(after) else { return false }
+            return host[...close] == "[::1]"
+        }
+        if let colon = host.firstIndex(of: ":") {
+            guard Self.isPort(host[colon...]) else { return false }
+            host = host[..<colon]
+        }
+        if host == "localhost" { return true }
+        return LoopbackAddress.ipv4(String(host)).map { $0[0] == 127 } ?? false
+    }
+
+    /// `:1234`.
+    private static func isPort(_ text: Substring) -> Bool {
+        let digits = text.dropFirst()
+        return text.first == ":" && !digits.isEmpty && digits.count <= 5 && digits.allSatisfy { $0.isASCII && $0.isNumber }
+    }
+
+    /// At most 100 characters of a caller's text, for an error message.
+    static func shown(_ text: String) -> String {
+        text.count <= 100 ? text : String(text.prefix(100)) + "…"
+    }
+}
