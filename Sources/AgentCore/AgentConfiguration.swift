@@ -55,6 +55,8 @@ public struct AgentConfiguration: Sendable {
     public var bindings: [ClientBinding]
     /// The loopback TCP listener for OpenAI-compatible apps (token clients only); nil = none.
     public var listen: LoopbackAddress?
+    /// Unix milliseconds now, for token expiry (tests move it).
+    public var wallClock: @Sendable () -> Int64 = { AgentLedger.nowMilliseconds() }
 
     public struct RetryConfiguration: Sendable {
         public var maxAttempts = 4

@@ -47,6 +47,9 @@ public enum AgentError: Error, Sendable, CustomStringConvertible, HTTPResponseEr
     // Budgets and clients.
     case budgetExceeded(client: String, limit: BudgetLimit, limitMicro: Int64, spentMicro: Int64, estimateMicro: Int64)
     case priceUnknown(client: String, reason: String)
+    case modelNotAllowed(client: String, model: String?, allowed: String)
+    case rateLimited(client: String, limit: RateLimit, value: Int, retryAfterSeconds: Int)
+    case clientExpired(name: String, at: String)
     case clientTooBroad(name: String, reason: String)
     case clientExists(name: String)
     case unknownClient(name: String)
@@ -81,6 +84,12 @@ public enum AgentError: Error, Sendable, CustomStringConvertible, HTTPResponseEr
     public enum BudgetLimit: String, Sendable {
         case perRequest = "max_request_usd"
         case daily = "daily_usd"
+        case monthly = "monthly_usd"
+    }
+
+    public enum RateLimit: String, Sendable {
+        case perMinute = "requests_per_minute"
+        case parallel = "max_parallel"
     }
 
     public var status: HTTPResponse.Status {
@@ -88,7 +97,9 @@ public enum AgentError: Error, Sendable, CustomStringConvertible, HTTPResponseEr
         case .peerUnknown, .peerRefused, .peerChanged, .notAdministrator, .routeNotAllowed, .walletNotAllowed, .agentOwned,
              .publicKeyRefused, .clientTooBroad, .paymentRefused, .noStakedVVV, .hostRefused, .originRefused, .socketOnly:
             .forbidden
-        case .badClientToken, .unknownClientToken, .wrongPassword, .tokenRequired: .unauthorized
+        case .badClientToken, .unknownClientToken, .wrongPassword, .tokenRequired, .clientExpired: .unauthorized
+        case .modelNotAllowed: .forbidden
+        case .rateLimited: .tooManyRequests
         case .unknownRoute, .unknownClient, .unknownKey, .unknownRequest: .notFound
         case .badRequest: .badRequest
         case .bodyTooLarge: .contentTooLarge
@@ -138,6 +149,9 @@ public enum AgentError: Error, Sendable, CustomStringConvertible, HTTPResponseEr
         case .signingFailed: "AGENT_SIGNING_FAILED"
         case .budgetExceeded: "AGENT_BUDGET_EXCEEDED"
         case .priceUnknown: "AGENT_PRICE_UNKNOWN"
+        case .modelNotAllowed: "AGENT_MODEL_NOT_ALLOWED"
+        case .rateLimited: "AGENT_RATE_LIMITED"
+        case .clientExpired: "AGENT_CLIENT_EXPIRED"
         case .clientTooBroad: "AGENT_CLIENT_TOO_BROAD"
         case .clientExists: "AGENT_CLIENT_EXISTS"
         case .queueFull: "AGENT_QUEUE_FULL"
@@ -216,11 +230,25 @@ public enum AgentError: Error, Sendable, CustomStringConvertible, HTTPResponseEr
             switch limit {
             case .daily:
                 return "client \(client) has spent $\(usd(spentMicro)) of its $\(usd(limitMicro)) daily budget and this request is estimated at $\(usd(estimateMicro)); it resets at 00:00 UTC or the owner can raise daily_usd"
+            case .monthly:
+                return "client \(client) has spent $\(usd(spentMicro)) of its $\(usd(limitMicro)) monthly budget and this request is estimated at $\(usd(estimateMicro)); it resets on the 1st at 00:00 UTC or the owner can raise monthly_usd"
             case .perRequest:
                 return "this request is estimated at $\(usd(estimateMicro)), above client \(client)'s limit of $\(usd(limitMicro)) per request (max_request_usd)"
             }
         case .priceUnknown(let client, let reason):
             return "client \(client) has spending limits and the price of this request cannot be bounded in advance (\(reason)); it was not sent. Use a route and model the agent can price, or ask the owner for a client without limits"
+        case .modelNotAllowed(let client, let model, let allowed):
+            guard let model else {
+                return "client \(client) may use only the models \(allowed), and this request names no model the agent can read; add \"model\""
+            }
+            return "client \(client) may not use the model \(model); its models are \(allowed) (ask the owner to add it with venice-agent clients)"
+        case .rateLimited(let client, let limit, let value, let seconds):
+            switch limit {
+            case .perMinute: return "client \(client) made its \(value) requests of this minute (requests_per_minute); retry in \(seconds) s"
+            case .parallel: return "client \(client) already has \(value) requests being answered (max_parallel); retry when one finishes"
+            }
+        case .clientExpired(let name, let at):
+            return "the token of client \(name) expired at \(at); the owner can add the client again with a new expiry (venice-agent clients add)"
         case .clientTooBroad(let name, let reason):
             return "client \(name) would be broader than the policy creating it (\(reason)); narrow it or change [default] in the config"
         case .clientExists(let name): return "a client named \(name) already exists; remove it first or pick another name"
@@ -256,6 +284,7 @@ public enum AgentError: Error, Sendable, CustomStringConvertible, HTTPResponseEr
     public var headers: [(String, String)] {
         switch self {
         case .queueFull(let seconds): [("Retry-After", String(seconds))]
+        case .rateLimited(_, _, _, let seconds): [("Retry-After", String(max(1, seconds)))]
         case .unlockBusy: [("Retry-After", "1")]
         case .unlockDelayed(let seconds): [("Retry-After", String(max(1, seconds)))]
         default: []
@@ -271,6 +300,11 @@ public enum AgentError: Error, Sendable, CustomStringConvertible, HTTPResponseEr
                     ("spent_usd", usd(spentMicro)), ("estimate_usd", usd(estimateMicro))]
         case .priceUnknown(let client, let reason):
             return [("client", .string(client)), ("reason", .string(reason))]
+        case .modelNotAllowed(let client, let model, let allowed):
+            return [("client", .string(client)), ("model", model.map(JSONValue.string) ?? .null), ("allowed", .string(allowed))]
+        case .rateLimited(let client, let limit, let value, let seconds):
+            return [("client", .string(client)), ("limit", .string(limit.rawValue)), ("limit_value", .number(String(value))),
+                    ("retry_after_s", .number(String(seconds)))]
         case .paymentRefused(let reason?, _):
             return [("reason", .string(reason.rawValue))]
         case .topUpFailed(_, let status?, let code):

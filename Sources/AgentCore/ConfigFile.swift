@@ -24,8 +24,14 @@ public struct ConfigFile: Sendable, Equatable {
         public var dailyUSD: Double?
         /// `[default]` only: false takes the right to manage the agent away from the owner's programs.
         public var admin: Bool?
+        public var models: [String]? = nil
+        public var maxParallel: Int? = nil
+        public var requestsPerMinute: Int? = nil
+        public var monthlyUSD: Double? = nil
+        public var softLimit: Double? = nil
 
-        static let keys: Set<String> = ["name", "executable", "unit", "routes", "max_request_usd", "daily_usd", "admin"]
+        static let keys: Set<String> = ["name", "executable", "unit", "routes", "max_request_usd", "daily_usd", "admin", "models",
+                                        "max_parallel", "requests_per_minute", "monthly_usd", "soft_limit"]
     }
 
     public var keystore: String?
@@ -140,14 +146,14 @@ public struct ConfigFile: Sendable, Equatable {
         }
         if let policy = self.default {
             guard policy.name == nil, policy.executable == nil, policy.unit == nil else {
-                throw Failure(description: "[default] takes routes, max_request_usd, daily_usd and admin only")
+                throw Failure(description: "[default] takes routes, models, max_request_usd, daily_usd, monthly_usd, max_parallel, requests_per_minute, soft_limit and admin; not name, executable or unit")
             }
             configuration.defaultPolicy = try Self.policy(policy, name: "default", source: .defaultClient)
             if let admin = policy.admin { configuration.defaultPolicyAdministers = admin }
         }
         if let policy = otherUIDs {
             guard policy.name == nil, policy.executable == nil, policy.unit == nil, policy.admin == nil else {
-                throw Failure(description: "[other_uids] takes routes, max_request_usd and daily_usd only (other uids never administer)")
+                throw Failure(description: "[other_uids] takes routes, models, max_request_usd, daily_usd, monthly_usd, max_parallel, requests_per_minute and soft_limit only (other uids never administer)")
             }
             configuration.otherUIDsPolicy = try Self.policy(policy, name: "other_uids", source: .otherUID(0))
         }
@@ -171,8 +177,23 @@ public struct ConfigFile: Sendable, Equatable {
                 throw Failure(description: "\(name): unknown route group(s) \(unknown.sorted().joined(separator: ", ")); use \(ClientPolicy.groupNames.sorted().joined(separator: ", "))")
             }
         }
+        var models: ModelAllowList?
+        if let entries = p.models {
+            do { models = try ModelAllowList(parsing: entries) } catch { throw Failure(description: "\(name).\(error.description)") }
+        }
+        func count(_ value: Int?, _ key: String, upTo limit: Int) throws -> Int? {
+            guard let value else { return nil }
+            guard (1...limit).contains(value) else { throw Failure(description: "\(name).\(key) must be from 1 to \(limit)") }
+            return value
+        }
+        if let soft = p.softLimit, !(soft > 0 && soft < 1) {
+            throw Failure(description: "\(name).soft_limit must be a fraction between 0 and 1, e.g. 0.8")
+        }
         return ClientPolicy(name: name, routes: p.routes.map(Set.init), maxRequestMicro: try p.maxRequestUSD.map { try micro($0, "\(name).max_request_usd") },
-                            dailyMicro: try p.dailyUSD.map { try micro($0, "\(name).daily_usd") }, source: source)
+                            dailyMicro: try p.dailyUSD.map { try micro($0, "\(name).daily_usd") }, source: source, models: models,
+                            maxParallel: try count(p.maxParallel, "max_parallel", upTo: 1000),
+                            requestsPerMinute: try count(p.requestsPerMinute, "requests_per_minute", upTo: 100_000),
+                            monthlyMicro: try p.monthlyUSD.map { try micro($0, "\(name).monthly_usd") }, softLimit: p.softLimit)
     }
 
     /// A USD setting in micro-units; anything outside 0…1,000,000 is refused, naming the setting.

@@ -45,6 +45,13 @@ struct ConfigAndBindingTests {
         ("[[binding]]\nroutes = [\"image\"]", "binding #1"),
         ("lifetime = \"forever\"", "lifetime"),
         ("max_in_flight = \"five\"", "max_in_flight"),
+        ("listen = \"0.0.0.0:8439\"", "not loopback"),
+        ("[default]\nmodels = []", "models"),
+        ("[default]\nmodels = [\"a b\"]", "models"),
+        ("[default]\nsoft_limit = 1.5", "soft_limit"),
+        ("[default]\nmax_parallel = 0", "max_parallel"),
+        ("[[binding]]\nunit = \"u\"\nrequests_per_minute = 1000000", "requests_per_minute"),
+        ("[default]\nmonthly_usd = -1", "monthly_usd"),
     ])
     func rejects(text: String, named: String) {
         do {
@@ -62,6 +69,7 @@ struct ConfigAndBindingTests {
         keystore = "~/.venice-agent/wallet.json"
         upstream = "https://api.venice.ai/api/v1"
         socket = "/run/user/1000/venice-agent/agent.sock"
+        listen = "127.0.0.1:8439"        # loopback TCP for OpenAI-compatible apps (client tokens only)
         state_dir = "~/.local/state/venice-agent"
         lifetime = "8h"
         max_in_flight = 5
@@ -89,19 +97,26 @@ struct ConfigAndBindingTests {
         unit = "imagegen.service"       # or: executable = "/usr/local/bin/imagegen"
         routes = ["image"]
         daily_usd = 2
+        # every policy section also takes:
+        models = ["z-image-turbo", "qwen-image-*"]   # exact ids, or prefix-* (default: any model)
+        monthly_usd = 30                # budget per UTC calendar month
+        max_parallel = 2                # requests answered at once (more get 429 AGENT_RATE_LIMITED)
+        requests_per_minute = 60        # per rolling minute (429 AGENT_RATE_LIMITED with Retry-After)
+        soft_limit = 0.8                # past 80% of the daily or monthly budget: X-Agent-Budget-Warning
         """
 
     @Test("the README's full config example reads to the same settings as before")
     func readmeExample() throws {
         let file = try ConfigFile.parse(Self.readmeExample, path: "config.toml")
         let expected = ConfigFile(
-            keystore: "~/.venice-agent/wallet.json", socket: "/run/user/1000/venice-agent/agent.sock",
+            keystore: "~/.venice-agent/wallet.json", socket: "/run/user/1000/venice-agent/agent.sock", listen: "127.0.0.1:8439",
             upstream: "https://api.venice.ai/api/v1", stateDir: "~/.local/state/venice-agent", lifetime: "8h",
             maxInFlight: 5, maxRequestBodyMB: 64, allowedUIDs: [1001],
             payments: .init(topupCapUSD: 10, dailyCapUSD: 50, autoTopup: false, autoTopupUSD: 10),
             default: .init(routes: ["image", "audio", "text", "video", "billing", "wallet"], maxRequestUSD: 1, dailyUSD: 20, admin: true),
             otherUIDs: .init(routes: ["image"], dailyUSD: 1),
-            binding: [.init(unit: "imagegen.service", routes: ["image"], dailyUSD: 2)])
+            binding: [.init(unit: "imagegen.service", routes: ["image"], dailyUSD: 2, models: ["z-image-turbo", "qwen-image-*"],
+                            maxParallel: 2, requestsPerMinute: 60, monthlyUSD: 30, softLimit: 0.8)])
         #expect(file == expected)
         var config = AgentConfiguration(keystorePath: "k", socketPath: "/tmp/s")
         try file.apply(to: &config)
@@ -110,6 +125,10 @@ struct ConfigAndBindingTests {
         #expect(config.defaultPolicy.maxRequestMicro == 1_000_000 && config.defaultPolicy.dailyMicro == 20_000_000 && config.defaultPolicyAdministers)
         #expect(config.otherUIDsPolicy?.routes == ["image"] && config.otherUIDsPolicy?.dailyMicro == 1_000_000)
         #expect(config.bindings.map(\.unit) == ["imagegen.service"])
+        #expect(config.listen == LoopbackAddress(host: "127.0.0.1", port: 8439, family: .ipv4))
+        let binding = try #require(config.bindings.first?.policy)
+        #expect(binding.models?.entries == ["z-image-turbo", "qwen-image-*"] && binding.maxParallel == 2 && binding.requestsPerMinute == 60)
+        #expect(binding.monthlyMicro == 30_000_000 && binding.softLimit == 0.8)
     }
 
     @Test("inputs that made TOMLKit's toml++ abort the process are errors with a line and column", arguments: [

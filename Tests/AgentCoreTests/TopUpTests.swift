@@ -200,7 +200,7 @@ struct WalletFundingTests {
             let now = AgentLedger.nowMilliseconds()
             let start = RequestLedger.Start(id: "r1", client: "default", uid: 0, pid: 1, method: "POST", route: "/api/v1/image/generate",
                                             model: "m", estimateMicro: 10_000, bytesIn: 10)
-            guard case .admitted(let day) = requests.admit(start, policy: .allowAll) else { Issue.record("not admitted"); return }
+            guard case .admitted(let day, _, _) = requests.admit(start, policy: .allowAll) else { Issue.record("not admitted"); return }
             requests.finish(id: "r1", client: "default", day: day, estimateMicro: 10_000, status: 200, bytesOut: 100, upstreamRequestID: "img-1")
             #expect(await reconciler.awaitingCharges(now: now))
             funding.record(["balanceUsd": .number("0"), "diemBalanceUsd": .number("4")], now: now)

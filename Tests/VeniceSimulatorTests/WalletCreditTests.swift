@@ -54,14 +54,16 @@ struct WalletCreditTests {
     @Test("the same payment twice credits once; a duplicate while settling gets 409 PAYMENT_IN_PROGRESS")
     func idempotent() async throws {
         var configuration = testConfiguration(clock: clock)
-        configuration.faults.settlementHoldMilliseconds = 3_000
+        // Long enough that the duplicate arrives while the first still settles, even on a loaded machine.
+        configuration.faults.settlementHoldMilliseconds = 8_000
         try await withRunningSimulator(configuration: configuration) { sim async throws in
             let header = try topUpHeader(alice, amount: 25_000_000, clock: clock)
             async let first = topUp(sim, header)
             // Resubmit once the first is settling (a fixed sleep is flaky on a loaded machine).
-            for _ in 0..<300 where await sim.state.settlingPayments() == 0 {
+            for _ in 0..<700 where await sim.state.settlingPayments() == 0 {
                 try await Task.sleep(for: .milliseconds(10))
             }
+            #expect(await sim.state.settlingPayments() == 1)
             let second = try await topUp(sim, header)
             #expect(second.status == 409)
             #expect(second.error == "PAYMENT_IN_PROGRESS")

@@ -41,7 +41,9 @@ struct SettingsReader {
         return ConfigFile.Policy(
             name: try section.string("name"), executable: try section.string("executable"), unit: try section.string("unit"),
             routes: try section.strings("routes"), maxRequestUSD: try section.amount("max_request_usd"),
-            dailyUSD: try section.amount("daily_usd"), admin: try section.bool("admin"))
+            dailyUSD: try section.amount("daily_usd"), admin: try section.bool("admin"), models: try section.strings("models"),
+            maxParallel: try section.integer("max_parallel"), requestsPerMinute: try section.integer("requests_per_minute"),
+            monthlyUSD: try section.amount("monthly_usd"), softLimit: try section.amount("soft_limit"))
     }
 
     private mutating func note(_ section: Section, known: Set<String>) {

@@ -165,6 +165,17 @@ public final class AgentLedger: Sendable {
                 BEGIN SELECT RAISE(ABORT, 'another payment intent is unresolved'); END;
                 """)
         }
+        // v3: client policies beyond routes and daily/per-request limits (issue 13).
+        migrator.registerMigration("v3-client-policies") { db in
+            try db.execute(sql: """
+                ALTER TABLE clients ADD COLUMN models TEXT;
+                ALTER TABLE clients ADD COLUMN max_parallel INTEGER;
+                ALTER TABLE clients ADD COLUMN requests_per_minute INTEGER;
+                ALTER TABLE clients ADD COLUMN monthly_micro INTEGER;
+                ALTER TABLE clients ADD COLUMN soft_limit REAL;
+                ALTER TABLE clients ADD COLUMN expires_at INTEGER;
+                """)
+        }
         return migrator
     }
 
@@ -224,6 +235,7 @@ public enum AuditKind: String, Sendable, CaseIterable {
     case paymentRefused = "payment_refused"
     case paymentFailed = "payment_failed"
     case budgetRefused = "budget_refused"
+    case budgetWarning = "budget_warning"
     case autoTopUp = "auto_topup"
     case autoTopUpSkipped = "auto_topup_skipped"
     case autoTopUpRefused = "auto_topup_refused"

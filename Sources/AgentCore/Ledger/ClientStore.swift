@@ -25,7 +25,10 @@ final class ClientStore: Sendable {
 
     static func hash(_ token: String) -> String { Hex.encode(Keccak256.hash("venice-agent client token:" + token)) }
 
-    func create(name: String, routes: Set<String>?, maxRequestMicro: Int64?, dailyMicro: Int64?) async throws(AgentError) -> Created {
+    /// Stores a client with `requested`'s settings (its name, routes and limits) and a new token.
+    func create(_ requested: ClientPolicy) async throws(AgentError) -> Created {
+        let name = requested.name
+        let routes = requested.routes
         guard !name.isEmpty, name.count <= 64, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "-_.".contains($0)) }),
               name != "default", !name.hasPrefix("uid-") else {
             throw .badRequest("client name must be 1–64 letters, digits, '-', '_' or '.', and not \"default\" or uid-…")
@@ -38,13 +41,19 @@ final class ClientStore: Sendable {
         }
         let token = "vat_" + Hex.encode(SecureRandom.bytes(count: 24))
         let hash = Self.hash(token)
-        let policy = ClientPolicy(name: name, routes: routes, maxRequestMicro: maxRequestMicro, dailyMicro: dailyMicro, source: .token)
+        var policy = requested
+        policy.source = .token
+        let stored = policy
         do {
             try await ledger.writer.write { db in
                 try db.execute(sql: """
-                    INSERT INTO clients (name, token_hash, routes, max_request_micro, daily_micro, created_at) VALUES (?, ?, ?, ?, ?, ?)
+                    INSERT INTO clients (name, token_hash, routes, max_request_micro, daily_micro, created_at, models, max_parallel,
+                                         requests_per_minute, monthly_micro, soft_limit, expires_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [name, hash, routes.map { $0.sorted().joined(separator: ",") } ?? "*",
-                                     maxRequestMicro, dailyMicro, AgentLedger.nowMilliseconds()])
+                                     stored.maxRequestMicro, stored.dailyMicro, AgentLedger.nowMilliseconds(),
+                                     stored.models.map { $0.entries.joined(separator: ",") }, stored.maxParallel, stored.requestsPerMinute,
+                                     stored.monthlyMicro, stored.softLimit, stored.expiresAt])
             }
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
             throw .clientExists(name: name)
@@ -84,7 +93,15 @@ final class ClientStore: Sendable {
 
     static func policy(_ row: Row) -> ClientPolicy {
         let routes: String = row["routes"]
+        let models: String? = row["models"]
         return ClientPolicy(name: row["name"], routes: routes == "*" ? nil : Set(routes.split(separator: ",").map(String.init)),
-                            maxRequestMicro: row["max_request_micro"], dailyMicro: row["daily_micro"], source: .token)
+                            maxRequestMicro: row["max_request_micro"], dailyMicro: row["daily_micro"], source: .token,
+                            // A stored list was valid when stored; one that no longer parses allows nothing rather than everything.
+                            models: models.map { text in
+                                (try? ModelAllowList(parsing: text.split(separator: ",").map(String.init)))
+                                    ?? ModelAllowList(requirements: [[]])
+                            },
+                            maxParallel: row["max_parallel"], requestsPerMinute: row["requests_per_minute"], monthlyMicro: row["monthly_micro"],
+                            softLimit: row["soft_limit"], expiresAt: row["expires_at"])
     }
 }

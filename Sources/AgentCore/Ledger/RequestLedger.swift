@@ -55,10 +55,12 @@ final class RequestLedger: Service, Sendable {
     }
 
     enum Admission: Sendable {
-        /// Admitted; its estimate is held against `day`.
-        case admitted(day: Int64)
+        /// Admitted; its estimate is held against `day` (and its month). `spentDay` and
+        /// `spentMonth` include it.
+        case admitted(day: Int64, spentDay: Int64, spentMonth: Int64)
         case overRequest(limit: Int64)
         case overDaily(limit: Int64, spent: Int64)
+        case overMonthly(limit: Int64, spent: Int64)
         /// The ledger cannot be written: nothing is admitted until it can.
         case ledgerUnavailable(String)
     }
@@ -67,13 +69,18 @@ final class RequestLedger: Service, Sendable {
         self.ledger = ledger
         self.batchDelay = batchDelay
         self.maxPending = maxPending
-        let today = Timestamp.utcMidnight(AgentLedger.nowMilliseconds())
-        let spent = try await ledger.writer.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT client, \(Self.spentExpression) AS spent FROM requests WHERE started_at >= ? GROUP BY client
-                """, arguments: [today]).map { (client: $0["client"] as String, micro: $0["spent"] as Int64) }
+        let now = AgentLedger.nowMilliseconds()
+        let today = Timestamp.utcMidnight(now)
+        let month = Timestamp.utcMonthStart(now)
+        func spent(since start: Int64) async throws -> [String: Int64] {
+            let rows = try await ledger.writer.read { db in
+                try Row.fetchAll(db, sql: """
+                    SELECT client, \(Self.spentExpression) AS spent FROM requests WHERE started_at >= ? GROUP BY client
+                    """, arguments: [start]).map { (client: $0["client"] as String, micro: $0["spent"] as Int64) }
+            }
+            return Dictionary(rows.map { ($0.client, $0.micro) }, uniquingKeysWith: +)
         }
-        book = SpendBook(day: today, spent: Dictionary(spent.map { ($0.client, $0.micro) }, uniquingKeysWith: +))
+        book = SpendBook(day: today, spent: try await spent(since: today), month: month, monthSpent: try await spent(since: month))
         (wakes, wake) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
@@ -87,12 +94,14 @@ final class RequestLedger: Service, Sendable {
             return .ledgerUnavailable(String(describing: failing))
         }
         if let limit = policy.maxRequestMicro, start.estimateMicro > limit { return .overRequest(limit: limit) }
-        switch book.hold(start.estimateMicro, client: start.client, dailyLimit: policy.dailyMicro, now: now) {
-        case .held(let day):
+        switch book.hold(start.estimateMicro, client: start.client, dailyLimit: policy.dailyMicro, monthlyLimit: policy.monthlyMicro, now: now) {
+        case .held(let day, let spentDay, let spentMonth):
             enqueue(.start(start, startedAt: now))
-            return .admitted(day: day)
+            return .admitted(day: day, spentDay: spentDay, spentMonth: spentMonth)
         case .overDaily(let limit, let spent):
             return .overDaily(limit: limit, spent: spent)
+        case .overMonthly(let limit, let spent):
+            return .overMonthly(limit: limit, spent: spent)
         }
     }
 
@@ -180,6 +189,7 @@ final class RequestLedger: Service, Sendable {
         """
 
     func spentToday(client: String) -> Int64 { book.spent(client: client, now: AgentLedger.nowMilliseconds()) }
+    func spentThisMonth(client: String) -> Int64 { book.spentThisMonth(client: client, now: AgentLedger.nowMilliseconds()) }
 
     struct SpendRow: Sendable {
         let key: String
@@ -253,40 +263,64 @@ final class SpendBook: Sendable {
     private struct State {
         var day: Int64
         var spent: [String: Int64]
+        /// The current UTC month (its first midnight) and each client's spending in it.
+        var month: Int64
+        var monthSpent: [String: Int64]
     }
 
     enum Hold: Sendable {
-        case held(day: Int64)
+        case held(day: Int64, spentDay: Int64, spentMonth: Int64)
         case overDaily(limit: Int64, spent: Int64)
+        case overMonthly(limit: Int64, spent: Int64)
     }
 
     private let state: Mutex<State>
 
-    init(day: Int64, spent: [String: Int64]) {
-        state = Mutex(State(day: day, spent: spent))
+    init(day: Int64, spent: [String: Int64], month: Int64? = nil, monthSpent: [String: Int64]? = nil) {
+        state = Mutex(State(day: day, spent: spent, month: month ?? Timestamp.utcMonthStart(day), monthSpent: monthSpent ?? spent))
     }
 
-    /// Holds `micro` for `client` today unless that passes `dailyLimit`.
-    func hold(_ micro: Int64, client: String, dailyLimit: Int64?, now: Int64) -> Hold {
+    /// Holds `micro` for `client` today and this month unless that passes `dailyLimit` or
+    /// `monthlyLimit`.
+    func hold(_ micro: Int64, client: String, dailyLimit: Int64?, monthlyLimit: Int64? = nil, now: Int64) -> Hold {
         state.withLock { s in
             Self.roll(&s, now: now)
             let spent = s.spent[client, default: 0]
+            let monthSpent = s.monthSpent[client, default: 0]
             if let dailyLimit {
                 guard let total = Money.sum(spent, micro), total <= dailyLimit else { return .overDaily(limit: dailyLimit, spent: spent) }
             }
-            s.spent[client] = Money.sum(spent, micro) ?? Money.maxMicro
-            return .held(day: s.day)
+            if let monthlyLimit {
+                guard let total = Money.sum(monthSpent, micro), total <= monthlyLimit else {
+                    return .overMonthly(limit: monthlyLimit, spent: monthSpent)
+                }
+            }
+            let day = Money.sum(spent, micro) ?? Money.maxMicro
+            let month = Money.sum(monthSpent, micro) ?? Money.maxMicro
+            s.spent[client] = day
+            s.monthSpent[client] = month
+            return .held(day: s.day, spentDay: day, spentMonth: month)
         }
     }
 
     /// Gives back a hold made on `day` (nothing when that day is over).
     func release(_ micro: Int64, client: String, day: Int64) { adjust(-micro, client: client, day: day) }
 
-    /// Adds `delta` (a charge minus its estimate, say) to `client`'s spending of `day`.
+    /// Adds `delta` (a charge minus its estimate, say) to `client`'s spending of `day`, and of
+    /// its month while that month is the current one.
     func adjust(_ delta: Int64, client: String, day: Int64) {
         state.withLock { s in
-            guard s.day == day else { return }
-            s.spent[client] = max(0, Money.sum(s.spent[client, default: 0], delta) ?? 0)
+            if s.day == day { s.spent[client] = max(0, Money.sum(s.spent[client, default: 0], delta) ?? 0) }
+            if s.month == Timestamp.utcMonthStart(day) {
+                s.monthSpent[client] = max(0, Money.sum(s.monthSpent[client, default: 0], delta) ?? 0)
+            }
+        }
+    }
+
+    func spentThisMonth(client: String, now: Int64) -> Int64 {
+        state.withLock { s in
+            Self.roll(&s, now: now)
+            return s.monthSpent[client, default: 0]
         }
     }
 
@@ -302,6 +336,11 @@ final class SpendBook: Sendable {
         if today > s.day {
             s.day = today
             s.spent = [:]
+        }
+        let month = Timestamp.utcMonthStart(now)
+        if month > s.month {
+            s.month = month
+            s.monthSpent = [:]
         }
     }
 }

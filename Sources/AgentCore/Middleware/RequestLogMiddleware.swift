@@ -100,6 +100,8 @@ extension HTTPField.Name {
     static let agentAutoTopUp = Self("X-Agent-Auto-Topup")!
     /// Venice's own `Date` on a relayed answer (the agent's server stamps `Date` with its own clock).
     static let agentUpstreamDate = Self("X-Agent-Upstream-Date")!
+    /// Set on answers once a client has spent past its policy's soft limit.
+    static let agentBudgetWarning = Self("X-Agent-Budget-Warning")!
 }
 
 extension Duration {

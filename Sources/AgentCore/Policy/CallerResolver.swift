@@ -44,6 +44,9 @@ struct CallerResolver: Sendable {
             throw .badClientToken(reason)
         case .present(let token):
             guard let policy = clients.policy(forToken: token) else { throw .unknownClientToken }
+            if let expiresAt = policy.expiresAt, configuration.wallClock() >= expiresAt {
+                throw .clientExpired(name: policy.name, at: Timestamp.iso(expiresAt))
+            }
             return Caller(peer: peer, policy: policy, administrator: nil)
         case .absent:
             if connection?.transport == .loopbackTCP { throw .tokenRequired }

@@ -1,7 +1,8 @@
 public import VeniceClient
 import X402Protocol
 
-/// What one local client may do: which route groups, how much per request and per UTC day.
+/// What one local client may do: which route groups and models, how much per request, per UTC
+/// day and per UTC month, how many requests at once and per minute, and until when (tokens).
 public struct ClientPolicy: Sendable, Hashable {
     public enum Source: Sendable, Hashable {
         /// The owner's programs without a token.
@@ -20,13 +21,33 @@ public struct ClientPolicy: Sendable, Hashable {
     public var maxRequestMicro: Int64?
     public var dailyMicro: Int64?
     public var source: Source
+    /// nil = any model.
+    public var models: ModelAllowList?
+    /// Requests of this client answered at once (Venice routes that reach upstream signed).
+    public var maxParallel: Int?
+    /// Requests of this client per rolling minute.
+    public var requestsPerMinute: Int?
+    /// Spending per UTC calendar month.
+    public var monthlyMicro: Int64?
+    /// Past this fraction of the daily or monthly budget, answers carry `X-Agent-Budget-Warning`.
+    public var softLimit: Double?
+    /// A token client's token stops working at this time (Unix ms).
+    public var expiresAt: Int64?
 
-    public init(name: String, routes: Set<String>?, maxRequestMicro: Int64?, dailyMicro: Int64?, source: Source) {
+    public init(name: String, routes: Set<String>?, maxRequestMicro: Int64?, dailyMicro: Int64?, source: Source,
+                models: ModelAllowList? = nil, maxParallel: Int? = nil, requestsPerMinute: Int? = nil, monthlyMicro: Int64? = nil,
+                softLimit: Double? = nil, expiresAt: Int64? = nil) {
         self.name = name
         self.routes = routes
         self.maxRequestMicro = maxRequestMicro
         self.dailyMicro = dailyMicro
         self.source = source
+        self.models = models
+        self.maxParallel = maxParallel
+        self.requestsPerMinute = requestsPerMinute
+        self.monthlyMicro = monthlyMicro
+        self.softLimit = softLimit
+        self.expiresAt = expiresAt
     }
 
     public static let allowAll = ClientPolicy(name: "default", routes: nil, maxRequestMicro: nil, dailyMicro: nil, source: .defaultClient)
@@ -43,7 +64,10 @@ public struct ClientPolicy: Sendable, Hashable {
 
     /// True when a per-request or daily limit applies: such a client is never sent upstream
     /// with a price the agent cannot bound.
-    public var hasSpendingLimits: Bool { maxRequestMicro != nil || dailyMicro != nil }
+    public var hasSpendingLimits: Bool { maxRequestMicro != nil || dailyMicro != nil || monthlyMicro != nil }
+
+    /// The request must be read whole before it is sent: its price or its model is checked.
+    public var mustInspectBody: Bool { hasSpendingLimits || models != nil }
 
     /// This policy, never broader than `base`: the route groups both allow, and the lower of
     /// each limit. A binding is narrowed to the policy its caller would otherwise have.
@@ -56,10 +80,15 @@ public struct ClientPolicy: Sendable, Hashable {
         case (let mine?, let theirs?): routes = mine.intersection(theirs)
         }
         return ClientPolicy(name: name, routes: routes, maxRequestMicro: Self.lower(maxRequestMicro, base.maxRequestMicro),
-                            dailyMicro: Self.lower(dailyMicro, base.dailyMicro), source: source)
+                            dailyMicro: Self.lower(dailyMicro, base.dailyMicro), source: source,
+                            models: models.map { $0.and(base.models) } ?? base.models,
+                            maxParallel: Self.lower(maxParallel, base.maxParallel),
+                            requestsPerMinute: Self.lower(requestsPerMinute, base.requestsPerMinute),
+                            monthlyMicro: Self.lower(monthlyMicro, base.monthlyMicro), softLimit: Self.lower(softLimit, base.softLimit),
+                            expiresAt: Self.lower(expiresAt, base.expiresAt))
     }
 
-    static func lower(_ a: Int64?, _ b: Int64?) -> Int64? {
+    static func lower<T: Comparable>(_ a: T?, _ b: T?) -> T? {
         switch (a, b) {
         case (nil, nil): nil
         case (let x?, nil): x
@@ -80,6 +109,17 @@ public struct ClientPolicy: Sendable, Hashable {
         }
         if let limit = creator.dailyMicro, (dailyMicro ?? .max) > limit {
             return "daily_usd above the creating policy's \(Money.text(limit, decimals: 6))"
+        }
+        if let limit = creator.monthlyMicro, (monthlyMicro ?? .max) > limit {
+            return "monthly_usd above the creating policy's \(Money.text(limit, decimals: 6))"
+        }
+        if let limit = creator.maxParallel, (maxParallel ?? .max) > limit { return "max_parallel above the creating policy's \(limit)" }
+        if let limit = creator.requestsPerMinute, (requestsPerMinute ?? .max) > limit {
+            return "requests_per_minute above the creating policy's \(limit)"
+        }
+        if let allowed = creator.models {
+            guard let mine = models else { return "models: any, but the creating policy allows only \(allowed)" }
+            if !mine.isWithin(allowed) { return "models \(mine) beyond \(allowed)" }
         }
         return nil
     }

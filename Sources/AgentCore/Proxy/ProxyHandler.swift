@@ -58,7 +58,7 @@ struct ProxyHandler: Sendable {
         var clock = ProxyClock(started: context.started)
 
         // 4. The body: bounded; read whole when it must be priced or may be replayed.
-        let body = try await ProxyBody.read(request, route: route, mustBePriced: route.isCharged && policy.hasSpendingLimits,
+        let body = try await ProxyBody.read(request, route: route, mustBePriced: route.isCharged && policy.mustInspectBody,
                                             limit: configuration.maxRequestBodyBytes, replayable: configuration.replayableBodyBytes)
         do {
             return try await forward(request, context: context, caller: caller, route: route, body: body, clock: &clock)

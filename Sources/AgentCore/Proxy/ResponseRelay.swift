@@ -21,6 +21,8 @@ struct ResponseRelay: Sendable {
         }
         // Our server stamps `Date` with the agent's clock; Venice's is kept for clock checks (`doctor`).
         if let date = answer.headers.first(name: "date") { fields[.agentUpstreamDate] = String(date.prefix(64)) }
+        // Past the client's soft limit (daily or monthly budget).
+        if let warning = hold?.warning { fields[.agentBudgetWarning] = warning }
         // Venice's id for a request is the answer body's `id` (`chatcmpl-…`, an image's id) or
         // its `queue_id`; that is what its ledger's charge rows carry. CF-RAY (on every answer)
         // identifies the HTTP exchange at Cloudflare: logged, never matched against charges.

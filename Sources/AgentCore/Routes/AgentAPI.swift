@@ -248,13 +248,40 @@ struct AgentAPI: Sendable {
             }
             routes = Set(items)
         }
+        var models: ModelAllowList?
+        if let list = body["models"], !list.isNull {
+            guard let items = list.arrayValue?.compactMap(\.stringValue), items.count == list.arrayValue?.count else {
+                throw .badRequest("\"models\" must be a list of model ids or prefix-*, e.g. [\"venice-uncensored-1-2\", \"qwen-*\"]")
+            }
+            do { models = try ModelAllowList(parsing: items) } catch { throw .badRequest(error.description) }
+        }
+        var softLimit: Double?
+        if let value = body["soft_limit"], !value.isNull {
+            guard let fraction = value.doubleValue, fraction > 0, fraction < 1 else {
+                throw .badRequest("soft_limit must be a fraction of the daily or monthly budget between 0 and 1, e.g. 0.8")
+            }
+            softLimit = fraction
+        }
+        var expiresAt: Int64?
+        if let value = body["expires_at"], !value.isNull {
+            guard let text = value.stringValue, let milliseconds = Timestamp.milliseconds(text) else {
+                throw .badRequest("expires_at must be a date (YYYY-MM-DD, UTC midnight) or an RFC 3339 time")
+            }
+            guard milliseconds > configuration.wallClock() else { throw .badRequest("expires_at \(text) is not in the future") }
+            expiresAt = milliseconds
+        }
         let requested = ClientPolicy(name: name, routes: routes ?? creator.routes,
                                      maxRequestMicro: try Self.optionalUSD(body["max_request_usd"], "max_request_usd") ?? creator.maxRequestMicro,
-                                     dailyMicro: try Self.optionalUSD(body["daily_usd"], "daily_usd") ?? creator.dailyMicro, source: .token)
+                                     dailyMicro: try Self.optionalUSD(body["daily_usd"], "daily_usd") ?? creator.dailyMicro, source: .token,
+                                     models: models ?? creator.models,
+                                     maxParallel: try Self.optionalCount(body["max_parallel"], "max_parallel", upTo: 1000) ?? creator.maxParallel,
+                                     requestsPerMinute: try Self.optionalCount(body["requests_per_minute"], "requests_per_minute", upTo: 100_000)
+                                        ?? creator.requestsPerMinute,
+                                     monthlyMicro: try Self.optionalUSD(body["monthly_usd"], "monthly_usd") ?? creator.monthlyMicro,
+                                     softLimit: softLimit ?? creator.softLimit, expiresAt: expiresAt ?? creator.expiresAt)
         if let broader = requested.broadening(beyond: creator) { throw .clientTooBroad(name: name, reason: broader) }
-        let created = try await clients.create(name: name, routes: requested.routes, maxRequestMicro: requested.maxRequestMicro,
-                                               dailyMicro: requested.dailyMicro)
-        var object = Self.clientJSON(created.policy, spentMicro: 0)
+        let created = try await clients.create(requested)
+        var object = Self.clientJSON(created.policy, spentTodayMicro: 0, spentMonthMicro: 0)
         object["token"] = .string(created.token)
         // What an OpenAI-compatible app needs, when the TCP listener is up.
         if let bound = listener.value { object["openai_base_url"] = .string(bound.url + "/api/v1") }
@@ -262,7 +289,9 @@ struct AgentAPI: Sendable {
     }
 
     func listClients(_ admin: Administrator) async throws(AgentError) -> Response {
-        Response.json(["clients": .array(clients.all().map { .object(Self.clientJSON($0, spentMicro: requests.spentToday(client: $0.name))) })])
+        Response.json(["clients": .array(clients.all().map {
+            .object(Self.clientJSON($0, spentTodayMicro: requests.spentToday(client: $0.name), spentMonthMicro: requests.spentThisMonth(client: $0.name)))
+        })])
     }
 
     // MARK: bodies
@@ -280,6 +309,14 @@ struct AgentAPI: Sendable {
         }
     }
 
+    static func optionalCount(_ value: JSONValue?, _ name: String, upTo limit: Int) throws(AgentError) -> Int? {
+        guard let value, !value.isNull else { return nil }
+        guard let number = value.doubleValue, number.rounded() == number, number >= 1, number <= Double(limit) else {
+            throw .badRequest("\(name) must be a whole number from 1 to \(limit)")
+        }
+        return Int(number)
+    }
+
     static func optionalUSD(_ value: JSONValue?, _ name: String) throws(AgentError) -> Int64? {
         guard let value, !value.isNull else { return nil }
         guard let usd = value.doubleValue, usd >= 0, usd <= 1_000_000, let micro = Money.micro(usd: usd) else {
@@ -288,11 +325,18 @@ struct AgentAPI: Sendable {
         return micro
     }
 
-    static func clientJSON(_ policy: ClientPolicy, spentMicro: Int64) -> JSONObject {
-        JSONObject([
+    static func clientJSON(_ policy: ClientPolicy, spentTodayMicro: Int64, spentMonthMicro: Int64) -> JSONObject {
+        func count(_ value: Int?) -> JSONValue { value.map { .number(String($0)) } ?? .null }
+        return JSONObject([
             ("name", .string(policy.name)),
             ("routes", policy.routes.map { .array($0.sorted().map(JSONValue.string)) } ?? .array(ClientPolicy.groupNames.sorted().map(JSONValue.string))),
-            ("max_request_usd", Money.json(policy.maxRequestMicro)), ("daily_usd", Money.json(policy.dailyMicro)), ("spent_today_usd", Money.json(spentMicro)),
+            ("max_request_usd", Money.json(policy.maxRequestMicro)), ("daily_usd", Money.json(policy.dailyMicro)),
+            ("spent_today_usd", Money.json(spentTodayMicro)),
+            ("monthly_usd", Money.json(policy.monthlyMicro)), ("spent_month_usd", Money.json(spentMonthMicro)),
+            ("models", policy.models.map { .array($0.entries.map(JSONValue.string)) } ?? .null),
+            ("max_parallel", count(policy.maxParallel)), ("requests_per_minute", count(policy.requestsPerMinute)),
+            ("soft_limit", policy.softLimit.map { .number(String($0)) } ?? .null),
+            ("expires_at", policy.expiresAt.map { .string(Timestamp.iso($0)) } ?? .null),
         ])
     }
 }
