@@ -14,18 +14,11 @@ enum Timestamp {
 
     static func utcMidnight(_ milliseconds: Int64) -> Int64 { milliseconds - milliseconds % 86_400_000 }
 
-    /// 00:00 UTC on the first day of the month holding `milliseconds` (civil-from-days, proleptic
-    /// Gregorian; times before 1970 count from 1970-01-01).
+    /// 00:00 UTC on the first day of the month holding `milliseconds` (times before 1970 count
+    /// from 1970-01-01).
     static func utcMonthStart(_ milliseconds: Int64) -> Int64 {
         let days = max(0, milliseconds) / 86_400_000
-        // Howard Hinnant's civil_from_days / days_from_civil, for days since 1970-01-01.
-        let z = days + 719_468
-        let era = z / 146_097
-        let dayOfEra = z - era * 146_097
-        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36_524 - dayOfEra / 146_096) / 365
-        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
-        let shiftedMonth = (5 * dayOfYear + 2) / 153
-        let dayOfMonth = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
-        return (days - (dayOfMonth - 1)) * 86_400_000
+        let day = CivilTime.civilFromDays(days).day
+        return (days - Int64(day - 1)) * 86_400_000
     }
 }

@@ -183,6 +183,29 @@ struct AttackTests {
         }
     }
 
+    @Test("a client that stops reading its answer is cut off after the body timeout, so it cannot keep an upstream slot")
+    func stalledReaderIsCutOff() async throws {
+        try await withAgent(agent: { $0.bodyTimeout = .milliseconds(500) }) { agent in
+            let connection = try RawConnection(path: agent.socketPath)
+            // 1,200 characters are 30 s of WAV (1.4 MB): far more than the socket's buffers hold.
+            let text = String(repeating: "a sentence to read aloud. ", count: 48)
+            let body = #"{"model":"tts-kokoro","input":"\#(text)","voice":"af_sky","response_format":"wav"}"#
+            try connection.send("POST /api/v1/audio/speech HTTP/1.1\r\nHost: a\r\nContent-Type: application/json\r\n"
+                                + "Content-Length: \(body.utf8.count)\r\n\r\n" + body)
+            // Read nothing until the agent hangs up (bounded), then take what it had sent.
+            #expect(await connection.waitForHangUp(seconds: 60), "the agent kept the connection of a client that stopped reading")
+            let (received, closed) = connection.readUntilClosed(seconds: 15)
+            #expect(closed)
+            let head = String(decoding: received.prefix(4096), as: UTF8.self)
+            let length = head.split(separator: "\r\n").first { $0.lowercased().hasPrefix("content-length:") }
+                .flatMap { Int($0.split(separator: ":")[1].trimmingCharacters(in: .whitespaces)) }
+            #expect(head.hasPrefix("HTTP/1.1 200"), "\(head.prefix(200))")
+            #expect(length.map { received.count < $0 } == true, "received \(received.count) of \(String(describing: length))")
+            let status = try await agent.request("GET", "/agent/v1/status")
+            #expect(status.json?["in_flight"]?.doubleValue == 0)
+        }
+    }
+
     @Test("stalled request bodies cannot lock the owner out, and refused connections are closed")
     func stalledBodiesAreEvictedAndTimedOut() async throws {
         try await withAgent(agent: { $0.connectionLimits = .init(ownerConnections: 8, otherConnections: 4); $0.bodyTimeout = .milliseconds(500) }) { agent in
@@ -277,6 +300,33 @@ final class RawConnection: @unchecked Sendable {
             let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
             if n <= 0 { return n == 0 || errno != EAGAIN }
         }
+    }
+
+    /// Waits, reading nothing, until the peer has closed its end (POLLHUP), polling every 100 ms.
+    func waitForHangUp(seconds: Int) async -> Bool {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            let readHangUp: Int16 = 0x2000  // POLLRDHUP (Linux), not exported to Swift
+            var pollfd = Glibc.pollfd(fd: fd, events: readHangUp, revents: 0)
+            if poll(&pollfd, 1, 0) > 0, pollfd.revents & (Int16(POLLHUP) | readHangUp) != 0 { return true }
+            try? await Task.sleep(for: .milliseconds(100))
+        }
+        return false
+    }
+
+    /// Reads what arrives until the peer closes (true) or `seconds` pass without an end (false).
+    func readUntilClosed(seconds: Int) -> (bytes: [UInt8], closed: Bool) {
+        var received: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 65_536)
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            var pollfd = Glibc.pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&pollfd, 1, 200) > 0 else { continue }
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if n > 0 { received += buffer[0..<n]; continue }
+            if n == 0 || errno != EAGAIN { return (received, true) }
+        }
+        return (received, false)
     }
 
     func close() {

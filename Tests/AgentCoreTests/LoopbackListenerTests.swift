@@ -1,5 +1,6 @@
 @testable import AgentCore
 import Foundation
+import NIOEmbedded
 import Testing
 import VeniceClient
 import VeniceSimulator
@@ -47,10 +48,15 @@ struct LoopbackListenerTests {
            1: 0100007F:20F7 0100007F:D431 01 00000000:00000000 00:00000000 00000000  1000        0 2 1
            2: 0100007F:D431 0100007F:20F7 01 00000000:00000000 00:00000000 00000000  1001        0 3 1
            3: 0100007F:D432 0100007F:1F90 01 00000000:00000000 00:00000000 00000000  1002        0 4 1
+           4: 0100007F:D433 0100007F:20F7 06 00000000:00000000 03:00000F2C 00000000     0        0 0 3
+           5: 0100007F:D434 0100007F:20F7 01 00000000:00000000 00:00000000 00000000     0        0 0 1
 
         """.utf8)
         // The client at 127.0.0.1:54321 (D431) talking to our 127.0.0.1:8439 (20F7).
         #expect(LoopbackPeer.uid(in: table, clientEndpoint: "0100007F:D431", serverEndpoint: "0100007F:20F7") == 1001)
+        // A client that closed at once leaves a TIME_WAIT row with uid 0 and no inode: never root.
+        #expect(LoopbackPeer.uid(in: table, clientEndpoint: "0100007F:D433", serverEndpoint: "0100007F:20F7") == nil)
+        #expect(LoopbackPeer.uid(in: table, clientEndpoint: "0100007F:D434", serverEndpoint: "0100007F:20F7") == nil)
         // Same client port towards another server: not ours.
         #expect(LoopbackPeer.uid(in: table, clientEndpoint: "0100007F:D432", serverEndpoint: "0100007F:20F7") == nil)
         #expect(LoopbackPeer.uid(in: Array("junk\n 0: x".utf8), clientEndpoint: "0100007F:D431", serverEndpoint: "0100007F:20F7") == nil)
@@ -155,7 +161,8 @@ struct LoopbackListenerTests {
             for (method, path) in [("POST", "/agent/v1/unlock"), ("POST", "/agent/v1/lock"), ("POST", "/agent/v1/topup"),
                                    ("GET", "/agent/v1/clients"), ("POST", "/agent/v1/clients"), ("GET", "/agent/v1/audit"),
                                    ("POST", "/agent/v1/apikey/mint"), ("GET", "/agent/v1/paths"), ("GET", "/metrics"),
-                                   ("GET", "/agent/v1/requests/x")] {
+                                   ("GET", "/agent/v1/requests/x"), ("GET", "//metrics"), ("GET", "///metrics"),
+                                   ("GET", "//agent/v1/clients"), ("GET", "/agent//v1/audit")] {
                 for headers in [[auth], []] {
                     let answer = try await agent.tcpRequest(method, path, json: method == "POST" ? #"{"password":"x"}"# : nil, headers: headers)
                     #expect(answer.status == 403, "\(method) \(path): \(answer.status)")
@@ -188,5 +195,30 @@ struct LoopbackListenerTests {
             let added = try await agent.request("POST", "/agent/v1/clients", json: #"{"name":"x","routes":["text"]}"#)
             #expect(added.json?["openai_base_url"] == nil)
         }
+    }
+}
+
+extension LoopbackListenerTests {
+    @Test("TCP connections are counted apart from the socket's: a full TCP quota never takes the owner's socket connections")
+    func tcpConnectionsHaveTheirOwnQuota() throws {
+        let owner: UInt32 = 1000
+        let registry = ConnectionRegistry(limits: .init(ownerConnections: 4, otherConnections: 2), ownerUID: owner)
+        let peer = PeerCredentials(uid: owner, gid: 0, pid: 0)
+        #expect(registry.cap(for: owner, transport: .loopbackTCP) == 2 && registry.cap(for: owner) == 4)
+        // Two TCP connections being answered fill the TCP quota: a third is refused, not evicting anything.
+        var tcp: [EmbeddedChannel] = []
+        for _ in 0..<2 {
+            let channel = EmbeddedChannel()
+            let info = try #require(registry.open(channel, peer: peer, identity: nil, transport: .loopbackTCP))
+            registry.set(info.id, .answering)
+            tcp.append(channel)
+        }
+        #expect(registry.open(EmbeddedChannel(), peer: peer, identity: nil, transport: .loopbackTCP) == nil)
+        // The socket still has all four of the owner's places.
+        for _ in 0..<4 {
+            let info = try #require(registry.open(EmbeddedChannel(), peer: peer, identity: nil, transport: .unixSocket))
+            registry.set(info.id, .answering)
+        }
+        #expect(registry.snapshot.open == 6 && registry.snapshot.evicted == 0)
     }
 }

@@ -1,5 +1,7 @@
 """The agent as a real process: Python clients over its socket, signals, shutdown (issue 5)."""
 import base64
+import json
+import shutil
 import os
 import secrets
 import signal
@@ -325,5 +327,38 @@ def test_openai_sdks_over_plain_tcp_with_the_lines_clients_add_prints():
             for method, path in [("POST", "/agent/v1/lock"), ("GET", "/agent/v1/clients"), ("POST", "/agent/v1/topup"), ("GET", "/metrics")]:
                 refused = tcp.request(method, path, headers=bearer, json={"usd": 5} if method == "POST" else None)
                 assert refused.status_code == 403 and refused.json()["error"]["code"] == "AGENT_SOCKET_ONLY", (method, path)
+        # Raw requests, sent exactly as written: doubled slashes, an absolute-form target naming
+        # another host, a second Host header.
+        import http.client
+        port = int(url.rsplit(":", 1)[1])
+        raw_cases = [("//metrics", {}, "AGENT_SOCKET_ONLY"), ("///agent/v1/clients", {}, "AGENT_SOCKET_ONLY"),
+                     ("http://evil.example/agent/v1/status", {}, "AGENT_HOST_REFUSED")]
+        for target, extra, code in raw_cases:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            conn.putrequest("GET", target, skip_host=True, skip_accept_encoding=True)
+            conn.putheader("Host", f"127.0.0.1:{port}")
+            conn.putheader("Authorization", "Bearer " + lines["OPENAI_API_KEY"])
+            conn.endheaders()
+            answer = conn.getresponse()
+            assert answer.status == 403 and json.loads(answer.read())["error"]["code"] == code, (target, answer.status)
+            conn.close()
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        conn.putrequest("GET", "/api/v1/models", skip_host=True, skip_accept_encoding=True)
+        conn.putheader("Host", f"127.0.0.1:{port}")
+        conn.putheader("Host", "evil.example")
+        conn.putheader("Authorization", "Bearer " + lines["OPENAI_API_KEY"])
+        conn.endheaders()
+        answer = conn.getresponse()
+        assert answer.status in (400, 403), answer.status
+        conn.close()
+        # Another user of the machine, even holding a valid token, is not served over TCP.
+        if os.getuid() == 0 and shutil.which("setpriv"):
+            probe = ("import urllib.request, urllib.error, sys\n"
+                     "req = urllib.request.Request(sys.argv[1], headers={'Authorization': 'Bearer ' + sys.argv[2]})\n"
+                     "try:\n    print(urllib.request.urlopen(req, timeout=30).status)\n"
+                     "except urllib.error.HTTPError as e:\n    print(e.code, e.read().decode())\n")
+            other = subprocess.run(["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "/usr/bin/python3", "-c", probe,
+                                    url + "/api/v1/models", lines["OPENAI_API_KEY"]], capture_output=True, timeout=60)
+            assert other.stdout.decode().startswith("403") and "AGENT_PEER_REFUSED" in other.stdout.decode(), other
         with client(sock) as c:
             assert c.get("/agent/v1/status").json()["locked"] is False

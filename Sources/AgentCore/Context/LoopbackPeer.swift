@@ -22,12 +22,16 @@ enum LoopbackPeer {
     }
 
     /// The uid column of the row whose local address is the client's and remote address ours.
+    /// Only an open socket counts: state 01 (ESTABLISHED) with an inode. A client that closed
+    /// right after sending leaves a TIME_WAIT or FIN_WAIT row the kernel lists with uid 0 and
+    /// no inode, which must never pass for the root user's socket.
     static func uid(in table: [UInt8], clientEndpoint: String, serverEndpoint: String) -> UInt32? {
         for line in table.split(separator: UInt8(ascii: "\n")).dropFirst() {
             let fields = line.split(whereSeparator: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") })
-            guard fields.count > 7,
+            guard fields.count > 9,
                   String(decoding: fields[1], as: UTF8.self) == clientEndpoint,
                   String(decoding: fields[2], as: UTF8.self) == serverEndpoint else { continue }
+            guard String(decoding: fields[3], as: UTF8.self) == "01", String(decoding: fields[9], as: UTF8.self) != "0" else { return nil }
             return UInt32(String(decoding: fields[7], as: UTF8.self))
         }
         return nil
@@ -37,16 +41,20 @@ enum LoopbackPeer {
     /// order as 8 hex digits, a colon, the port as 4 hex digits.
     static func endpoint(_ address: SocketAddress) -> (text: String, v6: Bool)? {
         guard let port = address.port, (0...65_535).contains(port) else { return nil }
-        let bytes: [UInt8]
+        // The numeric address as NIO prints it, back to its bytes (inet_pton).
+        guard let text = address.ipAddress else { return nil }
         let v6: Bool
-        switch address {
-        case .v4(let v4):
-            var raw = v4.address.sin_addr
-            bytes = withUnsafeBytes(of: &raw) { Array($0) }
+        let bytes: [UInt8]
+        switch address.protocol {
+        case .inet:
+            var raw = [UInt8](repeating: 0, count: 4)
+            guard inet_pton(AF_INET, text, &raw) == 1 else { return nil }
+            bytes = raw
             v6 = false
-        case .v6(let v6Address):
-            var raw = v6Address.address.sin6_addr
-            bytes = withUnsafeBytes(of: &raw) { Array($0) }
+        case .inet6:
+            var raw = [UInt8](repeating: 0, count: 16)
+            guard inet_pton(AF_INET6, text, &raw) == 1 else { return nil }
+            bytes = raw
             v6 = true
         default:
             return nil

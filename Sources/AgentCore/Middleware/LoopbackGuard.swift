@@ -1,3 +1,4 @@
+import HTTPTypes
 import Hummingbird
 import Synchronization
 
@@ -37,10 +38,19 @@ struct LoopbackGuard: RouterMiddleware {
         guard Self.isOwnHost(host, listener: bound) else {
             throw AgentError.hostRefused(host: Self.shown(host.isEmpty ? "(none)" : host), listener: bound.description)
         }
+        // A second Host header, or an absolute-form target naming another host (RFC 9112 §3.2.2:
+        // the target's host wins), is refused like a wrong Host.
+        if let extra = request.headers[Self.hostField] {
+            throw AgentError.hostRefused(host: Self.shown("second Host header " + extra), listener: bound.description)
+        }
+        if let targetHost = request.uri.host, !Self.isOwnHost(targetHost + (request.uri.port.map { ":\($0)" } ?? ""), listener: bound) {
+            throw AgentError.hostRefused(host: Self.shown(targetHost), listener: bound.description)
+        }
         if let origin = request.headers[.origin], !Self.isLoopbackOrigin(origin) {
             throw AgentError.originRefused(origin: Self.shown(origin))
         }
-        let path = request.uri.path
+        // The router ignores empty segments (`//metrics` is `/metrics`): decide on the same path.
+        let path = Self.collapsingSlashes(request.uri.path)
         if path.hasPrefix("/agent/") || path == "/agent" || path.hasPrefix("/metrics"), !Self.tcpAgentRoutes.contains(path) {
             throw AgentError.socketOnly(path: Self.shown(path))
         }
@@ -89,6 +99,25 @@ struct LoopbackGuard: RouterMiddleware {
     private static func isPort(_ text: Substring) -> Bool {
         let digits = text.dropFirst()
         return text.first == ":" && !digits.isEmpty && digits.count <= 5 && digits.allSatisfy { $0.isASCII && $0.isNumber }
+    }
+
+    static let hostField = HTTPField.Name("Host")!
+
+    /// `//a///b/` → `/a/b/`.
+    static func collapsingSlashes(_ path: String) -> String {
+        var result = ""
+        result.reserveCapacity(path.utf8.count)
+        var previousSlash = false
+        for character in path {
+            if character == "/" {
+                if previousSlash { continue }
+                previousSlash = true
+            } else {
+                previousSlash = false
+            }
+            result.append(character)
+        }
+        return result
     }
 
     /// At most 100 characters of a caller's text, for an error message.

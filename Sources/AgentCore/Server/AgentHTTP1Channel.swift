@@ -20,7 +20,8 @@ struct AgentHTTP1Channel: HTTPChannelHandler {
         var header: TimeAmount = .seconds(10)
         /// With no request in progress.
         var idle: TimeAmount = .seconds(60)
-        /// Between two pieces of a request body (a stalled upload).
+        /// Between two pieces of a request body (a stalled upload), and how long a response may
+        /// wait for a client that stopped reading it (a stalled download holds an upstream slot).
         var body: TimeAmount = .seconds(30)
     }
 
@@ -54,6 +55,7 @@ struct AgentHTTP1Channel: HTTPChannelHandler {
             try sync.configureHTTPServerPipeline(withPipeliningAssistance: false, withErrorHandling: false,
                                                  withOutboundHeaderValidation: false, withEncoderConfiguration: .init(),
                                                  withDecoderLimitConfiguration: .init())
+            try sync.addHandler(AbsoluteFormHost())
             try sync.addHandler(HTTP1ToHTTPServerCodec(secure: false))
             try sync.addHandler(RequestTracker(phase: phase, timeouts: timeouts, registry: registry, connection: info.id))
             return try NIOAsyncChannel(wrappingChannelSynchronously: channel, configuration: .init(isOutboundHalfClosureEnabled: true))
@@ -142,6 +144,8 @@ final class RequestTracker: ChannelDuplexHandler, RemovableChannelHandler {
     let registry: ConnectionRegistry
     let connection: UInt64
     private var inProgress = 0
+    /// Armed while the channel is not writable: a client that stops reading its answer is cut off.
+    private var writeStall: Scheduled<Void>?
     /// Set when the server is shutting down: close once the response in progress is written.
     private var closeWhenIdle = false
     /// Responses whose last part is handed to the channel but not yet written to the socket.
@@ -196,6 +200,22 @@ final class RequestTracker: ChannelDuplexHandler, RemovableChannelHandler {
         if closeWhenIdle { context.flush() }
     }
 
+    /// A response the client does not read fills the socket; after the body timeout without
+    /// progress the connection is closed, which ends the relay and frees its upstream slot.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable {
+            writeStall?.cancel()
+            writeStall = nil
+        } else if writeStall == nil {
+            let channel = context.channel
+            writeStall = context.eventLoop.assumeIsolatedUnsafeUnchecked().scheduleTask(in: timeouts.body) { [self] in
+                writeStall = nil
+                if !channel.isWritable { channel.close(promise: nil) }
+            }
+        }
+        context.fireChannelWritabilityChanged()
+    }
+
     /// Graceful shutdown: idle connections close now, busy ones once their response is written.
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         guard event is ChannelShouldQuiesceEvent else {
@@ -210,8 +230,43 @@ final class RequestTracker: ChannelDuplexHandler, RemovableChannelHandler {
         if closeWhenIdle, inProgress == 0, unwritten == 0 { context.close(promise: nil) }
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) { phase.disarm() }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        phase.disarm()
+        writeStall?.cancel()
+        writeStall = nil
+    }
 }
 
 @available(*, unavailable)
 extension RequestTracker: Sendable {}
+
+/// RFC 9112 §3.2.2: for an absolute-form target (`GET http://host/path`) the target's host is
+/// the request's host and a `Host` header is ignored. The HTTP-types conversion keeps only the
+/// path and the first `Host`, so the target's authority replaces the `Host` header here, before
+/// it — and the loopback listener's Host check then sees the host the client really named.
+final class AbsoluteFormHost: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard case .head(var head) = unwrapInboundIn(data), !head.uri.hasPrefix("/"), let authority = Self.authority(of: head.uri) else {
+            context.fireChannelRead(data)
+            return
+        }
+        head.headers.replaceOrAdd(name: "Host", value: authority)
+        context.fireChannelRead(wrapInboundOut(.head(head)))
+    }
+
+    /// `http://user@host:port/path?q` → `host:port` (nil when the target has no `scheme://`).
+    static func authority(of target: String) -> String? {
+        guard let schemeEnd = target.range(of: "://") else { return nil }
+        let rest = target[schemeEnd.upperBound...]
+        let end = rest.firstIndex { $0 == "/" || $0 == "?" || $0 == "#" } ?? rest.endIndex
+        var authority = rest[..<end]
+        if let at = authority.lastIndex(of: "@") { authority = authority[authority.index(after: at)...] }
+        return String(authority)
+    }
+}
+
+@available(*, unavailable)
+extension AbsoluteFormHost: Sendable {}

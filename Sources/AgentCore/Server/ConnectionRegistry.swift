@@ -80,16 +80,21 @@ public final class ConnectionRegistry: Sendable {
         self.ownerUID = ownerUID
     }
 
-    func cap(for uid: UInt32?) -> Int { uid == ownerUID ? limits.ownerConnections : limits.otherConnections }
+    /// A uid's cap on one transport. TCP connections are counted apart from Unix-socket ones, so
+    /// a flood over the loopback listener can never take the owner's socket connections.
+    func cap(for uid: UInt32?, transport: Transport = .unixSocket) -> Int {
+        let cap = uid == ownerUID ? limits.ownerConnections : limits.otherConnections
+        return transport == .loopbackTCP ? max(1, cap / 2) : cap
+    }
 
     /// Registers an accepted connection. At the uid's cap, its oldest idle connection is closed
     /// to make room; when every one is busy, nil (the new connection is closed).
     func open(_ channel: any Channel, peer: PeerCredentials?, identity: ClientIdentity?, transport: Transport = .unixSocket) -> Info? {
         let (info, victim): (Info?, (any Channel)?) = state.withLock { s in
             let uid = peer?.uid
-            let same = s.entries.values.filter { $0.info.peer?.uid == uid }
+            let same = s.entries.values.filter { $0.info.peer?.uid == uid && $0.info.transport == transport }
             var victim: (any Channel)?
-            if same.count >= cap(for: uid) {
+            if same.count >= cap(for: uid, transport: transport) {
                 guard let oldest = same.filter({ $0.phase != .answering }).min(by: { $0.info.id < $1.info.id }) else {
                     s.refused += 1
                     return (nil, nil)
