@@ -55,6 +55,8 @@ public struct AgentConfiguration: Sendable {
     public var bindings: [ClientBinding]
     /// The loopback TCP listener for OpenAI-compatible apps (token clients only); nil = none.
     public var listen: LoopbackAddress?
+    /// Sockets passed by systemd (socket activation): served instead of binding `socketPath` / `listen`.
+    public var activation: SocketActivation?
     /// Unix milliseconds now, for token expiry (tests move it).
     public var wallClock: @Sendable () -> Int64 = { AgentLedger.nowMilliseconds() }
 

@@ -6,6 +6,10 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <errno.h>
+#include <stddef.h>
+#include <fcntl.h>
+#include <sys/un.h>
+#include <netinet/in.h>
 
 int venice_peer_credentials(int fd, uint32_t *uid, uint32_t *gid, int32_t *pid) {
     struct ucred cred;
@@ -50,4 +54,47 @@ int venice_file_status(const char *path, int follow_links, uint32_t *uid, uint32
     *uid = (uint32_t)st.st_uid;
     *mode = (uint32_t)st.st_mode;
     return 0;
+}
+
+int venice_listening_socket(int fd, int *family, char *path, int path_capacity, uint8_t *address, uint16_t *port) {
+    int type = 0, listening = 0;
+    socklen_t len = sizeof(type);
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &len) != 0 || type != SOCK_STREAM) return -1;
+    len = sizeof(listening);
+    if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 || !listening) return -1;
+    struct sockaddr_storage storage;
+    memset(&storage, 0, sizeof(storage));
+    len = sizeof(storage);
+    if (getsockname(fd, (struct sockaddr *)&storage, &len) != 0) return -1;
+    int flags = fcntl(fd, F_GETFD);
+    if (flags >= 0) fcntl(fd, F_SETFD, flags | FD_CLOEXEC);
+    switch (storage.ss_family) {
+    case AF_UNIX: {
+        struct sockaddr_un *un = (struct sockaddr_un *)&storage;
+        size_t max = len > offsetof(struct sockaddr_un, sun_path) ? len - offsetof(struct sockaddr_un, sun_path) : 0;
+        if (max > sizeof(un->sun_path)) max = sizeof(un->sun_path);
+        size_t n = strnlen(un->sun_path, max);
+        if (path_capacity <= 0 || n >= (size_t)path_capacity) return -1;
+        memcpy(path, un->sun_path, n);
+        path[n] = 0;
+        *family = 1;
+        return 0;
+    }
+    case AF_INET: {
+        struct sockaddr_in *in4 = (struct sockaddr_in *)&storage;
+        memcpy(address, &in4->sin_addr, 4);
+        *port = ntohs(in4->sin_port);
+        *family = 4;
+        return 0;
+    }
+    case AF_INET6: {
+        struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&storage;
+        memcpy(address, &in6->sin6_addr, 16);
+        *port = ntohs(in6->sin6_port);
+        *family = 6;
+        return 0;
+    }
+    default:
+        return -1;
+    }
 }

@@ -1,6 +1,9 @@
 @testable import AgentCore
 import Foundation
 import NIOEmbedded
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 import VeniceClient
 import VeniceSimulator
@@ -220,5 +223,63 @@ extension LoopbackListenerTests {
             registry.set(info.id, .answering)
         }
         #expect(registry.snapshot.open == 6 && registry.snapshot.evicted == 0)
+    }
+}
+
+extension LoopbackListenerTests {
+    /// Listening sockets moved to consecutive descriptors from `base`, as systemd would pass them.
+    static func passed(_ sockets: [Int32], base: Int32) -> [Int32] {
+        sockets.enumerated().map { index, fd in
+            let target = base + Int32(index)
+            _ = dup2(fd, target)
+            close(fd)
+            return target
+        }
+    }
+
+    static func listening(_ family: Int32, host: String) -> Int32 {
+        let fd = socket(family, Int32(SOCK_STREAM.rawValue), 0)
+        if family == AF_INET {
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            _ = inet_pton(AF_INET, host, &address.sin_addr)
+            _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+        }
+        _ = listen(fd, 4)
+        return fd
+    }
+
+    @Test("socket activation: the sockets systemd passed are read by their kind; another process's, a non-listening or a non-loopback socket is refused")
+    func activationParsing() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let unixFD = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        let path = dir + "/agent.sock"
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in for (i, b) in path.utf8.enumerated() { raw[i] = b } }
+        _ = withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(unixFD, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } }
+        _ = listen(unixFD, 4)
+        let fds = Self.passed([unixFD, Self.listening(AF_INET, host: "127.0.0.1")], base: 900)
+        defer { fds.forEach { close($0) } }
+        let environment = ["LISTEN_PID": String(getpid()), "LISTEN_FDS": "2", "LISTEN_FDNAMES": "unix:tcp"]
+        let activation = try #require(try SocketActivation.inherited(environment: environment, firstDescriptor: 900))
+        #expect(activation.unix?.address == path && activation.unix?.descriptor == 900)
+        #expect(activation.tcp?.address.host == "127.0.0.1" && (activation.tcp?.address.port ?? 0) > 0 && activation.tcp?.descriptor == 901)
+        // Meant for another process, or not at all: nothing is taken.
+        #expect(try SocketActivation.inherited(environment: ["LISTEN_PID": "1", "LISTEN_FDS": "2"], firstDescriptor: 900) == nil)
+        #expect(try SocketActivation.inherited(environment: [:], firstDescriptor: 900) == nil)
+        for count in ["0", "9", "two"] {
+            #expect(throws: SocketActivation.Invalid.self) {
+                try SocketActivation.inherited(environment: ["LISTEN_PID": String(getpid()), "LISTEN_FDS": count], firstDescriptor: 900)
+            }
+        }
+        let wide = Self.passed([Self.listening(AF_INET, host: "0.0.0.0")], base: 910)
+        let idle = Self.passed([socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)], base: 911)
+        defer { (wide + idle).forEach { close($0) } }
+        #expect { try SocketActivation.inherited(environment: ["LISTEN_PID": String(getpid()), "LISTEN_FDS": "1"], firstDescriptor: 910) }
+            throws: { "\($0)".contains("non-loopback") }
+        #expect { try SocketActivation.inherited(environment: ["LISTEN_PID": String(getpid()), "LISTEN_FDS": "1"], firstDescriptor: 911) }
+            throws: { "\($0)".contains("not a listening") }
     }
 }

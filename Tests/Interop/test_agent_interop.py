@@ -362,3 +362,51 @@ def test_openai_sdks_over_plain_tcp_with_the_lines_clients_add_prints():
             assert other.stdout.decode().startswith("403") and "AGENT_PEER_REFUSED" in other.stdout.decode(), other
         with client(sock) as c:
             assert c.get("/agent/v1/status").json()["locked"] is False
+
+
+def test_socket_activation_serves_the_sockets_systemd_passes_and_leaves_them_in_place(tmp_path):
+    """Started the way systemd starts a socket-activated service: descriptors 3 and 4 already
+    bound and listening, LISTEN_PID/LISTEN_FDS set; the agent binds nothing itself."""
+    import socket as sockets
+    import subprocess
+    from conftest import binary, run
+    key, address = funded_key()
+    with simulator("--fund", f"{address}=20") as upstream:
+        pw = tmp_path / "pw"
+        pw.write_text("pw\n")
+        keystore = tmp_path / "k.json"
+        run([binary("venice-agent"), "key", "import", "--keystore", keystore, "--password-file", pw, "--scrypt-n", 1024], stdin=key.encode())
+        folder = tmp_path / "run"
+        folder.mkdir(mode=0o700)
+        path = folder / "agent.sock"
+        unix = sockets.socket(sockets.AF_UNIX, sockets.SOCK_STREAM)
+        unix.bind(str(path))
+        unix.listen(16)
+        tcp = sockets.socket(sockets.AF_INET, sockets.SOCK_STREAM)
+        tcp.bind(("127.0.0.1", 0))
+        tcp.listen(16)
+        port = tcp.getsockname()[1]
+        a, b = unix.fileno(), tcp.fileno()
+        script = (f'exec 20<&{a} 21<&{b}; exec 3<&20 4<&21 20<&- 21<&-; '
+                  'LISTEN_PID=$$ LISTEN_FDS=2 LISTEN_FDNAMES=unix:tcp exec "$0" "$@"')
+        proc = subprocess.Popen(["bash", "-c", script, str(binary("venice-agent")), "serve", "--keystore", str(keystore),
+                                 "--password-file", str(pw), "--upstream", upstream + "/api/v1", "--state-dir", str(tmp_path / "state"),
+                                 "--print-env"], pass_fds=(a, b), stdout=subprocess.PIPE, stderr=open(tmp_path / "agent.log", "wb"))
+        unix.close()
+        tcp.close()
+        try:
+            assert proc.stdout.readline().decode().startswith(f"VENICE_AGENT_SOCK={path};")
+            assert proc.stdout.readline().decode().startswith(f"VENICE_AGENT_URL=http://127.0.0.1:{port};")
+            with client(path) as c:
+                status = c.get("/agent/v1/status").json()
+                assert status["address"] == address and status["listen"] == f"127.0.0.1:{port}"
+                token = c.post("/agent/v1/clients", json={"name": "app", "routes": ["image"]}).json()["token"]
+            with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=60) as tcp_client:
+                answer = tcp_client.post("/api/v1/image/generate", json=IMAGE, headers={"Authorization": "Bearer " + token})
+                assert answer.status_code == 200, answer.text
+                assert tcp_client.get("/api/v1/models").status_code == 401
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=30) == 0
+        # The socket is systemd's: the agent neither replaced nor removed it.
+        assert path.exists()

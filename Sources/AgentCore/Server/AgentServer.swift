@@ -45,7 +45,9 @@ public struct AgentServer: Sendable {
     public func run(shutdown handle: ShutdownHandle? = nil, onReady: @escaping @Sendable () -> Void = {}) async throws {
         // Other allowed uids need to reach the socket; SO_PEERCRED still decides who is served.
         let sharedSocket = !configuration.allowedUIDs.isEmpty
-        try SocketPreparation.prepare(path: configuration.socketPath, sharedWithOtherUsers: sharedSocket)
+        let activation = configuration.activation
+        // A socket systemd passed is its to create, mode and remove.
+        if activation?.unix == nil { try SocketPreparation.prepare(path: configuration.socketPath, sharedWithOtherUsers: sharedSocket) }
         OpenFileLimit.raise()
         let agent = try await buildAgent(configuration: configuration, session: session, logger: logger, crashHook: crashHook,
                                          listener: listener)
@@ -54,44 +56,56 @@ public struct AgentServer: Sendable {
         let timeouts = AgentHTTP1Channel.Timeouts(header: TimeAmount(configuration.headerTimeout), idle: TimeAmount(configuration.idleTimeout),
                                                   body: TimeAmount(configuration.bodyTimeout))
         let readsProcessIdentity = !configuration.bindings.isEmpty
-        let server = HTTPServerBuilder { responder in
-            AgentHTTP1Channel(responder: responder, registry: connections, timeouts: timeouts, readsProcessIdentity: readsProcessIdentity)
+        let logger = self.logger
+        @Sendable func channel(_ transport: ConnectionRegistry.Transport, responder: @escaping HTTPChannelHandler.Responder) -> AgentHTTP1Channel {
+            AgentHTTP1Channel(responder: responder, registry: connections, timeouts: timeouts,
+                              readsProcessIdentity: readsProcessIdentity && transport == .unixSocket, transport: transport)
         }
         let socketPath = configuration.socketPath
-        // The socket is created 0600 (umask), so no other user can even connect — unless other
-        // uids are allowed, when it is 0666 and SO_PEERCRED alone decides.
-        let previousMask = umask(0o177)
-        let socketMode: mode_t = sharedSocket ? 0o666 : 0o600
-        let ready = ReadyCountdown(servers: configuration.listen == nil ? 1 : 2, onReady: onReady)
-        let app = Application(
-            router: agent.router,
-            server: server,
-            configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "venice-agent"),
-            services: [LifetimeReaper(session: session, ledger: ledger, logger: logger),
-                       PendingPaymentResolver(topUps: agent.topUps, session: session, logger: logger), agent.reconciler, agent.apiKeys,
-                       agent.requests, agent.prices]
-                + (ledger.path.map { [WALCheckpointer(path: $0, interval: .seconds(2), logger: logger)] } ?? []),
-            onServerRunning: { _ in
-                umask(previousMask)
-                chmod(socketPath, socketMode)
-                ready.arrive()
-            },
-            logger: logger
-        )
-        var servers: [any Service] = [app]
-        if let listen = configuration.listen {
-            // The same router behind a loopback TCP listener: its connections are marked TCP, so
-            // `LoopbackGuard` and `CallerResolver` require a token, a loopback Host and Origin,
-            // and keep the owner's API off it.
-            let tcp = HTTPServerBuilder { responder in
-                AgentHTTP1Channel(responder: responder, registry: connections, timeouts: timeouts, readsProcessIdentity: false,
-                                  transport: .loopbackTCP)
-            }
-            let listener = self.listener
-            let logger = self.logger
+        let ready = ReadyCountdown(servers: configuration.listen == nil && activation?.tcp == nil ? 1 : 2, onReady: onReady)
+        let services: [any Service] = [LifetimeReaper(session: session, ledger: ledger, logger: logger),
+                                       PendingPaymentResolver(topUps: agent.topUps, session: session, logger: logger), agent.reconciler,
+                                       agent.apiKeys, agent.requests, agent.prices]
+            + (ledger.path.map { [WALCheckpointer(path: $0, interval: .seconds(2), logger: logger)] } ?? [])
+        var servers: [any Service] = []
+        if let inherited = activation?.unix {
+            servers.append(InheritedSocketServer(descriptor: inherited.descriptor,
+                                                 channel: channel(.unixSocket, responder: InheritedSocketServer.responder(agent.router, logger: logger)),
+                                                 onRunning: { _ in ready.arrive() }, logger: logger))
+        } else {
+            // The socket is created 0600 (umask), so no other user can even connect — unless other
+            // uids are allowed, when it is 0666 and SO_PEERCRED alone decides.
+            let previousMask = umask(0o177)
+            let socketMode: mode_t = sharedSocket ? 0o666 : 0o600
             servers.append(Application(
                 router: agent.router,
-                server: tcp,
+                server: HTTPServerBuilder { responder in channel(.unixSocket, responder: responder) },
+                configuration: .init(address: .unixDomainSocket(path: socketPath), serverName: "venice-agent"),
+                onServerRunning: { _ in
+                    umask(previousMask)
+                    chmod(socketPath, socketMode)
+                    ready.arrive()
+                },
+                logger: logger
+            ))
+        }
+        // The same router behind a loopback TCP listener: its connections are marked TCP, so
+        // `LoopbackGuard` and `CallerResolver` require a token, a loopback Host and Origin, and
+        // keep the owner's API off it.
+        let listener = self.listener
+        if let inherited = activation?.tcp {
+            servers.append(InheritedSocketServer(descriptor: inherited.descriptor,
+                                                 channel: channel(.loopbackTCP, responder: InheritedSocketServer.responder(agent.router, logger: logger)),
+                                                 onRunning: { _ in
+                                                     listener.set(inherited.address)
+                                                     logger.notice("listening on loopback TCP passed by systemd (client tokens only)",
+                                                                   metadata: ["listen": "\(inherited.address)"])
+                                                     ready.arrive()
+                                                 }, logger: logger))
+        } else if let listen = configuration.listen {
+            servers.append(Application(
+                router: agent.router,
+                server: HTTPServerBuilder { responder in channel(.loopbackTCP, responder: responder) },
                 configuration: .init(address: .hostname(listen.host, port: listen.port), serverName: "venice-agent"),
                 onServerRunning: { channel in
                     let port = channel.localAddress?.port ?? listen.port
@@ -104,8 +118,9 @@ public struct AgentServer: Sendable {
             ))
         }
         let drain = ShutdownDrain(tracker: agent.inFlight, grace: .seconds(configuration.shutdownGraceSeconds), logger: logger)
-        // Stopped in reverse order: the drain first (in-flight responses finish), then the server.
-        var groupConfig = ServiceGroupConfiguration(services: servers + [drain], logger: logger)
+        // Stopped in reverse order: the drain first (in-flight responses finish), then the servers,
+        // then the services behind them.
+        var groupConfig = ServiceGroupConfiguration(services: services + servers + [drain], logger: logger)
         groupConfig.gracefulShutdownSignals = [.sigterm, .sigint]
         groupConfig.maximumGracefulShutdownDuration = .seconds(configuration.shutdownGraceSeconds)
         let group = ServiceGroup(configuration: groupConfig)
@@ -121,7 +136,7 @@ public struct AgentServer: Sendable {
         session.lock()
         try? await agent.requests.flush()
         await ledger.audit(.lock, "agent stopped")
-        unlink(socketPath)
+        if activation?.unix == nil { unlink(socketPath) }
         try? await agent.http.shutdown()
         try outcome.get()
         logger.notice("venice-agent stopped; key zeroed, socket removed")

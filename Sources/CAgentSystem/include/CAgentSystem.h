@@ -22,4 +22,9 @@ long venice_raise_open_files(long wanted);
 /* The owner uid and st_mode (type and permission bits) of `path`; `follow_links` 0 = lstat.
    Returns 0, or the errno. (Swift's view of struct stat depends on which C modules are loaded.) */
 int venice_file_status(const char *path, int follow_links, uint32_t *uid, uint32_t *mode);
+/* What a descriptor inherited from systemd (socket activation) is: a listening stream socket
+   and its local address. family: 1 = Unix (path in `path`, NUL-terminated), 4 = IPv4,
+   6 = IPv6 (address bytes in `address`, 4 or 16, and `port`). Returns 0, or -1 when the
+   descriptor is not a listening stream socket of those families. Also sets FD_CLOEXEC. */
+int venice_listening_socket(int fd, int *family, char *path, int path_capacity, uint8_t *address, uint16_t *port);
 #endif

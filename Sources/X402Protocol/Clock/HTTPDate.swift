@@ -2,6 +2,18 @@
 public enum HTTPDate {
     private static let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 
+    private static let weekdays = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"]
+
+    /// Unix seconds (0 or later) as IMF-fixdate, for a `Date` header.
+    public static func format(secondsSince1970 seconds: Int64) -> String {
+        let seconds = max(0, seconds)
+        let days = seconds / 86_400
+        let (year, month, day) = CivilTime.civilFromDays(days)
+        let rest = Int(seconds % 86_400)
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        return "\(weekdays[Int(days % 7)]), \(two(day)) \(months[month - 1]) \(year) \(two(rest / 3600)):\(two(rest / 60 % 60)):\(two(rest % 60)) GMT"
+    }
+
     public static func parse(_ text: String) -> Int64? {
         let parts = text.split(separator: " ", omittingEmptySubsequences: true)
         guard parts.count == 6, parts[5] == "GMT", parts[0].hasSuffix(","),

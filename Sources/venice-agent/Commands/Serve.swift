@@ -101,6 +101,18 @@ struct Serve: AsyncParsableCommand {
         }
         if let socket { configuration.socketPath = socket }
         if let listen { configuration.listen = try? LoopbackAddress(parsing: listen) }
+        // systemd socket activation: serve the sockets it passed (their own path and port win).
+        do {
+            if let activation = try SocketActivation.inherited(environment: environment) {
+                configuration.activation = activation
+                if let unix = activation.unix { configuration.socketPath = unix.address }
+                if let tcp = activation.tcp { configuration.listen = tcp.address }
+            }
+        } catch {
+            KeyCommands.printError(error.description)
+            throw ExitCode.failure
+        }
+        SocketActivation.clearEnvironment()
         if let upstream { configuration.upstream = upstream }
         if let stateDir { configuration.stateDirectory = stateDir }
         if let lifetime { configuration.lifetime = DurationParser.parse(lifetime) }

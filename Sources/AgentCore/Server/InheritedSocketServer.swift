@@ -1,0 +1,70 @@
+import Hummingbird
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOExtras
+import NIOPosix
+import ServiceLifecycle
+import X402Protocol
+
+/// Serves the agent's router on a listening socket it did not bind: one systemd passed
+/// (socket activation). Hummingbird binds only by address, so this is the small part of its
+/// server the agent needs — accept on the inherited descriptor, run each connection through
+/// `AgentHTTP1Channel` (the same peer reading, limits and timeouts as the agent's own
+/// sockets), and on graceful shutdown stop accepting and let answers in progress finish.
+struct InheritedSocketServer: Service {
+    let descriptor: Int32
+    let channel: AgentHTTP1Channel
+    let onRunning: @Sendable (any Channel) async -> Void
+    let logger: Logger
+
+    /// The router as Hummingbird's HTTP responder (what `Application` does for its own server).
+    static func responder(_ router: Router<AgentRequestContext>, logger: Logger) -> HTTPChannelHandler.Responder {
+        let responder = router.buildResponder()
+        return { request, writer, channel in
+            let context = AgentRequestContext(source: ApplicationRequestContextSource(channel: channel, logger: logger))
+            var response: Response
+            do {
+                response = try await responder.respond(to: request, context: context)
+            } catch {
+                response = Response(status: .internalServerError)
+            }
+            response.headers[.date] = HTTPDate.format(secondsSince1970: AgentLedger.nowMilliseconds() / 1000)
+            response.headers[.server] = "venice-agent"
+            try await writer.write(response: response.head, body: response.body)
+        }
+    }
+
+    func run() async throws {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let quiescing = ServerQuiescingHelper(group: group)
+        let childChannel = channel
+        let logger = self.logger
+        let server = try await ServerBootstrap(group: group)
+            .serverChannelInitializer { serverChannel in
+                serverChannel.eventLoop.makeCompletedFuture {
+                    try serverChannel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: serverChannel))
+                }
+            }
+            .childChannelOption(.allowRemoteHalfClosure, value: true)
+            .bind(NIOBSDSocket.Handle(descriptor), serverBackPressureStrategy: nil) { channel in
+                childChannel.setup(channel: channel, logger: logger)
+            }
+        await withGracefulShutdownHandler {
+            await onRunning(server.channel)
+            await withDiscardingTaskGroup { tasks in
+                do {
+                    try await server.executeThenClose { inbound in
+                        for try await connection in inbound {
+                            tasks.addTask { await childChannel.handle(value: connection, logger: logger) }
+                        }
+                    }
+                } catch {
+                    logger.error("inherited socket stopped accepting", metadata: ["error": "\(error)"])
+                }
+            }
+        } onGracefulShutdown: {
+            quiescing.initiateShutdown(promise: nil)
+        }
+    }
+}
