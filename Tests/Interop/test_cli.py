@@ -311,6 +311,33 @@ def test_spend_table_sums_to_the_simulators_charges(tmp_path):
         assert "z-image-turbo" in table and table.splitlines()[-1].startswith("total")
 
 
+def test_spend_chart_draws_30_days_stacked_by_client_fitting_the_width_with_todays_total(tmp_path):
+    import datetime
+    key, address = new_key()
+    with simulator("--fund", f"{address}=5") as upstream, agent(upstream, key) as (sock, _, _):
+        token = json.loads(ok(cli("clients", "add", "painter", "--routes", "image", "--json", sock=sock)))["token"]
+        ok(cli("image", "generate", "a kite", "--size", "64x64", "--variants", "3", "--out", tmp_path, sock=sock))
+        ok(cli("image", "generate", "a boat", "--size", "64x64", "--out", tmp_path, sock=sock, env={"VENICE_AGENT_TOKEN": token}))
+        today = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+        by_day = {r["key"]: r["charged_usd"] for r in json.loads(ok(cli("spend", "--by", "day", "--json", sock=sock)))["rows"]}
+        for width in (60, 120):
+            chart = ok(cli("spend", "--chart", sock=sock, env={"COLUMNS": str(width)})).splitlines()
+            days = [line for line in chart if line[:4].isdigit()]
+            assert len(days) == 30 and days[-1].startswith(today), chart
+            assert all(len(line) <= width for line in chart[1:]), chart
+            assert all("\x1b" not in line for line in chart)  # not a terminal: plain ASCII
+            # Today's bar: the default client's share drawn with '#', painter's with '=', 3:1.
+            bar = days[-1].split("|", 1)[1]
+            assert bar.count("#") == pytest.approx(3 * bar.count("="), abs=2) and bar.count("=") >= 1, days[-1]
+            assert days[-1].rstrip().endswith("$" + format(by_day[today], ".2f")), (days[-1], by_day)
+            assert all(line.rstrip().endswith("$0.00") for line in days[:-1])
+            assert "# default" in chart[-1] and "= painter" in chart[-1], chart[-1]
+        by_model = ok(cli("spend", "--chart", "--by", "model", sock=sock, env={"COLUMNS": "80"}))
+        assert "z-image-turbo" in by_model.splitlines()[-1]
+        refused = cli("spend", "--chart", "--by", "route", sock=sock)
+        assert refused.returncode != 0 and "client or model" in refused.stderr
+
+
 def test_spend_includes_transcription_charges(tmp_path):
     key, address = new_key()
     with simulator("--fund", f"{address}=5") as upstream, agent(upstream, key) as (sock, _, _):

@@ -220,6 +220,34 @@ final class RequestLedger: Service, Sendable {
         }
     }
 
+    /// Spending per UTC day and, within each day, per client or model (`spend --chart`).
+    struct StackedRow: Sendable {
+        let day: String
+        let key: String
+        let requests: Int
+        let estimateMicro: Int64
+        let chargedMicro: Int64
+    }
+
+    func spendPerDay(since: Int64, stack: String, client: String? = nil) async throws -> [StackedRow] {
+        let key: String
+        switch stack {
+        case "client": key = "client"
+        case "model": key = "COALESCE(model, '-')"
+        default: throw AgentError.badRequest("stack must be client or model")
+        }
+        try await flush()
+        return try await ledger.writer.read { db in
+            try Row.fetchAll(db, sql: """
+                SELECT strftime('%Y-%m-%d', started_at / 1000, 'unixepoch') AS d, \(key) AS k, COUNT(*) AS n,
+                       COALESCE(SUM(estimate_micro), 0) AS est, \(Self.spentExpression) AS charged
+                FROM requests WHERE started_at >= ? AND (? IS NULL OR client = ?) GROUP BY d, k ORDER BY d, k
+                """, arguments: [since, client, client]).map {
+                StackedRow(day: $0["d"], key: $0["k"], requests: $0["n"], estimateMicro: $0["est"], chargedMicro: $0["charged"])
+            }
+        }
+    }
+
     /// One request's row as the owner sees it (`GET /agent/v1/requests/:id`).
     struct RequestRow: Sendable {
         let id: String

@@ -116,6 +116,31 @@ struct AgentAPI: Sendable {
             }
             sinceMilliseconds = ts.milliseconds
         }
+        // `by=day&stack=client|model`: each day's spending split per client or model (charts).
+        if by == "day", let stack = request.uri.queryParameters["stack"].map(String.init) {
+            let stacked: [RequestLedger.StackedRow]
+            do { stacked = try await requests.spendPerDay(since: sinceMilliseconds, stack: stack, client: client) } catch let error as AgentError {
+                throw error
+            } catch {
+                throw .ledger("cannot read the ledger: \(error)")
+            }
+            var days: [(String, [RequestLedger.StackedRow])] = []
+            for row in stacked {
+                if days.last?.0 == row.day { days[days.count - 1].1.append(row) } else { days.append((row.day, [row])) }
+            }
+            return Response.json([
+                "by": "day", "stack": .string(stack),
+                "rows": .array(days.map { day, parts in
+                    ["key": .string(day), "requests": .number(String(parts.map(\.requests).reduce(0, &+))),
+                     "estimate_usd": Money.json(Self.total(parts.map(\.estimateMicro))),
+                     "charged_usd": Money.json(Self.total(parts.map(\.chargedMicro))),
+                     "parts": .array(parts.map { ["key": .string($0.key), "requests": .number(String($0.requests)),
+                                                  "estimate_usd": Money.json($0.estimateMicro), "charged_usd": Money.json($0.chargedMicro)] })]
+                }),
+                "total_estimate_usd": Money.json(Self.total(stacked.map(\.estimateMicro))),
+                "total_charged_usd": Money.json(Self.total(stacked.map(\.chargedMicro))),
+            ])
+        }
         let rows: [RequestLedger.SpendRow]
         do { rows = try await requests.spend(since: sinceMilliseconds, by: by, client: client) } catch let error as AgentError { throw error } catch {
             throw .ledger("cannot read the ledger: \(error)")
@@ -124,8 +149,8 @@ struct AgentAPI: Sendable {
             "by": .string(by),
             "rows": .array(rows.map { ["key": .string($0.key), "requests": .number(String($0.requests)),
                                        "estimate_usd": Money.json($0.estimateMicro), "charged_usd": Money.json($0.chargedMicro)] }),
-            "total_estimate_usd": Money.json(rows.map(\.estimateMicro).reduce(0, +)),
-            "total_charged_usd": Money.json(rows.map(\.chargedMicro).reduce(0, +)),
+            "total_estimate_usd": Money.json(Self.total(rows.map(\.estimateMicro))),
+            "total_charged_usd": Money.json(Self.total(rows.map(\.chargedMicro))),
         ])
     }
 
@@ -307,6 +332,11 @@ struct AgentAPI: Sendable {
         } catch {
             throw .badRequest("the body must be a JSON object under \(limit / 1024) KiB")
         }
+    }
+
+    /// A sum of ledger amounts, held at `Money.maxMicro` rather than overflowing.
+    static func total(_ amounts: [Int64]) -> Int64 {
+        amounts.reduce(0) { Money.sum($0, $1) ?? Money.maxMicro }
     }
 
     static func optionalCount(_ value: JSONValue?, _ name: String, upTo limit: Int) throws(AgentError) -> Int? {

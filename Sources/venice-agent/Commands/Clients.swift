@@ -81,7 +81,7 @@ extension Clients {
                     let models = c["models"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ",") ?? "any"
                     func count(_ key: String) -> String { c[key]?.doubleValue.flatMap { Int(exactly: $0) }.map(String.init) ?? "-" }
                     func limit(_ key: String) -> String { c[key]?.doubleValue == nil ? "-" : ClientCommands.usd(c[key]) }
-                    table.append([ClientCommands.text(c["name"]), routes, models, ClientCommands.usd(c["max_request_usd"]),
+                    table.append([ClientCommands.text(c["name"]), routes, models, limit("max_request_usd"),
                                   ClientCommands.usd(c["spent_today_usd"]) + " / " + limit("daily_usd"),
                                   ClientCommands.usd(c["spent_month_usd"]) + " / " + limit("monthly_usd"),
                                   count("max_parallel"), count("requests_per_minute"), c["expires_at"]?.stringValue ?? "never"])
