@@ -51,9 +51,10 @@ final class LedgerHold: Sendable {
     let client: String
     /// The UTC day the estimate is held against.
     let day: Int64
+    /// The estimate admitted with the request (`heldMicro` is what is held now).
     let estimateMicro: Int64
     private let requests: RequestLedger
-    private let state: Mutex<(model: String?, finished: Bool)>
+    private let state: Mutex<(model: String?, finished: Bool, heldMicro: Int64)>
 
     init(id: String, client: String, day: Int64, estimateMicro: Int64, model: String?, requests: RequestLedger) {
         self.id = id
@@ -61,10 +62,27 @@ final class LedgerHold: Sendable {
         self.day = day
         self.estimateMicro = estimateMicro
         self.requests = requests
-        self.state = Mutex((model, false))
+        self.state = Mutex((model, false, estimateMicro))
     }
 
     var model: String? { state.withLock { $0.model } }
+
+    /// The amount held against the budget now: the estimate, or the answer's usage cost once settled.
+    var heldMicro: Int64 { state.withLock { $0.heldMicro } }
+
+    /// Replaces the held amount by `micro` (the answer's usage cost) while the row is open;
+    /// returns the amount it replaced, nil when the row is already finished. Under the hold's
+    /// lock, so a concurrent `finish` sees either the old amount or the settled one, never both.
+    @discardableResult
+    func settle(micro: Int64) -> Int64? {
+        state.withLock { s -> Int64? in
+            guard !s.finished else { return nil }
+            let previous = s.heldMicro
+            s.heldMicro = micro
+            requests.settle(id: id, client: client, day: day, fromMicro: previous, toMicro: micro)
+            return previous
+        }
+    }
 
     func setModel(_ model: String) {
         state.withLock { $0.model = $0.model ?? model }
@@ -72,22 +90,23 @@ final class LedgerHold: Sendable {
     }
 
     func finish(status: Int, bytesOut: Int = 0, upstreamRequestID: String? = nil) {
-        guard claim() else { return }
-        requests.finish(id: id, client: client, day: day, estimateMicro: estimateMicro, status: status, bytesOut: bytesOut,
+        guard let held = claim() else { return }
+        requests.finish(id: id, client: client, day: day, estimateMicro: held, status: status, bytesOut: bytesOut,
                         upstreamRequestID: upstreamRequestID)
     }
 
-    private func claim() -> Bool {
+    /// The amount held, when this call is the one that finishes the row.
+    private func claim() -> Int64? {
         state.withLock { s in
-            guard !s.finished else { return false }
+            guard !s.finished else { return nil }
             s.finished = true
-            return true
+            return s.heldMicro
         }
     }
 
     deinit {
-        if claim() {
-            requests.finish(id: id, client: client, day: day, estimateMicro: estimateMicro, status: 599, bytesOut: 0, upstreamRequestID: nil)
+        if let held = claim() {
+            requests.finish(id: id, client: client, day: day, estimateMicro: held, status: 599, bytesOut: 0, upstreamRequestID: nil)
         }
     }
 }
