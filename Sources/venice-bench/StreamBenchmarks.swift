@@ -20,7 +20,9 @@ enum StreamBenchmarks {
 
     static func run(count: Int) async throws {
         print("== Streamed chat, agent vs direct (POST /chat/completions stream + include_usage, \(count) sequential per cell, one process) ==")
-        print("event gap   direct TTFB p50  p99 ms   tok/s    agent TTFB p50  p99 ms   tok/s   added TTFB p50  agent/direct tok/s")
+        print("event gap " + "direct TTFB p50".leftPad(15) + " " + "p99 ms".leftPad(7) + " " + "tok/s".leftPad(9) + " "
+              + "agent TTFB p50".leftPad(15) + " " + "p99 ms".leftPad(7) + " " + "tok/s".leftPad(9) + " "
+              + "added TTFB p50".leftPad(16) + " " + "agent/direct tok/s".leftPad(19))
         for gap in [0, 20] {
             try await AgentBenchmarks.withBench(latency: 0, maxInFlight: 5, streamEventDelay: gap) { bench in
                 let agentURL = URL(httpURLWithSocketPath: bench.socketPath, uri: "/api/v1/chat/completions")?.absoluteString ?? ""
