@@ -206,6 +206,36 @@ struct UsageSettlementTests {
         }
     }
 
+    @Test("usage above the estimate is recorded at its cost and audited; unreadable usage or an unpriced model keep the estimate")
+    func settlerEdges() async throws {
+        try await withOfflineAgentParts { parts in
+            let requests = try await RequestLedger(ledger: parts.ledger)
+            let catalog: [String: JSONValue] = ["m": ["model_spec": ["pricing": Self.pricing]]]
+            let settler = UsageSettler(prices: PriceBook(venice: UnitTests.FixedPrices(models: ["text": catalog], quote: nil), logger: parts.logger),
+                                       ledger: parts.ledger)
+            func admit(_ id: String, model: String, estimate: Int64) throws -> LedgerHold {
+                let start = RequestLedger.Start(id: id, client: "c", uid: 0, pid: 1, method: "POST", route: "/api/v1/chat/completions",
+                                                model: model, estimateMicro: estimate, bytesIn: 10)
+                guard case .admitted(let day) = requests.admit(start, policy: .allowAll) else { throw HarnessError("not admitted") }
+                return LedgerHold(id: id, client: "c", day: day, estimateMicro: estimate, model: model, requests: requests)
+            }
+            // 1,000 in, 100 out: 290 micro-dollars, over an estimate of 100.
+            let over = try admit("r1", model: "m", estimate: 100)
+            #expect(await settler.settle(over, usage: ["prompt_tokens": 1_000, "completion_tokens": 100]) == 290)
+            #expect(requests.spentToday(client: "c") == 290)
+            let audit = try await parts.ledger.auditEvents(limit: 10)
+            #expect(audit.contains { $0.kind == "usage_over_estimate" && $0.detail.contains("r1") })
+            over.finish(status: 200)
+
+            let hostile = try admit("r2", model: "m", estimate: 5_000)
+            #expect(await settler.settle(hostile, usage: ["prompt_tokens": -1, "completion_tokens": 100]) == nil)
+            let unpriced = try admit("r3", model: "unlisted", estimate: 5_000)
+            #expect(await settler.settle(unpriced, usage: ["prompt_tokens": 1_000, "completion_tokens": 100]) == nil)
+            #expect(requests.spentToday(client: "c") == 290 + 5_000 + 5_000)
+            #expect(try await parts.ledger.auditEvents(limit: 10).count { $0.kind == "usage_over_estimate" } == 1)
+        }
+    }
+
     // MARK: through the agent
 
     @Test("a limited client's chats, streamed and not, are counted at their usage cost: a budget two estimates would pass serves both")
