@@ -48,6 +48,13 @@ public struct SimulatorConfiguration: Sendable {
     public var mp3EncoderTimeout: Duration = .seconds(10)
     /// Logs one line per request when true.
     public var logRequests: Bool = true
+    /// Test knob (no Venice behaviour): a pause between the events of a streamed chat answer, in milliseconds
+    /// (0: none), so a stream takes time to produce — for time-to-first-byte figures (`venice-bench`).
+    public var streamEventDelayMilliseconds: Int = 0
+    /// Test knob (no Venice behaviour): awaited before a streamed chat answer's last event (the `finish_reason`
+    /// chunk with `usage`, then `[DONE]`) is written, so a test can hold the stream open and check what a client
+    /// already received — ordering, never timing.
+    public var beforeLastStreamEvent: (@Sendable () async -> Void)? = nil
 
     public init() {}
 }

@@ -93,7 +93,9 @@ enum AgentBenchmarks {
         }
     }
 
-    static func withBench(latency: Int, maxInFlight: Int, _ body: @escaping @Sendable (Running) async throws -> Void) async throws {
+    /// `streamEventDelay`: the simulator's pause between a streamed chat's events (its test knob), in ms.
+    static func withBench(latency: Int, maxInFlight: Int, streamEventDelay: Int = 0,
+                          _ body: @escaping @Sendable (Running) async throws -> Void) async throws {
         let dir = "/tmp/vb-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -103,6 +105,7 @@ enum AgentBenchmarks {
         config.logRequests = false
         config.faults.latencyMilliseconds = latency
         config.concurrencyLimit = maxInFlight
+        config.streamEventDelayMilliseconds = streamEventDelay
         config.funds = Dictionary(uniqueKeysWithValues: ([agentKey] + directKeys).map { ($0.address.lowercasedHex, 1_000_000) })
         var pw = Array("bench".utf8)
         let keystore = dir + "/key.json"

@@ -98,6 +98,24 @@ def test_openai_sdk_streams_chat_deltas_through_the_agent_with_usage_on_the_last
         assert abs(agent_charged_total(sock) - spent) < 1e-6
 
 
+def test_a_streamed_chat_is_counted_at_its_usage_cost_as_soon_as_it_ends_not_at_its_estimate():
+    key, address = funded_key()
+    with simulator("--fund", f"{address}=20") as upstream, agent(upstream, key) as (sock, _, _):
+        # 4,000 tokens out at $30 / 1M bound the estimate above $0.12; the answer is a few hundred tokens.
+        chunks = list(sdk_over(sock).chat.completions.create(
+            model=TEXT_MODEL, messages=[{"role": "user", "content": "Tell me about owls"}], max_tokens=4000, stream=True,
+            stream_options={"include_usage": True}))
+        usage = chunks[-1].usage
+        assert usage is not None
+        cost = (usage.prompt_tokens * 6 + usage.completion_tokens * 30) / 1_000_000
+        assert cost < 0.05
+        # Straight away, reconciled or not: the row holds the usage cost (to the micro-dollar).
+        with client(sock) as c:
+            spend = c.get("/agent/v1/spend").json()
+        assert abs(spend["total_estimate_usd"] - cost) < 2e-6, spend
+        assert abs(spend["total_charged_usd"] - cost) < 2e-6, spend
+
+
 def agent_charged_total(sock) -> float:
     with client(sock) as c:
         answer = c.get("/agent/v1/spend")

@@ -247,4 +247,6 @@ public enum AuditKind: String, Sendable, CaseIterable {
     case clientAdded = "client_added"
     case clientRemoved = "client_removed"
     case unexplainedCharge = "unexplained_charge"
+    /// An answer's usage cost more than the estimate held for it (recorded at the usage cost).
+    case usageOverEstimate = "usage_over_estimate"
 }

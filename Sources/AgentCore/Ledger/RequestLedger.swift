@@ -40,6 +40,8 @@ final class RequestLedger: Service, Sendable {
         case start(Start, startedAt: Int64)
         case model(id: String, model: String)
         case finish(id: String, status: Int, bytesOut: Int, upstreamRequestID: String?, finishedAt: Int64)
+        /// The row's estimate replaced by the answer's usage cost (`settle`).
+        case settle(id: String, estimateMicro: Int64)
     }
 
     struct Start: Sendable {
@@ -113,6 +115,16 @@ final class RequestLedger: Service, Sendable {
         enqueue(.finish(id: id, status: status, bytesOut: bytesOut, upstreamRequestID: upstreamRequestID, finishedAt: AgentLedger.nowMilliseconds()))
     }
 
+    /// Replaces an open row's held estimate (`fromMicro`) by what its answer says it used
+    /// (`toMicro`), before the row is finished: the day's spending moves by the difference and the
+    /// row's `estimate_micro` becomes the settled amount, so the reconciler's later `charge −
+    /// estimate` counts from it (the row cannot be matched to a charge before it is finished, and
+    /// this write is queued before the finish).
+    func settle(id: String, client: String, day: Int64, fromMicro: Int64, toMicro: Int64) {
+        book.adjust(Money.sum(toMicro, -fromMicro) ?? 0, client: client, day: day)
+        enqueue(.settle(id: id, estimateMicro: toMicro))
+    }
+
     private func enqueue(_ write: Write) {
         queue.withLock { $0.writes.append(write) }
         wake.yield()
@@ -175,6 +187,8 @@ final class RequestLedger: Service, Sendable {
                 try db.cachedStatement(sql: """
                     UPDATE requests SET status = ?, bytes_out = ?, upstream_request_id = COALESCE(?, upstream_request_id), finished_at = ? WHERE id = ?
                     """).execute(arguments: [status, bytesOut, upstreamRequestID, finishedAt, id])
+            case .settle(let id, let estimateMicro):
+                try db.cachedStatement(sql: "UPDATE requests SET estimate_micro = ? WHERE id = ?").execute(arguments: [estimateMicro, id])
             }
         }
     }

@@ -92,11 +92,12 @@ final class LedgerHold: Sendable {
     let client: String
     /// The UTC day the estimate is held against.
     let day: Int64
+    /// The estimate admitted with the request (`heldMicro` is what is held now).
     let estimateMicro: Int64
     /// Past the client's soft limit: the answer's `X-Agent-Budget-Warning`.
     let warning: String?
     private let requests: RequestLedger
-    private let state: Mutex<(model: String?, finished: Bool)>
+    private let state: Mutex<(model: String?, finished: Bool, heldMicro: Int64)>
     /// Runs once when the row is finished (gives back a parallel slot).
     private let onFinish: (@Sendable () -> Void)?
 
@@ -109,10 +110,27 @@ final class LedgerHold: Sendable {
         self.requests = requests
         self.warning = warning
         self.onFinish = onFinish
-        self.state = Mutex((model, false))
+        self.state = Mutex((model, false, estimateMicro))
     }
 
     var model: String? { state.withLock { $0.model } }
+
+    /// The amount held against the budget now: the estimate, or the answer's usage cost once settled.
+    var heldMicro: Int64 { state.withLock { $0.heldMicro } }
+
+    /// Replaces the held amount by `micro` (the answer's usage cost) while the row is open;
+    /// returns the amount it replaced, nil when the row is already finished. Under the hold's
+    /// lock, so a concurrent `finish` sees either the old amount or the settled one, never both.
+    @discardableResult
+    func settle(micro: Int64) -> Int64? {
+        state.withLock { s -> Int64? in
+            guard !s.finished else { return nil }
+            let previous = s.heldMicro
+            s.heldMicro = micro
+            requests.settle(id: id, client: client, day: day, fromMicro: previous, toMicro: micro)
+            return previous
+        }
+    }
 
     func setModel(_ model: String) {
         state.withLock { $0.model = $0.model ?? model }
@@ -120,24 +138,25 @@ final class LedgerHold: Sendable {
     }
 
     func finish(status: Int, bytesOut: Int = 0, upstreamRequestID: String? = nil) {
-        guard claim() else { return }
+        guard let held = claim() else { return }
         onFinish?()
-        requests.finish(id: id, client: client, day: day, estimateMicro: estimateMicro, status: status, bytesOut: bytesOut,
+        requests.finish(id: id, client: client, day: day, estimateMicro: held, status: status, bytesOut: bytesOut,
                         upstreamRequestID: upstreamRequestID)
     }
 
-    private func claim() -> Bool {
+    /// The amount held, when this call is the one that finishes the row.
+    private func claim() -> Int64? {
         state.withLock { s in
-            guard !s.finished else { return false }
+            guard !s.finished else { return nil }
             s.finished = true
-            return true
+            return s.heldMicro
         }
     }
 
     deinit {
-        if claim() {
+        if let held = claim() {
             onFinish?()
-            requests.finish(id: id, client: client, day: day, estimateMicro: estimateMicro, status: 599, bytesOut: 0, upstreamRequestID: nil)
+            requests.finish(id: id, client: client, day: day, estimateMicro: held, status: 599, bytesOut: 0, upstreamRequestID: nil)
         }
     }
 }

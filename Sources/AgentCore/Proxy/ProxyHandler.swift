@@ -131,7 +131,7 @@ struct ProxyHandler: Sendable {
         // 9. Stream the answer back; the slot and the ledger row are settled when the body ends.
         let started = ContinuousClock.now
         var response = relay.response(answer, lease: lease2, hold: hold, streamedBody: body.limited, signedIn: route.auth == .signIn,
-                                      notes: context.notes)
+                                      notes: context.notes, settlesUsage: UsageSettler.routes.contains(route.template))
         if let autoTopUpNote { response.headers[.agentAutoTopUp] = autoTopUpNote }
         metrics.record(.response, .now - started)
         let overhead = clock.overhead

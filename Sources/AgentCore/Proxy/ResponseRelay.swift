@@ -8,13 +8,17 @@ import VeniceClient
 /// Venice's answer back to the client: its headers filtered, its body streamed as it comes.
 /// The upstream slot and the ledger row are settled when the body has been written (or has
 /// failed); reconciliation is asked to look for the charge once a signed request succeeded.
+/// A text answer's `usage` settles the row's hold first (`UsageSettler`), read as the chunks
+/// pass (`UsageWatch`), never holding one back.
 struct ResponseRelay: Sendable {
     let reconciler: ChargeReconciler
+    /// Settles text requests' holds with their answers' usage (nil: estimates stay until reconciled).
+    var settler: UsageSettler? = nil
 
     /// `streamedBody`, when the request body was streamed upstream, is closed before the answer
     /// completes: the connection reads the rest of the request itself afterwards.
     func response(_ answer: UpstreamResponse, lease: UpstreamScheduler.Lease?, hold: LedgerHold?, streamedBody: LimitedBody<RequestBody>?,
-                  signedIn: Bool, notes: RequestNotes?) -> Response {
+                  signedIn: Bool, notes: RequestNotes?, settlesUsage: Bool = false) -> Response {
         var fields = HTTPFields()
         for (name, value) in HeaderFilter.returnable(answer.headers) {
             if let field = HTTPField.Name(name) { fields.append(HTTPField(name: field, value: value)) }
@@ -30,12 +34,17 @@ struct ResponseRelay: Sendable {
         let retries = answer.retries.map(\.rawValue)
         let status = HTTPResponse.Status(code: answer.status)
         let reconciler = self.reconciler
+        // Only a successful text answer's usage settles its hold.
+        let settler = settlesUsage && answer.status < 300 && hold != nil ? self.settler : nil
         switch answer.body {
         case .buffered(let buffer):
             let bodyID = UpstreamIdentifier.find(in: buffer)
             notes?.set(upstreamRequestID: bodyID, cfRay: cfRay, retries: retries)
             let body = ResponseBody(contentLength: buffer.readableBytes) { writer in
                 await lease?.release()
+                if let settler, let hold, let usage = UsageSettler.usage(inBody: buffer.readableBytesView) {
+                    await settler.settle(hold, usage: usage)
+                }
                 hold?.finish(status: answer.status, bytesOut: buffer.readableBytes, upstreamRequestID: bodyID)
                 await streamedBody?.close()
                 try await writer.write(buffer)
@@ -45,14 +54,18 @@ struct ResponseRelay: Sendable {
         case .stream(let stream):
             notes?.set(upstreamRequestID: nil, cfRay: cfRay, retries: retries)
             let contentLength = answer.headers.first(name: "content-length").flatMap { Int($0) }.flatMap { $0 >= 0 ? $0 : nil }
+            let contentType = answer.headers.first(name: "content-type")
             let body = ResponseBody(contentLength: contentLength) { writer in
                 var bytes = 0
                 var upstreamID: String?
+                var watch = settler.map { _ in UsageWatch(contentType: contentType) }
                 do {
                     for try await chunk in stream {
                         if bytes == 0, upstreamID == nil { upstreamID = UpstreamIdentifier.find(in: chunk) }
                         bytes += chunk.readableBytes
+                        // The chunk goes out first; the watch reads it after.
                         try await writer.write(chunk)
+                        watch?.scan(chunk)
                     }
                     try await writer.finish(nil)
                 } catch {
@@ -63,6 +76,7 @@ struct ResponseRelay: Sendable {
                 }
                 await streamedBody?.close()
                 await lease?.release()
+                if let settler, let hold, let usage = watch?.usage { await settler.settle(hold, usage: usage) }
                 hold?.finish(status: answer.status, bytesOut: bytes, upstreamRequestID: upstreamID)
                 if signedIn, answer.status < 300 { await reconciler.requestFinished() }
             }

@@ -47,7 +47,8 @@ extension RouteServices {
                 let finish: JSONValue = reply.truncated ? "length" : "stop"
                 if chat.stream {
                     return Self.chatStream(id: requestId, model: model.id, created: created, text: reply.text, finish: finish,
-                                           usage: chat.includeUsage ? Optional(usage) : Optional.none, headers: headers)
+                                           usage: chat.includeUsage ? Optional(usage) : Optional.none, headers: headers,
+                                           pacing: StreamPacing(configuration))
                 }
                 let answer: JSONValue = [
                     "id": .string(requestId), "object": "chat.completion", "created": created, "model": .string(model.id),
@@ -173,8 +174,10 @@ extension RouteServices {
     /// swagger.yaml `ChatCompletionRequest.stream_options.include_usage`: "Whether to include usage information in the
     /// stream". Venice puts usage on the last chunk without being asked; when the flag is absent the simulator does the
     /// same (our reading), and only an explicit `false` leaves it out.
+    /// `pacing` holds the test knobs that slow a stream down (`SimulatorConfiguration.streamEventDelayMilliseconds`,
+    /// `beforeLastStreamEvent`); by default events are written back to back.
     static func chatStream(id: String, model: String, created: JSONValue, text: String, finish: JSONValue, usage: JSONValue?,
-                           headers extra: HTTPFields) -> Response {
+                           headers extra: HTTPFields, pacing: StreamPacing = StreamPacing()) -> Response {
         func chunk(_ delta: JSONValue, finish: JSONValue = nil, usage: JSONValue? = nil) -> ByteBuffer {
             var object = JSONObject([("id", .string(id)), ("object", "chat.completion.chunk"), ("created", created), ("model", .string(model)),
                                      ("choices", [["index": 0, "delta": delta, "logprobs": nil, "finish_reason": finish]])])
@@ -188,9 +191,27 @@ extension RouteServices {
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            for event in events { try await writer.write(event) }
+            for (index, event) in events.enumerated() {
+                if index > 0, pacing.delayMilliseconds > 0 { try await Task.sleep(for: .milliseconds(pacing.delayMilliseconds)) }
+                // The finish chunk is the second-to-last event (`[DONE]` follows it).
+                if index == events.count - 2, let gate = pacing.beforeLast { await gate() }
+                try await writer.write(event)
+            }
             try await writer.finish(nil)
         })
+    }
+
+    /// Test knobs that slow a streamed answer down (see `SimulatorConfiguration`); none by default.
+    struct StreamPacing: Sendable {
+        var delayMilliseconds = 0
+        var beforeLast: (@Sendable () async -> Void)?
+
+        init() {}
+
+        init(_ configuration: SimulatorConfiguration) {
+            delayMilliseconds = max(0, configuration.streamEventDelayMilliseconds)
+            beforeLast = configuration.beforeLastStreamEvent
+        }
     }
 
     /// `/embeddings` `input`: a non-empty string or a non-empty array of non-empty strings (at most 2,048).
