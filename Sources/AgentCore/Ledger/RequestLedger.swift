@@ -212,25 +212,23 @@ final class RequestLedger: Service, Sendable {
         let chargedMicro: Int64
     }
 
+    /// The SQL expression of each grouping the spend tables offer.
+    static func groupingExpression(_ name: String) -> String? {
+        switch name {
+        case "client": "client"
+        case "model": "COALESCE(model, '-')"
+        case "route": "route"
+        case "day": "strftime('%Y-%m-%d', started_at / 1000, 'unixepoch')"
+        default: nil
+        }
+    }
+
     /// Sums the ledger since `since`, grouped by client, model, route or UTC day; only `client`'s
     /// rows when one is given (a client sees only its own spending).
     func spend(since: Int64, by: String, client: String? = nil) async throws -> [SpendRow] {
-        let key: String
-        switch by {
-        case "client": key = "client"
-        case "model": key = "COALESCE(model, '-')"
-        case "route": key = "route"
-        case "day": key = "strftime('%Y-%m-%d', started_at / 1000, 'unixepoch')"
-        default: throw AgentError.badRequest("by must be one of client, model, route, day")
-        }
-        try await flush()
-        return try await ledger.writer.read { db in
-            try Row.fetchAll(db, sql: """
-                SELECT \(key) AS k, COUNT(*) AS n, COALESCE(SUM(estimate_micro), 0) AS est, \(Self.spentExpression) AS charged
-                FROM requests WHERE started_at >= ? AND (? IS NULL OR client = ?) GROUP BY k ORDER BY k
-                """, arguments: [since, client, client]).map {
-                SpendRow(key: $0["k"], requests: $0["n"], estimateMicro: $0["est"], chargedMicro: $0["charged"])
-            }
+        guard let key = Self.groupingExpression(by) else { throw AgentError.badRequest("by must be one of client, model, route, day") }
+        return try await grouped(since: since, keys: [key], client: client).map {
+            SpendRow(key: $0.keys[0], requests: $0.requests, estimateMicro: $0.estimateMicro, chargedMicro: $0.chargedMicro)
         }
     }
 
@@ -244,20 +242,26 @@ final class RequestLedger: Service, Sendable {
     }
 
     func spendPerDay(since: Int64, stack: String, client: String? = nil) async throws -> [StackedRow] {
-        let key: String
-        switch stack {
-        case "client": key = "client"
-        case "model": key = "COALESCE(model, '-')"
-        default: throw AgentError.badRequest("stack must be client or model")
+        guard stack == "client" || stack == "model", let key = Self.groupingExpression(stack), let day = Self.groupingExpression("day") else {
+            throw AgentError.badRequest("stack must be client or model")
         }
+        return try await grouped(since: since, keys: [day, key], client: client).map {
+            StackedRow(day: $0.keys[0], key: $0.keys[1], requests: $0.requests, estimateMicro: $0.estimateMicro, chargedMicro: $0.chargedMicro)
+        }
+    }
+
+    /// Requests, estimates and spending since `since`, grouped by the SQL expressions `keys`.
+    private func grouped(since: Int64, keys: [String], client: String?) async throws
+        -> [(keys: [String], requests: Int, estimateMicro: Int64, chargedMicro: Int64)] {
+        let columns = keys.enumerated().map { "\($0.element) AS k\($0.offset)" }.joined(separator: ", ")
+        let groups = keys.indices.map { "k\($0)" }.joined(separator: ", ")
         try await flush()
         return try await ledger.writer.read { db in
             try Row.fetchAll(db, sql: """
-                SELECT strftime('%Y-%m-%d', started_at / 1000, 'unixepoch') AS d, \(key) AS k, COUNT(*) AS n,
-                       COALESCE(SUM(estimate_micro), 0) AS est, \(Self.spentExpression) AS charged
-                FROM requests WHERE started_at >= ? AND (? IS NULL OR client = ?) GROUP BY d, k ORDER BY d, k
-                """, arguments: [since, client, client]).map {
-                StackedRow(day: $0["d"], key: $0["k"], requests: $0["n"], estimateMicro: $0["est"], chargedMicro: $0["charged"])
+                SELECT \(columns), COUNT(*) AS n, COALESCE(SUM(estimate_micro), 0) AS est, \(Self.spentExpression) AS charged
+                FROM requests WHERE started_at >= ? AND (? IS NULL OR client = ?) GROUP BY \(groups) ORDER BY \(groups)
+                """, arguments: [since, client, client]).map { row in
+                (keys: keys.indices.map { (row["k\($0)"] as String?) ?? "-" }, requests: row["n"], estimateMicro: row["est"], chargedMicro: row["charged"])
             }
         }
     }
