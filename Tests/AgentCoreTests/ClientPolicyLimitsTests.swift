@@ -139,7 +139,7 @@ struct ClientPolicyLimitsTests {
 
     @Test("max_parallel: of 6 simultaneous requests 2 are answered, 4 refused at once; a slot is free again once an answer is done")
     func parallel() async throws {
-        try await withAgent(simulator: { $0.faults.latencyMilliseconds = 1500 }) { agent in
+        try await withAgent(simulator: { $0.faults.latencyMilliseconds = 3000 }) { agent in
             let token = try await agent.addClient(#"{"name":"busy","routes":["image"],"max_parallel":2}"#)
             let auth = [("Authorization", "Bearer \(token)")]
             let statuses = try await withThrowingTaskGroup(of: (Int, String?).self) { group in
