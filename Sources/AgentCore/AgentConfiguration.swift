@@ -24,6 +24,9 @@ public struct AgentConfiguration: Sendable {
     public var maxRequestBodyBytes: Int
     /// Bodies up to this size are kept whole so the request can be retried.
     public var replayableBodyBytes: Int
+    /// Bytes of request bodies held whole at once across all requests (each counted twice: the
+    /// bytes and their parsed copy); beyond, 503 `AGENT_BUSY`. Four of the largest body by default.
+    public var wholeBodyMemoryBytes: Int = 4 * 2 * (64 << 20)
     public var signInTTLSeconds: Int64
     public var retry: RetryConfiguration
     public var shutdownGraceSeconds: Int

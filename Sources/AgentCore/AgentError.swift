@@ -56,6 +56,8 @@ public enum AgentError: Error, Sendable, CustomStringConvertible, HTTPResponseEr
 
     // The way upstream.
     case queueFull(retryAfterSeconds: Int)
+    /// Too many bytes of request bodies are held whole at once.
+    case busy(retryAfterSeconds: Int)
     case cancelled
     case shuttingDown
     case upstream(VeniceClientError)
@@ -108,7 +110,7 @@ public enum AgentError: Error, Sendable, CustomStringConvertible, HTTPResponseEr
         case .unlockFailed, .signingFailed, .invalidUpstream, .ledger: .internalServerError
         case .budgetExceeded, .priceUnknown: .init(code: 402, reasonPhrase: "Payment Required")
         case .clientExists, .noKeyMinted, .paymentPending: .conflict
-        case .queueFull, .cancelled, .shuttingDown: .serviceUnavailable
+        case .queueFull, .cancelled, .shuttingDown, .busy: .serviceUnavailable
         case .upstream(let error):
             switch error {
             case .signerLocked: .init(code: 423, reasonPhrase: "Locked")
@@ -155,6 +157,7 @@ public enum AgentError: Error, Sendable, CustomStringConvertible, HTTPResponseEr
         case .clientTooBroad: "AGENT_CLIENT_TOO_BROAD"
         case .clientExists: "AGENT_CLIENT_EXISTS"
         case .queueFull: "AGENT_QUEUE_FULL"
+        case .busy: "AGENT_BUSY"
         case .cancelled: "AGENT_CANCELLED"
         case .shuttingDown: "AGENT_SHUTTING_DOWN"
         case .upstream(let error):
@@ -254,6 +257,8 @@ public enum AgentError: Error, Sendable, CustomStringConvertible, HTTPResponseEr
         case .clientExists(let name): return "a client named \(name) already exists; remove it first or pick another name"
         case .unknownClient(let name): return "no client named \(name); see venice-agent clients list"
         case .queueFull(let seconds): return "too many requests are waiting for Venice; retry in \(seconds) s"
+        case .busy(let seconds):
+            return "the agent is holding too many large request bodies at once; retry in \(seconds) s, or send smaller bodies"
         case .cancelled: return "the request was cancelled while waiting for an upstream slot"
         case .shuttingDown: return "the agent is shutting down; retry once it is restarted"
         case .upstream(let error):
@@ -283,7 +288,7 @@ public enum AgentError: Error, Sendable, CustomStringConvertible, HTTPResponseEr
     /// Response headers the error brings (Retry-After).
     public var headers: [(String, String)] {
         switch self {
-        case .queueFull(let seconds): [("Retry-After", String(seconds))]
+        case .queueFull(let seconds), .busy(let seconds): [("Retry-After", String(seconds))]
         case .rateLimited(_, _, _, let seconds): [("Retry-After", String(max(1, seconds)))]
         case .unlockBusy: [("Retry-After", "1")]
         case .unlockDelayed(let seconds): [("Retry-After", String(max(1, seconds)))]

@@ -133,6 +133,7 @@ public struct ConfigFile: Sendable, Equatable {
         if let maxRequestBodyMB {
             guard (1...4096).contains(maxRequestBodyMB) else { throw Failure(description: "max_request_body_mb must be between 1 and 4096") }
             configuration.maxRequestBodyBytes = maxRequestBodyMB << 20
+            configuration.wholeBodyMemoryBytes = 4 * 2 * (maxRequestBodyMB << 20)
         }
         if let allowedUIDs {
             guard allowedUIDs.allSatisfy({ $0 >= 0 && $0 <= Int(UInt32.max) }) else { throw Failure(description: "allowed_uids must be user ids") }

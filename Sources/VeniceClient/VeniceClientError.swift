@@ -15,6 +15,15 @@ public enum VeniceClientError: Error, Sendable, Equatable, CustomStringConvertib
     /// Venice answered, but not what the call expects.
     case unexpectedAnswer(status: Int, message: String)
 
+    /// True when the request may have reached Venice (and may be charged): the connection broke
+    /// after sending, or Venice answered something unexpected. False when nothing was sent.
+    public var mayHaveReachedVenice: Bool {
+        switch self {
+        case .lostAfterSend, .unexpectedAnswer: true
+        case .invalidUpstream, .unreachable, .signing, .signerLocked, .noBearerKey, .noSlot: false
+        }
+    }
+
     public var code: String {
         switch self {
         case .invalidUpstream: "invalid_upstream"

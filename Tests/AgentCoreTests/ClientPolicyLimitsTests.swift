@@ -1,6 +1,9 @@
 @testable import AgentCore
 import Foundation
+import AsyncHTTPClient
 import GRDB
+import NIOCore
+import NIOHTTP1
 import Synchronization
 import Testing
 import VeniceClient
@@ -213,6 +216,63 @@ struct ClientPolicyLimitsTests {
             #expect(expired.status == 401)
             #expect(expired.json?["error"]?["code"]?.stringValue == "AGENT_CLIENT_EXPIRED")
             #expect(expired.json?["error"]?["message"]?.stringValue?.contains(at) == true)
+        }
+    }
+
+    @Test("hanging up before the answer does not give the budget back: the request may be charged, so its estimate stays held")
+    func hangingUpKeepsTheHold() async throws {
+        try await withAgent(simulator: { $0.faults.latencyMilliseconds = 1_500 }) { agent in
+            let token = try await agent.addClient(#"{"name":"quitter","routes":["image"],"daily_usd":0.03}"#)
+            var outcomes: [Int] = []
+            for _ in 0..<6 {
+                guard let url = URL(httpURLWithSocketPath: agent.socketPath, uri: "/api/v1/image/generate") else { throw HarnessError("url") }
+                var request = HTTPClientRequest(url: url.absoluteString)
+                request.method = .POST
+                request.headers.add(name: "Authorization", value: "Bearer \(token)")
+                request.headers.add(name: "Content-Type", value: "application/json")
+                request.body = .bytes(ByteBuffer(string: AgentHarness.imageRequest))
+                do {
+                    // Gone after 400 ms, long before the simulator answers.
+                    let answer = try await agent.http.execute(request, timeout: .milliseconds(400))
+                    outcomes.append(Int(answer.status.code))
+                } catch {
+                    outcomes.append(0)
+                }
+                try await Task.sleep(for: .milliseconds(1_800))
+            }
+            // Three $0.01 images fit the $0.03 budget; the rest are refused, hung up or not.
+            let sent = await generations(agent)
+            #expect(sent >= 1 && sent <= 3, "\(outcomes)")
+            #expect(!outcomes.contains(200), "\(outcomes)")
+            let listed = try await agent.request("GET", "/agent/v1/clients")
+            let row = listed.json?["clients"]?.arrayValue?.first { $0["name"]?.stringValue == "quitter" }
+            #expect(row?["spent_today_usd"]?.doubleValue == Double(sent) / 100, "\(String(describing: row))")
+        }
+    }
+
+    @Test("bodies read whole share one memory bound: past it a request is 503 AGENT_BUSY with Retry-After, and the bytes come back")
+    func bodyMemoryBound() async throws {
+        let memory = BodyMemory(limit: 1_000)
+        do {
+            let first = BodyMemory.Reservation(memory)
+            #expect(memory.grow(first, by: 600) && !memory.grow(first, by: 500) && memory.inUse == 600)
+        }
+        #expect(memory.inUse == 0)
+        try await withAgent(agent: { $0.wholeBodyMemoryBytes = 300_000 }) { agent in
+            let token = try await agent.addClient(#"{"name":"bulky","routes":["text"],"daily_usd":5}"#)
+            let auth = [("Authorization", "Bearer \(token)")]
+            func chat(_ bytes: Int) -> String {
+                #"{"model":"venice-uncensored-1-2","max_tokens":10,"messages":[{"role":"user","content":"\#(String(repeating: "a", count: bytes))"}]}"#
+            }
+            let chats = { await agent.requestsAtSimulator().filter { $0.path.hasSuffix("/chat/completions") }.count }
+            let refused = try await agent.request("POST", "/api/v1/chat/completions", json: chat(200_000), headers: auth)
+            #expect(refused.status == 503 && refused.json?["error"]?["code"]?.stringValue == "AGENT_BUSY", "\(refused.text.prefix(200))")
+            #expect(refused.header("retry-after") != nil)
+            #expect(await chats() == 0)
+            for _ in 0..<3 {
+                #expect(try await agent.request("POST", "/api/v1/chat/completions", json: chat(100_000), headers: auth).status == 200)
+            }
+            #expect(await chats() == 3)
         }
     }
 

@@ -191,7 +191,7 @@ struct UsageSettlementTests {
         }
     }
 
-    @Test("a failed request after settling releases the settled amount, not the estimate")
+    @Test("a failed request after settling releases the settled amount, not the estimate; an unknown outcome keeps it")
     func failureAfterSettleReleasesSettled() async throws {
         try await withOfflineAgentParts { parts in
             let requests = try await RequestLedger(ledger: parts.ledger)
@@ -201,8 +201,16 @@ struct UsageSettlementTests {
             let hold = LedgerHold(id: "r1", client: "chatty", day: day, estimateMicro: 19_000, model: "m", requests: requests)
             hold.settle(micro: 30_000)
             #expect(requests.spentToday(client: "chatty") == 30_000)
-            hold.finish(status: 599)
+            hold.finish(status: 502)
             #expect(requests.spentToday(client: "chatty") == 0)
+            // An outcome left unknown (the client hung up after sending) keeps the settled amount.
+            guard case .admitted(let day2, _, _) = requests.admit(RequestLedger.Start(
+                id: "r2", client: "chatty", uid: 0, pid: 1, method: "POST", route: "/api/v1/chat/completions", model: "m",
+                estimateMicro: 19_000, bytesIn: 10), policy: .allowAll) else { Issue.record("not admitted"); return }
+            let kept = LedgerHold(id: "r2", client: "chatty", day: day2, estimateMicro: 19_000, model: "m", requests: requests)
+            kept.settle(micro: 30_000)
+            kept.finish(status: RequestLedger.outcomeUnknown)
+            #expect(requests.spentToday(client: "chatty") == 30_000)
         }
     }
 

@@ -91,7 +91,7 @@ func buildAgent(configuration: AgentConfiguration, session: KeySession, logger: 
         ? AutoTopUp(topUps: topUps, amountMicro: configuration.autoTopUpMicro, upstream: upstream, scheduler: scheduler, ledger: ledger) : nil
     ProxyHandler(configuration: configuration, session: session, upstream: upstream, scheduler: scheduler, budget: budget,
                  autoTopUp: autoTopUp, relay: ResponseRelay(reconciler: reconciler, settler: UsageSettler(prices: prices, ledger: ledger)),
-                 metrics: metrics)
+                 metrics: metrics, bodyMemory: BodyMemory(limit: configuration.wholeBodyMemoryBytes))
         .register(on: router, lockGate: LockGate(session: session, apiKeys: apiKeys))
     return AgentApp(router: router, connections: connections, inFlight: inFlight, ledger: ledger, topUps: topUps,
                     apiKeys: apiKeys, reconciler: reconciler, requests: requests, prices: prices, http: http, listener: listener)

@@ -109,9 +109,15 @@ final class RequestLedger: Service, Sendable {
 
     func setModel(id: String, model: String) { enqueue(.model(id: id, model: model)) }
 
-    /// Finishes a row; a failed request's hold is released.
+    /// The status of a row whose request may have reached Venice but whose answer never reached
+    /// its client (the connection broke after sending, the client went away): Venice may charge
+    /// it, so its estimate stays held until reconciliation finds the charge, and a charge may be
+    /// attributed to it. A client cannot spend past its budget by hanging up early.
+    static let outcomeUnknown = 599
+
+    /// Finishes a row; a failed request's hold is released, unless it may have been charged.
     func finish(id: String, client: String, day: Int64, estimateMicro: Int64, status: Int, bytesOut: Int, upstreamRequestID: String?) {
-        if status >= 400 { book.release(estimateMicro, client: client, day: day) }
+        if status >= 400, status != Self.outcomeUnknown { book.release(estimateMicro, client: client, day: day) }
         enqueue(.finish(id: id, status: status, bytesOut: bytesOut, upstreamRequestID: upstreamRequestID, finishedAt: AgentLedger.nowMilliseconds()))
     }
 
@@ -199,7 +205,7 @@ final class RequestLedger: Service, Sendable {
     /// flight or successful (a hold), nothing for failures.
     static let spentExpression = """
         COALESCE(SUM(CASE WHEN charged_micro IS NOT NULL THEN charged_micro
-                          WHEN status IS NULL OR status < 400 THEN estimate_micro ELSE 0 END), 0)
+                          WHEN status IS NULL OR status < 400 OR status = 599 THEN estimate_micro ELSE 0 END), 0)
         """
 
     func spentToday(client: String) -> Int64 { book.spent(client: client, now: AgentLedger.nowMilliseconds()) }

@@ -13,6 +13,12 @@ public struct Caller: Sendable {
     public let peer: PeerCredentials
     public let policy: ClientPolicy
     public let administrator: Administrator?
+
+    /// Whom the upstream queue takes turns between: each process over the socket; each named
+    /// client over TCP, where no pid is known.
+    var fairnessKey: String {
+        peer.pid == 0 ? "uid:\(peer.uid)/client:\(policy.name)" : "uid:\(peer.uid)/pid:\(peer.pid)"
+    }
 }
 
 /// Decides the caller of a request from the kernel's word about its connection (read once,

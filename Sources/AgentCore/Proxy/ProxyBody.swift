@@ -17,16 +17,22 @@ struct ProxyBody: Sendable {
     /// A buffered multipart/form-data body, for pricing uploads (transcriptions, edits).
     let form: MultipartForm?
     let declaredLength: Int?
+    /// The memory a whole-read body holds (nil when streamed); given back with the last copy.
+    var reservation: BodyMemory.Reservation? = nil
 
-    static func read(_ request: Request, route: VeniceRoute, mustBePriced: Bool, limit: Int, replayable: Int) async throws(AgentError) -> ProxyBody {
+    static func read(_ request: Request, route: VeniceRoute, mustBePriced: Bool, limit: Int, replayable: Int,
+                     memory: BodyMemory? = nil) async throws(AgentError) -> ProxyBody {
         let declared = request.headers[.contentLength].flatMap { Int($0) }
         if let declared, declared > limit { throw .bodyTooLarge(limit: limit) }
         let upstream: UpstreamRequest.Body
         var limited: LimitedBody<RequestBody>?
+        var reservation: BodyMemory.Reservation?
         if route.method == "GET" || route.method == "HEAD" || declared == 0 {
             upstream = .none
         } else if mustBePriced || (declared ?? Int.max) <= replayable {
-            upstream = .buffered(try await collect(request.body, upTo: mustBePriced ? limit : replayable))
+            let held = memory.map { BodyMemory.Reservation($0) }
+            reservation = held
+            upstream = .buffered(try await collect(request.body, upTo: mustBePriced ? limit : replayable, memory: memory, reservation: held))
         } else {
             let body = LimitedBody(base: request.body, limit: limit)
             limited = body
@@ -45,15 +51,20 @@ struct ProxyBody: Sendable {
                 form = MultipartForm(body: bytes, contentType: request.headers[.contentType])
             }
         }
-        return ProxyBody(upstream: upstream, limited: limited, json: json, form: form, declaredLength: declared)
+        return ProxyBody(upstream: upstream, limited: limited, json: json, form: form, declaredLength: declared, reservation: reservation)
     }
 
     /// Reads a whole body up to `limit` bytes: more is a 413, a body cut short a 400.
-    static func collect(_ body: RequestBody, upTo limit: Int) async throws(AgentError) -> ByteBuffer {
+    /// Each chunk is counted against `memory` first (twice: the buffer and its parsed copy).
+    static func collect(_ body: RequestBody, upTo limit: Int, memory: BodyMemory? = nil,
+                        reservation: BodyMemory.Reservation? = nil) async throws(AgentError) -> ByteBuffer {
         var buffer = ByteBuffer()
         do {
             for try await chunk in body {
                 guard chunk.readableBytes <= limit - buffer.readableBytes else { throw AgentError.bodyTooLarge(limit: limit) }
+                if let memory, let reservation, !memory.grow(reservation, by: chunk.readableBytes * 2) {
+                    throw AgentError.busy(retryAfterSeconds: 2)
+                }
                 var chunk = chunk
                 buffer.writeBuffer(&chunk)
             }

@@ -23,6 +23,8 @@ struct ProxyHandler: Sendable {
     let autoTopUp: AutoTopUp?
     let relay: ResponseRelay
     let metrics: AgentMetrics
+    /// Whole-read request bodies, across all requests (four of the largest allowed body by default).
+    var bodyMemory: BodyMemory? = nil
 
     /// Registers one responder per allowed route (so metrics and logs carry the route's
     /// template) and a refusal for the routes the agent keeps for itself.
@@ -59,7 +61,8 @@ struct ProxyHandler: Sendable {
 
         // 4. The body: bounded; read whole when it must be priced or may be replayed.
         let body = try await ProxyBody.read(request, route: route, mustBePriced: route.isCharged && policy.mustInspectBody,
-                                            limit: configuration.maxRequestBodyBytes, replayable: configuration.replayableBodyBytes)
+                                            limit: configuration.maxRequestBodyBytes, replayable: configuration.replayableBodyBytes,
+                                            memory: bodyMemory)
         do {
             return try await forward(request, context: context, caller: caller, route: route, body: body, clock: &clock)
         } catch {
@@ -76,13 +79,20 @@ struct ProxyHandler: Sendable {
         let hold = try await budget.admit(route: route, body: body, caller: caller, requestID: context.requestID, method: method)
 
         // 6. A fair upstream slot (Venice admits 5 signed-in requests per wallet at once).
-        let lease = try await clock.queueing { () async throws(AgentError) -> UpstreamScheduler.Lease? in
-            guard route.auth == .signIn else { return nil }
-            do throws(UpstreamScheduler.Refusal) {
-                return try await scheduler.lease(.client("uid:\(caller.peer.uid)/pid:\(caller.peer.pid)"))
-            } catch {
-                throw error == .full ? .queueFull(retryAfterSeconds: 2) : .cancelled
+        let lease: UpstreamScheduler.Lease?
+        do {
+            lease = try await clock.queueing { () async throws(AgentError) -> UpstreamScheduler.Lease? in
+                guard route.auth == .signIn else { return nil }
+                do throws(UpstreamScheduler.Refusal) {
+                    return try await scheduler.lease(.client(caller.fairnessKey))
+                } catch {
+                    throw error == .full ? .queueFull(retryAfterSeconds: 2) : .cancelled
+                }
             }
+        } catch {
+            // Nothing was sent: the hold goes back.
+            hold?.finish(status: 503)
+            throw error
         }
 
         // 7. Forward, signed per attempt.
@@ -98,8 +108,11 @@ struct ProxyHandler: Sendable {
             clock.excludeFromUpstream(answer.signing)
             metrics.record(.signing, answer.signing)
         } catch {
-            hold?.finish(status: body.limited?.exceeded == true ? 413 : 502)
-            if body.limited?.exceeded == true { throw .bodyTooLarge(limit: configuration.maxRequestBodyBytes) }
+            // A request that may have reached Venice keeps its hold (it may be charged); one that
+            // never left is released.
+            let tooLarge = body.limited?.exceeded == true
+            hold?.finish(status: tooLarge ? 413 : error.mayHaveReachedVenice ? RequestLedger.outcomeUnknown : 502)
+            if tooLarge { throw .bodyTooLarge(limit: configuration.maxRequestBodyBytes) }
             throw AgentError(error)
         }
 
@@ -112,7 +125,7 @@ struct ProxyHandler: Sendable {
             lease2 = nil
             let outcome = await clock.upstream { () async in
                 await autoTopUp.fix(answerBody: buffer, retrying: upstreamRequest, observedSettled: settledBefore,
-                                    client: "uid:\(caller.peer.uid)/pid:\(caller.peer.pid)")
+                                    client: caller.fairnessKey)
             }
             autoTopUpNote = outcome.note
             if let retried = outcome.retried {
