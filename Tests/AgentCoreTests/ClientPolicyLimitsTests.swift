@@ -281,6 +281,7 @@ struct ClientPolicyLimitsTests {
         (#"{"name":"a","max_parallel":0}"#, "max_parallel"), (#"{"name":"a","max_parallel":1.5}"#, "max_parallel"),
         (#"{"name":"a","requests_per_minute":1e12}"#, "requests_per_minute"), (#"{"name":"a","soft_limit":1}"#, "soft_limit"),
         (#"{"name":"a","soft_limit":-0.1}"#, "soft_limit"), (#"{"name":"a","monthly_usd":-1}"#, "monthly_usd"),
+        (#"{"name":"a","is_owner":true}"#, "is_owner"), (#"{"name":"a","routes":[]}"#, "routes"),
     ])
     func badValues(body: String, field: String) async throws {
         try await withAgent { agent in

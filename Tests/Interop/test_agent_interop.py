@@ -380,6 +380,9 @@ def test_openai_sdks_over_plain_tcp_with_the_lines_clients_add_prints():
             assert other.stdout.decode().startswith("403") and "AGENT_PEER_REFUSED" in other.stdout.decode(), other
         with client(sock) as c:
             assert c.get("/agent/v1/status").json()["locked"] is False
+        # The request log names the client a token request resolved to (forensics), never the token.
+        log = (sock.parent.parent / "agent.log").read_text()
+        assert "client=app " in log and lines["OPENAI_API_KEY"] not in log
 
 
 def test_socket_activation_serves_the_sockets_systemd_passes_and_leaves_them_in_place(tmp_path):

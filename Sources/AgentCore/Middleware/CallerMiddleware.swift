@@ -14,6 +14,7 @@ struct CallerMiddleware: RouterMiddleware {
         let started = ContinuousClock.now
         var context = context
         context.caller = try resolver.resolve(headers: request.headers, target: request.uri.description, connection: context.connection)
+        if let name = context.caller?.policy.name { context.notes?.set(client: name) }
         metrics.record(.policy, .now - started)
         return try await next(request, context)
     }

@@ -52,7 +52,7 @@ struct RequestLogMiddleware: RouterMiddleware {
             "uid": "\(context.connection?.peer?.uid ?? 0)", "pid": "\(context.connection?.peer?.pid ?? 0)",
             "method": "\(request.method.rawValue)", "route": "\(route)", "status": "\(response.status.code)",
             "duration_ms": "\((ContinuousClock.now - context.started).milliseconds)", "request_id": "\(context.requestID)",
-            "client": "\(context.caller?.policy.name ?? "unknown")",
+            "client": "\(context.caller?.policy.name ?? notes.client ?? "unknown")",
         ]
         if let upstream = notes.upstreamRequestID { metadata["upstream_request_id"] = "\(upstream)" }
         if let cfRay = notes.cfRay { metadata["cf_ray"] = "\(cfRay)" }
@@ -85,13 +85,20 @@ final class RequestNotes: Sendable {
         var upstreamRequestID: String?
         var cfRay: String?
         var retries: [String] = []
+        /// The policy name `CallerMiddleware` resolved (its context is a copy this one never sees).
+        var client: String?
     }
 
     private let state = Mutex(Snapshot())
     var snapshot: Snapshot { state.withLock { $0 } }
     func set(upstreamRequestID: String?, cfRay: String?, retries: [String]) {
-        state.withLock { $0 = Snapshot(upstreamRequestID: upstreamRequestID, cfRay: cfRay?.prefix(64).description, retries: retries) }
+        state.withLock { s in
+            s.upstreamRequestID = upstreamRequestID
+            s.cfRay = cfRay?.prefix(64).description
+            s.retries = retries
+        }
     }
+    func set(client: String) { state.withLock { $0.client = client } }
 }
 
 extension HTTPField.Name {

@@ -265,12 +265,18 @@ struct AgentAPI: Sendable {
     /// inherited from the creator, what would go beyond it is refused.
     func addClient(_ creator: ClientPolicy, _ request: Request) async throws(AgentError) -> Response {
         let body = try await Self.jsonBody(request)
+        let known: Set<String> = ["name", "routes", "models", "max_request_usd", "daily_usd", "monthly_usd", "max_parallel",
+                                  "requests_per_minute", "soft_limit", "expires_at"]
+        if let unknown = body.objectValue?.keys.filter({ !known.contains($0) }).sorted(), !unknown.isEmpty {
+            throw .badRequest("unknown client setting(s) \(unknown.prefix(5).map { String($0.prefix(40)) }.joined(separator: ", ")); use \(known.sorted().joined(separator: ", "))")
+        }
         guard let name = body["name"]?.stringValue else { throw .badRequest("a client needs a \"name\"") }
         var routes: Set<String>?
         if let list = body["routes"] {
             guard let items = list.arrayValue?.compactMap(\.stringValue), items.count == list.arrayValue?.count else {
                 throw .badRequest("\"routes\" must be a list of route groups, e.g. [\"image\", \"audio\"]")
             }
+            guard !items.isEmpty else { throw .badRequest("\"routes\" must list at least one route group, e.g. [\"text\"]") }
             routes = Set(items)
         }
         var models: ModelAllowList?
