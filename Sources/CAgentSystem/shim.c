@@ -10,6 +10,11 @@
 #include <fcntl.h>
 #include <sys/un.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
+#include <unistd.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <linux/inet_diag.h>
 
 int venice_peer_credentials(int fd, uint32_t *uid, uint32_t *gid, int32_t *pid) {
     struct ucred cred;
@@ -97,4 +102,53 @@ int venice_listening_socket(int fd, int *family, char *path, int path_capacity, 
     default:
         return -1;
     }
+}
+
+int venice_tcp_socket_uid(int family, const uint8_t *src, uint16_t sport, const uint8_t *dst, uint16_t dport, uint32_t *uid) {
+    enum { ESTABLISHED = 1 };
+    if (family != 4 && family != 6) return -1;
+    size_t length = family == 4 ? 4 : 16;
+    int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    if (fd < 0) return -1;
+    struct timeval timeout = { .tv_sec = 2, .tv_usec = 0 };
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof(timeout));
+    struct { struct nlmsghdr header; struct inet_diag_req_v2 request; } message;
+    memset(&message, 0, sizeof(message));
+    message.header.nlmsg_len = sizeof(message);
+    message.header.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+    message.header.nlmsg_flags = NLM_F_REQUEST;
+    message.request.sdiag_family = family == 4 ? AF_INET : AF_INET6;
+    message.request.sdiag_protocol = IPPROTO_TCP;
+    message.request.idiag_states = 1u << ESTABLISHED;
+    message.request.id.idiag_sport = htons(sport);
+    message.request.id.idiag_dport = htons(dport);
+    memcpy(message.request.id.idiag_src, src, length);
+    memcpy(message.request.id.idiag_dst, dst, length);
+    message.request.id.idiag_cookie[0] = INET_DIAG_NOCOOKIE;
+    message.request.id.idiag_cookie[1] = INET_DIAG_NOCOOKIE;
+    struct sockaddr_nl kernel;
+    memset(&kernel, 0, sizeof(kernel));
+    kernel.nl_family = AF_NETLINK;
+    if (sendto(fd, &message, sizeof(message), 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0) { close(fd); return -1; }
+    long buffer[2048];
+    ssize_t n = recv(fd, buffer, sizeof(buffer), 0);
+    close(fd);
+    if (n < 0) return -1;
+    int result = 1;
+    for (struct nlmsghdr *h = (struct nlmsghdr *)buffer; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+        if (h->nlmsg_type == NLMSG_ERROR) {
+            struct nlmsgerr *error = (struct nlmsgerr *)NLMSG_DATA(h);
+            if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*error))) return -1;
+            /* ENOENT: no such socket. Anything else: the kernel cannot answer this way. */
+            return error->error == -ENOENT ? 1 : -1;
+        }
+        if (h->nlmsg_type == NLMSG_DONE) break;
+        if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct inet_diag_msg))) continue;
+        struct inet_diag_msg *found = (struct inet_diag_msg *)NLMSG_DATA(h);
+        if (found->idiag_state == ESTABLISHED && found->idiag_inode != 0) {
+            *uid = found->idiag_uid;
+            return 0;
+        }
+    }
+    return result;
 }

@@ -276,6 +276,18 @@ struct ClientPolicyLimitsTests {
         }
     }
 
+    @Test("a token client cannot take the name of a config binding (budgets and counters are kept per name)")
+    func bindingNamesAreTaken() async throws {
+        let binding = ClientBinding(executable: "/usr/local/bin/imagegen", unit: nil,
+                                    policy: ClientPolicy(name: "imagegen", routes: ["image"], maxRequestMicro: nil, dailyMicro: 1_000_000,
+                                                         source: .binding("/usr/local/bin/imagegen")))
+        try await withAgent(agent: { $0.bindings = [binding] }) { agent in
+            let taken = try await agent.request("POST", "/agent/v1/clients", json: #"{"name":"imagegen","routes":["image"]}"#)
+            #expect(taken.status == 400 && taken.text.contains("config file"), "\(taken.text)")
+            #expect(try await agent.request("POST", "/agent/v1/clients", json: #"{"name":"other","routes":["image"]}"#).status == 200)
+        }
+    }
+
     @Test("bad policy values are refused naming the field", arguments: [
         (#"{"name":"a","models":[]}"#, "models"), (#"{"name":"a","models":"qwen"}"#, "models"), (#"{"name":"a","models":["*"]}"#, "models"),
         (#"{"name":"a","max_parallel":0}"#, "max_parallel"), (#"{"name":"a","max_parallel":1.5}"#, "max_parallel"),

@@ -283,3 +283,39 @@ extension LoopbackListenerTests {
             throws: { "\($0)".contains("not a listening") }
     }
 }
+
+extension LoopbackListenerTests {
+    @Test("the kernel names the uid of a connected client socket by exact lookup; a closed one is not found")
+    func kernelLookupOfAClientSocket() throws {
+        let server = Self.listening(AF_INET, host: "127.0.0.1")
+        defer { close(server) }
+        func port(_ fd: Int32, peer: Bool) -> UInt16 {
+            var address = sockaddr_in()
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                peer ? getpeername(fd, $0, &length) : getsockname(fd, $0, &length)
+            } }
+            return UInt16(bigEndian: address.sin_port)
+        }
+        let serverPort = port(server, peer: false)
+        let client = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        var target = sockaddr_in()
+        target.sin_family = sa_family_t(AF_INET)
+        target.sin_port = serverPort.bigEndian
+        _ = inet_pton(AF_INET, "127.0.0.1", &target.sin_addr)
+        let connected = withUnsafePointer(to: &target) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(client, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        } }
+        #expect(connected == 0)
+        let accepted = accept(server, nil, nil)
+        defer { close(accepted) }
+        let clientPort = port(client, peer: false)
+        let loopback: [UInt8] = [127, 0, 0, 1]
+        let lookup = LoopbackPeer.kernelLookup(v6: false, client: (loopback, clientPort), server: (loopback, serverPort))
+        #expect(lookup == .found(getuid()), "\(lookup)")
+        close(client)
+        let after = LoopbackPeer.kernelLookup(v6: false, client: (loopback, clientPort), server: (loopback, serverPort))
+        #expect(after == .none, "\(after)")
+    }
+}
+

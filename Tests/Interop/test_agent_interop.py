@@ -403,6 +403,14 @@ def test_socket_activation_serves_the_sockets_systemd_passes_and_leaves_them_in_
         unix = sockets.socket(sockets.AF_UNIX, sockets.SOCK_STREAM)
         unix.bind(str(path))
         unix.listen(16)
+        # SocketMode=0666 (systemd's default) is refused unless other uids are allowed.
+        os.chmod(path, 0o666)
+        loose = subprocess.run(["bash", "-c", f'exec 20<&{unix.fileno()}; exec 3<&20 20<&-; LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" "$@"',
+                                str(binary("venice-agent")), "serve", "--keystore", str(keystore), "--password-file", str(pw),
+                                "--upstream", upstream + "/api/v1", "--state-dir", str(tmp_path / "state0")],
+                               pass_fds=(unix.fileno(),), capture_output=True, timeout=60)
+        assert loose.returncode != 0 and b"SocketMode=0600" in loose.stderr, loose.stderr
+        os.chmod(path, 0o600)
         tcp = sockets.socket(sockets.AF_INET, sockets.SOCK_STREAM)
         tcp.bind(("127.0.0.1", 0))
         tcp.listen(16)

@@ -1,13 +1,15 @@
+internal import CAgentSystem
 #if canImport(Glibc)
 import Glibc
 #endif
 public import NIOCore
 
 /// Who is on the other end of a loopback TCP connection, as the kernel says. TCP has no
-/// SO_PEERCRED, but on loopback both ends are sockets of this machine: the kernel lists the
-/// client's socket in /proc/net/tcp (or tcp6) with the uid that owns it, under the address
-/// pair seen from its side (its address as local, ours as remote). That uid is what the agent
-/// knows of a TCP caller; there is no pid (0), so bindings never apply over TCP.
+/// SO_PEERCRED, but on loopback both ends are sockets of this machine: the kernel knows the
+/// client's socket, under the address pair seen from its side (its address as local, ours as
+/// remote), and the uid that owns it. The agent asks by exact lookup (sock_diag netlink), and
+/// reads /proc/net/tcp (or tcp6) only where netlink is not available. That uid is what the
+/// agent knows of a TCP caller; there is no pid (0), so bindings never apply over TCP.
 enum LoopbackPeer {
     /// Largest table read (a machine with ~100 000 sockets); beyond it the peer is unknown.
     static let maxTableBytes = 16 << 20
@@ -17,8 +19,29 @@ enum LoopbackPeer {
     static func credentials(of channel: any Channel, procRoot: String = "/proc") -> PeerCredentials? {
         guard let remote = channel.remoteAddress, let local = channel.localAddress,
               let client = endpoint(remote), let server = endpoint(local), client.v6 == server.v6 else { return nil }
+        // First an exact lookup by the kernel (sock_diag: the same cost however many sockets
+        // exist); the table is read only where netlink cannot be asked.
+        switch kernelLookup(v6: client.v6, client: (client.bytes, client.port), server: (server.bytes, server.port)) {
+        case .found(let uid): return PeerCredentials(uid: uid, gid: 0, pid: 0)
+        case .none: return nil
+        case .unavailable: break
+        }
         guard let table = readTable(procRoot + (client.v6 ? "/net/tcp6" : "/net/tcp")) else { return nil }
-        return uid(in: table, clientEndpoint: client.text, serverEndpoint: server.text).map { PeerCredentials(uid: $0, gid: 0, pid: 0) }
+        return Self.uid(in: table, clientEndpoint: client.text, serverEndpoint: server.text).map { PeerCredentials(uid: $0, gid: 0, pid: 0) }
+    }
+
+    enum Lookup: Equatable { case found(UInt32), none, unavailable }
+
+    /// The uid owning the ESTABLISHED socket whose local end is `client` and remote end `server`,
+    /// by the kernel's exact lookup (NETLINK_SOCK_DIAG).
+    static func kernelLookup(v6: Bool, client: (bytes: [UInt8], port: UInt16), server: (bytes: [UInt8], port: UInt16)) -> Lookup {
+        guard client.bytes.count == (v6 ? 16 : 4), server.bytes.count == client.bytes.count else { return .unavailable }
+        var uid: UInt32 = 0
+        switch venice_tcp_socket_uid(v6 ? 6 : 4, client.bytes, client.port, server.bytes, server.port, &uid) {
+        case 0: return .found(uid)
+        case 1: return .none
+        default: return .unavailable
+        }
     }
 
     /// The uid column of the row whose local address is the client's and remote address ours.
@@ -39,7 +62,7 @@ enum LoopbackPeer {
 
     /// An address as /proc/net/tcp prints it: each 32-bit word of the address in host byte
     /// order as 8 hex digits, a colon, the port as 4 hex digits.
-    static func endpoint(_ address: SocketAddress) -> (text: String, v6: Bool)? {
+    static func endpoint(_ address: SocketAddress) -> (text: String, v6: Bool, bytes: [UInt8], port: UInt16)? {
         guard let port = address.port, (0...65_535).contains(port) else { return nil }
         // The numeric address as NIO prints it, back to its bytes (inet_pton).
         guard let text = address.ipAddress else { return nil }
@@ -59,7 +82,7 @@ enum LoopbackPeer {
         default:
             return nil
         }
-        return (words(bytes) + ":" + hex(UInt32(port), digits: 4), v6)
+        return (words(bytes) + ":" + hex(UInt32(port), digits: 4), v6, bytes, UInt16(port))
     }
 
     /// Bytes in groups of four, each group read as a little-endian word (how x86 and arm64

@@ -21,6 +21,10 @@ final class ClientLimiter: Sendable {
 
     static let windowMilliseconds: Int64 = 60_000
     private let state = Mutex(State())
+    private let origin = ContinuousClock.now
+
+    /// Milliseconds on a monotonic clock (a wall clock set back must not stretch the minute).
+    func nowMilliseconds() -> Int64 { (ContinuousClock.now - origin).milliseconds }
 
     /// Counts a request of `client` unless `limit` were admitted in the last minute.
     func admitRate(client: String, limit: Int?, now: Int64) -> Refusal? {

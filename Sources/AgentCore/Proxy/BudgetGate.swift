@@ -19,7 +19,7 @@ struct BudgetGate: Sendable {
     func admit(route: VeniceRoute, body: ProxyBody, caller: Caller, requestID: String, method: String) async throws(AgentError) -> LedgerHold? {
         let policy = caller.policy
         if case .perMinute(let limit, let seconds)? = limiter.admitRate(client: policy.name, limit: policy.requestsPerMinute,
-                                                                         now: AgentLedger.nowMilliseconds()) {
+                                                                         now: limiter.nowMilliseconds()) {
             throw .rateLimited(client: policy.name, limit: .perMinute, value: limit, retryAfterSeconds: seconds)
         }
         let (price, model) = try await prices.estimate(route: route, body: body.json, form: body.form)

@@ -271,6 +271,10 @@ struct AgentAPI: Sendable {
             throw .badRequest("unknown client setting(s) \(unknown.prefix(5).map { String($0.prefix(40)) }.joined(separator: ", ")); use \(known.sorted().joined(separator: ", "))")
         }
         guard let name = body["name"]?.stringValue else { throw .badRequest("a client needs a \"name\"") }
+        // Budgets, counters and spend rows are kept per name: a client never shares a binding's.
+        if configuration.bindings.contains(where: { $0.policy.name == name }) || name == "other_uids" {
+            throw .badRequest("the name \(name) belongs to a policy of the config file; pick another client name")
+        }
         var routes: Set<String>?
         if let list = body["routes"] {
             guard let items = list.arrayValue?.compactMap(\.stringValue), items.count == list.arrayValue?.count else {

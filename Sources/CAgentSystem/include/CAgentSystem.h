@@ -27,4 +27,9 @@ int venice_file_status(const char *path, int follow_links, uint32_t *uid, uint32
    6 = IPv6 (address bytes in `address`, 4 or 16, and `port`). Returns 0, or -1 when the
    descriptor is not a listening stream socket of those families. Also sets FD_CLOEXEC. */
 int venice_listening_socket(int fd, int *family, char *path, int path_capacity, uint8_t *address, uint16_t *port);
+/* The uid owning the TCP socket whose local end is (src, sport) and remote end (dst, dport),
+   asked of the kernel by exact lookup (NETLINK_SOCK_DIAG), whatever the number of sockets.
+   family 4 or 6; addresses 4 or 16 bytes; ports in host order. Returns 0 with *uid set when an
+   ESTABLISHED socket with an inode matches, 1 when none does, -1 when the kernel cannot be asked. */
+int venice_tcp_socket_uid(int family, const uint8_t *src, uint16_t sport, const uint8_t *dst, uint16_t dport, uint32_t *uid);
 #endif

@@ -105,10 +105,18 @@ struct Serve: AsyncParsableCommand {
         do {
             if let activation = try SocketActivation.inherited(environment: environment) {
                 configuration.activation = activation
-                if let unix = activation.unix { configuration.socketPath = unix.address }
+                if let unix = activation.unix {
+                    configuration.socketPath = unix.address
+                    // systemd's default SocketMode is 0666: unless other uids are allowed, only the owner may connect.
+                    if configuration.allowedUIDs.isEmpty, case .success(let status) = FileStatus.of(unix.address, followingLinks: false),
+                       status.permissions & 0o077 != 0 {
+                        KeyCommands.printError("the socket systemd passed (\(unix.address)) is open to other users (mode \(String(status.permissions & 0o777, radix: 8))); set SocketMode=0600 in the .socket unit, or allowed_uids in the config")
+                        throw ExitCode.failure
+                    }
+                }
                 if let tcp = activation.tcp { configuration.listen = tcp.address }
             }
-        } catch {
+        } catch let error as SocketActivation.Invalid {
             KeyCommands.printError(error.description)
             throw ExitCode.failure
         }
