@@ -289,6 +289,27 @@ struct UsageSettlementTests {
         }
     }
 
+    @Test("a streamed /responses answer arrives as its events, and the client is counted at the usage its response.completed carries")
+    func responsesStreamSettles() async throws {
+        try await withAgent { agent in
+            let token = try await agent.addClient(#"{"name":"responder","routes":["text"],"daily_usd":1}"#)
+            let auth = [("Authorization", "Bearer \(token)")]
+            let body = #"{"model":"venice-uncensored-1-2","input":"Tell me about owls","max_output_tokens":2000,"stream":true}"#
+            let answer = try await agent.request("POST", "/api/v1/responses", json: body, headers: auth)
+            #expect(answer.status == 200, "\(answer.text.prefix(300))")
+            #expect(answer.header("content-type")?.hasPrefix("text/event-stream") == true)
+            #expect(answer.text.hasPrefix("event: response.created") && answer.text.contains("event: response.output_text.delta"))
+            #expect(answer.text.contains("event: response.completed") && answer.text.contains("\"usage\""))
+            let charges = await agent.sim.state.transactions(wallet: agent.address.lowercasedHex).filter { $0.kind == .charge }
+            #expect(charges.count == 1)
+            let charged = -charges.map(\.amountMicro).reduce(0, +)
+            let spend = try await agent.request("GET", "/agent/v1/spend?by=client", headers: auth)
+            let estimated = spend.json?["total_estimate_usd"]?.doubleValue ?? -1
+            // The estimate held for 2,000 output tokens was replaced by the usage cost, which is the charge.
+            #expect(abs(estimated - Double(charged) / 1e6) < 1e-9, "\(spend.text) vs \(charged)")
+        }
+    }
+
     @Test("the first chunk of a streamed chat reaches the client while the simulator has not yet produced the last")
     func firstChunkBeforeLast() async throws {
         let gate = StreamGate()

@@ -113,6 +113,10 @@ extension RouteServices {
                     "usage": ["input_tokens": .number(String(input.inputTokens)), "input_tokens_details": ["cached_tokens": 0],
                               "output_tokens": .number(String(reply.tokens)), "output_tokens_details": ["reasoning_tokens": 0],
                               "total_tokens": .number(String(input.inputTokens + reply.tokens))]]
+                if input.stream {
+                    return Self.responsesStream(answer: answer, messageId: messageId, text: reply.text, headers: headers,
+                                                pacing: StreamPacing(configuration))
+                }
                 return .json(answer, headers: headers)
             }
         }
@@ -196,6 +200,39 @@ extension RouteServices {
                 // The finish chunk is the second-to-last event (`[DONE]` follows it).
                 if index == events.count - 2, let gate = pacing.beforeLast { await gate() }
                 try await writer.write(event)
+            }
+            try await writer.finish(nil)
+        })
+    }
+
+    /// `/responses` with `stream: true`. swagger.yaml `/responses`: "This endpoint supports streaming via Server-Sent
+    /// Events when `stream: true` is set"; api-docs `responses/create.mdx`: models "behave like OpenAI's Responses API".
+    /// The event names and shapes are OpenAI's (an **assumption** for the details Venice does not spell out):
+    /// `response.created` (status in_progress, no output), `response.output_text.delta` per piece of text, then
+    /// `response.completed` carrying the whole response with its `usage`.
+    static func responsesStream(answer: JSONValue, messageId: String, text: String, headers extra: HTTPFields,
+                                pacing: StreamPacing = StreamPacing()) -> Response {
+        func event(_ type: String, _ fields: [(String, JSONValue)]) -> ByteBuffer {
+            let object = JSONObject([("type", .string(type))] + fields)
+            return ByteBuffer(string: "event: \(type)\ndata: " + JSONValue.object(object).serialized() + "\n\n")
+        }
+        var started = answer.objectValue ?? JSONObject([])
+        started["status"] = "in_progress"
+        started["output"] = []
+        started["usage"] = nil
+        let events = [event("response.created", [("response", .object(started))])]
+            + TextSynthesizer.chunks(text).map {
+                event("response.output_text.delta", [("item_id", .string(messageId)), ("output_index", 0), ("content_index", 0), ("delta", .string($0))])
+            }
+            + [event("response.completed", [("response", answer)])]
+        var headers = extra
+        headers[.contentType] = "text/event-stream"
+        headers[.cacheControl] = "no-cache"
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            for (index, chunk) in events.enumerated() {
+                if index > 0, pacing.delayMilliseconds > 0 { try await Task.sleep(for: .milliseconds(pacing.delayMilliseconds)) }
+                if index == events.count - 1, let gate = pacing.beforeLast { await gate() }
+                try await writer.write(chunk)
             }
             try await writer.finish(nil)
         })
@@ -328,6 +365,7 @@ struct ResponsesRequest: Sendable {
     let promptText: String
     let inputTokens: Int
     let maxOutputTokens: Int?
+    let stream: Bool
 
     init(_ body: StrictBody) throws {
         modelID = try body.string("model")
@@ -366,8 +404,6 @@ struct ResponsesRequest: Sendable {
         if let topP = try body.double("top_p"), !(0...1).contains(topP) {
             throw SimulatorError.invalidParameters(field: "top_p", message: "Number must be between 0 and 1")
         }
-        if try body.bool("stream") == true {
-            throw SimulatorError.invalidParameters(field: "stream", message: "The simulator answers /responses without streaming: stream must be false")
-        }
+        stream = try body.bool("stream") ?? false
     }
 }
