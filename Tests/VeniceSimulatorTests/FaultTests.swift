@@ -118,7 +118,8 @@ struct ScriptedFaultTests {
     func peak() async throws {
         let signIn = SignIn(clock: clock)
         var configuration = testConfiguration(clock: clock, funds: [alice.lower: 5])
-        configuration.faults.latencyMilliseconds = 500
+        // Long enough that the three requests overlap even on a loaded machine.
+        configuration.faults.latencyMilliseconds = 2_500
         try await withRunningSimulator(configuration: configuration) { sim async throws in
             let headers = try (0..<3).map { _ in try signIn.header(alice) }
             try await withThrowingTaskGroup(of: Int.self) { group in
