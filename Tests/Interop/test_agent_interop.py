@@ -153,6 +153,16 @@ def test_openai_sdk_responses_through_the_agent_is_charged_by_usage():
         assert usage.output_tokens <= 16
         assert usage.total_tokens == usage.input_tokens + usage.output_tokens
         assert charged(before, wallet_balance(sock), usage.input_tokens, usage.output_tokens)
+        # Streamed: the SDK reads the events; their text is the same answer, and the completed
+        # response carries the usage the wallet was charged.
+        before = wallet_balance(sock)
+        events = list(sdk_over(sock).responses.create(model=TEXT_MODEL, instructions="Be kind.", input="Tell me a story",
+                                                      max_output_tokens=16, stream=True))
+        assert events[0].type == "response.created" and events[-1].type == "response.completed"
+        text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+        completed = events[-1].response
+        assert text == completed.output_text == answer.output_text
+        assert charged(before, wallet_balance(sock), completed.usage.input_tokens, completed.usage.output_tokens)
 
 
 def in_progress(sock) -> int:
