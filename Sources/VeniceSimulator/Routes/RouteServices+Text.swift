@@ -191,14 +191,20 @@ extension RouteServices {
         let events = [chunk(["role": "assistant", "content": ""])]
             + TextSynthesizer.chunks(text).map { chunk(["content": .string($0)]) }
             + [chunk([:], finish: finish, usage: usage), ByteBuffer(string: "data: [DONE]\n\n")]
+        // The finish chunk is the second-to-last event (`[DONE]` follows it).
+        return eventStream(events, headers: extra, pacing: pacing, lastEventIndex: events.count - 2)
+    }
+
+    /// A `text/event-stream` answer of `events`, paced by the test knobs; `beforeLast` runs just
+    /// before the event at `lastEventIndex` (the one that ends the answer) is written.
+    static func eventStream(_ events: [ByteBuffer], headers extra: HTTPFields, pacing: StreamPacing, lastEventIndex: Int) -> Response {
         var headers = extra
         headers[.contentType] = "text/event-stream"
         headers[.cacheControl] = "no-cache"
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             for (index, event) in events.enumerated() {
                 if index > 0, pacing.delayMilliseconds > 0 { try await Task.sleep(for: .milliseconds(pacing.delayMilliseconds)) }
-                // The finish chunk is the second-to-last event (`[DONE]` follows it).
-                if index == events.count - 2, let gate = pacing.beforeLast { await gate() }
+                if index == lastEventIndex, let gate = pacing.beforeLast { await gate() }
                 try await writer.write(event)
             }
             try await writer.finish(nil)
@@ -225,17 +231,7 @@ extension RouteServices {
                 event("response.output_text.delta", [("item_id", .string(messageId)), ("output_index", 0), ("content_index", 0), ("delta", .string($0))])
             }
             + [event("response.completed", [("response", answer)])]
-        var headers = extra
-        headers[.contentType] = "text/event-stream"
-        headers[.cacheControl] = "no-cache"
-        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
-            for (index, chunk) in events.enumerated() {
-                if index > 0, pacing.delayMilliseconds > 0 { try await Task.sleep(for: .milliseconds(pacing.delayMilliseconds)) }
-                if index == events.count - 1, let gate = pacing.beforeLast { await gate() }
-                try await writer.write(chunk)
-            }
-            try await writer.finish(nil)
-        })
+        return eventStream(events, headers: extra, pacing: pacing, lastEventIndex: events.count - 1)
     }
 
     /// Test knobs that slow a streamed answer down (see `SimulatorConfiguration`); none by default.
