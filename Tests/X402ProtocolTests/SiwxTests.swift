@@ -352,3 +352,21 @@ struct SiwxSignerTests {
         #expect(try signer.makeSignedMessage().message.issuedAt.milliseconds == Fixtures.ven1IssuedMs)
     }
 }
+
+@Suite("HTTP dates (RFC 9110 IMF-fixdate)")
+struct HTTPDateTests {
+    @Test("format writes IMF-fixdate with the right weekday, and parse reads it back to the second", arguments: [
+        (Int64(0), "Thu, 01 Jan 1970 00:00:00 GMT"), (784_111_777, "Sun, 06 Nov 1994 08:49:37 GMT"),
+        (951_825_600, "Tue, 29 Feb 2000 12:00:00 GMT"), (1798761599, "Thu, 31 Dec 2026 23:59:59 GMT"),
+    ])
+    func roundTrip(seconds: Int64, text: String) {
+        #expect(HTTPDate.format(secondsSince1970: seconds) == text)
+        #expect(HTTPDate.parse(text) == seconds * 1000)
+    }
+
+    @Test("times before 1970 are written as its first second, never trapped on")
+    func beforeEpoch() {
+        #expect(HTTPDate.format(secondsSince1970: -5) == "Thu, 01 Jan 1970 00:00:00 GMT")
+        #expect(HTTPDate.format(secondsSince1970: .min) == "Thu, 01 Jan 1970 00:00:00 GMT")
+    }
+}

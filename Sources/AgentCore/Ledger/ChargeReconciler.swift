@@ -97,7 +97,7 @@ public final class ChargeReconciler: Service, Sendable {
         try? await requests.flush()
         let count = try? await ledger.writer.read { db in
             try Int.fetchOne(db, sql: """
-                SELECT COUNT(*) FROM requests r WHERE (r.status < 400 OR r.status = 599) AND r.estimate_micro > 0 AND r.finished_at > ?
+                SELECT COUNT(*) FROM requests r WHERE \(RequestLedger.mayBeCharged) AND r.estimate_micro > 0 AND r.finished_at > ?
                   AND NOT EXISTS (SELECT 1 FROM upstream_transactions t WHERE t.attributed_to = r.id)
                 """, arguments: [now - 30_000])
         }
@@ -168,7 +168,7 @@ public final class ChargeReconciler: Service, Sendable {
                 var match: String?
                 if let model, (tx["type"] as String) == "CHARGE" {
                     match = try String.fetchOne(db, sql: """
-                        SELECT r.id FROM requests r WHERE r.model = ? AND (r.status < 400 OR r.status = 599) AND r.upstream_request_id IS NULL
+                        SELECT r.id FROM requests r WHERE r.model = ? AND \(RequestLedger.mayBeCharged) AND r.upstream_request_id IS NULL
                           AND r.started_at <= ? + 2000 AND COALESCE(r.finished_at, ?) >= ? - 15000
                           AND NOT EXISTS (SELECT 1 FROM upstream_transactions t WHERE t.attributed_to = r.id)
                         ORDER BY ABS(COALESCE(r.finished_at, r.started_at) - ?) LIMIT 1
@@ -184,7 +184,7 @@ public final class ChargeReconciler: Service, Sendable {
             }
             // Each touched row's spending moves from its hold (or an older charge) to what Venice charged.
             var adjustments: [(client: String, startedAt: Int64, delta: Int64)] = []
-            let spending = "CASE WHEN charged_micro IS NOT NULL THEN charged_micro WHEN status IS NULL OR status < 400 OR status = 599 THEN estimate_micro ELSE 0 END"
+            let spending = RequestLedger.rowSpending
             for request in touched {
                 let before = try Row.fetchOne(db, sql: "SELECT client, started_at, \(spending) AS spent FROM requests WHERE id = ?", arguments: [request])
                 try db.execute(sql: """

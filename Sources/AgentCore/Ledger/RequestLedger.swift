@@ -201,12 +201,19 @@ final class RequestLedger: Service, Sendable {
 
     // MARK: reads (flush first)
 
-    /// A row's spending: the actual charge once known, else the estimate for requests still in
-    /// flight or successful (a hold), nothing for failures.
-    static let spentExpression = """
-        COALESCE(SUM(CASE WHEN charged_micro IS NOT NULL THEN charged_micro
-                          WHEN status IS NULL OR status < 400 OR status = 599 THEN estimate_micro ELSE 0 END), 0)
+    /// What one row counts as spent: Venice's charge once reconciled; until then its estimate,
+    /// while it is open, succeeded, or may have been charged (`outcomeUnknown`); nothing for a
+    /// request that failed without reaching Venice.
+    static let rowSpending = """
+        CASE WHEN charged_micro IS NOT NULL THEN charged_micro
+             WHEN status IS NULL OR status < 400 OR status = \(outcomeUnknown) THEN estimate_micro ELSE 0 END
         """
+
+    /// Rows whose request may be charged by Venice: answered, or with an unknown outcome.
+    static let mayBeCharged = "(r.status < 400 OR r.status = \(outcomeUnknown))"
+
+    /// The rows' spending summed (0 for none).
+    static let spentExpression = "COALESCE(SUM(\(rowSpending)), 0)"
 
     func spentToday(client: String) -> Int64 { book.spent(client: client, now: AgentLedger.nowMilliseconds()) }
     func spentThisMonth(client: String) -> Int64 { book.spentThisMonth(client: client, now: AgentLedger.nowMilliseconds()) }

@@ -38,13 +38,10 @@ struct LoopbackGuard: RouterMiddleware {
         guard Self.isOwnHost(host, listener: bound) else {
             throw AgentError.hostRefused(host: Self.shown(host.isEmpty ? "(none)" : host), listener: bound.description)
         }
-        // A second Host header, or an absolute-form target naming another host (RFC 9112 §3.2.2:
-        // the target's host wins), is refused like a wrong Host.
+        // A second Host header is refused like a wrong Host. (An absolute-form target's host has
+        // already replaced `Host` in the channel: `AbsoluteFormHost`.)
         if let extra = request.headers[Self.hostField] {
             throw AgentError.hostRefused(host: Self.shown("second Host header " + extra), listener: bound.description)
-        }
-        if let targetHost = request.uri.host, !Self.isOwnHost(targetHost + (request.uri.port.map { ":\($0)" } ?? ""), listener: bound) {
-            throw AgentError.hostRefused(host: Self.shown(targetHost), listener: bound.description)
         }
         if let origin = request.headers[.origin], !Self.isLoopbackOrigin(origin) {
             throw AgentError.originRefused(origin: Self.shown(origin))

@@ -61,8 +61,6 @@ final class ClientLimiter: Sendable {
         }
     }
 
-    func inFlight(client: String) -> Int { state.withLock { $0.inFlight[client, default: 0] } }
-
     /// True the first time `key` is seen (one audit event per client, budget and period).
     func firstWarning(_ key: String) -> Bool {
         state.withLock { s in

@@ -48,12 +48,7 @@ enum TimeFormat {
     }
 
     /// IMF-fixdate: `Sun, 06 Nov 1994 08:49:37 GMT`
-    static func httpDate(_ milliseconds: Int64) -> String {
-        let c = civil(milliseconds)
-        let days = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
-        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
-        return "\(days[c.weekday]), \(pad(c.day, 2)) \(months[c.month - 1]) \(pad(c.year, 4)) \(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2)) GMT"
-    }
+    static func httpDate(_ milliseconds: Int64) -> String { HTTPDate.format(secondsSince1970: milliseconds / 1000) }
 
     /// Parses `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM:SS[.sss]Z` (UTC only). Nil when malformed.
     static func parseISO(_ text: String) -> Int64? {
