@@ -28,6 +28,13 @@ public enum AgentError: Error, Sendable, CustomStringConvertible, HTTPResponseEr
     case originRefused(origin: String)
     /// Over TCP: a route served only over the Unix socket (the owner's API, metrics).
     case socketOnly(path: String)
+    /// The listener started for the dashboard serves nothing else.
+    case dashboardOnly(path: String)
+    /// A dashboard link's code was used already, expired, or is not this agent's.
+    case dashboardCodeRefused
+    /// A dashboard page or view without a live session cookie.
+    case dashboardSessionRequired
+    case dashboardUnavailable(String)
 
     // What is asked.
     case unknownRoute(method: String, path: String)
@@ -99,7 +106,9 @@ public enum AgentError: Error, Sendable, CustomStringConvertible, HTTPResponseEr
         case .peerUnknown, .peerRefused, .peerChanged, .notAdministrator, .routeNotAllowed, .walletNotAllowed, .agentOwned,
              .publicKeyRefused, .clientTooBroad, .paymentRefused, .noStakedVVV, .hostRefused, .originRefused, .socketOnly:
             .forbidden
-        case .badClientToken, .unknownClientToken, .wrongPassword, .tokenRequired, .clientExpired: .unauthorized
+        case .badClientToken, .unknownClientToken, .wrongPassword, .tokenRequired, .clientExpired, .dashboardSessionRequired: .unauthorized
+        case .dashboardOnly, .dashboardCodeRefused: .forbidden
+        case .dashboardUnavailable: .serviceUnavailable
         case .modelNotAllowed: .forbidden
         case .rateLimited: .tooManyRequests
         case .unknownRoute, .unknownClient, .unknownKey, .unknownRequest: .notFound
@@ -138,6 +147,10 @@ public enum AgentError: Error, Sendable, CustomStringConvertible, HTTPResponseEr
         case .hostRefused: "AGENT_HOST_REFUSED"
         case .originRefused: "AGENT_ORIGIN_REFUSED"
         case .socketOnly: "AGENT_SOCKET_ONLY"
+        case .dashboardOnly: "AGENT_DASHBOARD_ONLY"
+        case .dashboardCodeRefused: "AGENT_DASHBOARD_CODE_REFUSED"
+        case .dashboardSessionRequired: "AGENT_DASHBOARD_SESSION_REQUIRED"
+        case .dashboardUnavailable: "AGENT_DASHBOARD_UNAVAILABLE"
         case .unknownRoute: "AGENT_UNKNOWN_ROUTE"
         case .agentOwned: "AGENT_ROUTE_OWNED"
         case .badRequest: "AGENT_BAD_REQUEST"
@@ -217,6 +230,13 @@ public enum AgentError: Error, Sendable, CustomStringConvertible, HTTPResponseEr
             return "requests from the web page \(origin) are refused: only programs on this machine (and loopback pages) may call the agent"
         case .socketOnly(let path):
             return "\(path) is served only over the agent's Unix socket, never over TCP; use the venice-agent command as the owner"
+        case .dashboardOnly(let path):
+            return "this listener was started for the dashboard only and does not serve \(path); set listen in the agent's config (or serve --listen) to serve apps over TCP"
+        case .dashboardCodeRefused:
+            return "this dashboard link was used already or has expired (links work once, for 5 minutes); run `venice-agent dashboard` for a new one"
+        case .dashboardSessionRequired:
+            return "no dashboard session: open the link `venice-agent dashboard` prints (sessions end after 12 h, when the agent locks, or when it restarts)"
+        case .dashboardUnavailable(let why): return "the dashboard is unavailable: \(why)"
         case .unknownRoute(let method, let path):
             return "\(method) \(path) is not a route the agent serves; see /agent/v1/status and the README for the allow-list"
         case .agentOwned(let path): return "\(path) is handled by the agent itself; use POST /agent/v1/topup or /agent/v1/apikey/mint instead"

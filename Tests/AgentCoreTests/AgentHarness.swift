@@ -161,6 +161,8 @@ func withAgent<T: Sendable>(
         var clientConfig = HTTPClient.Configuration()
         clientConfig.connectionPool = .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: 64)
         clientConfig.timeout = .init(connect: .seconds(30), read: .seconds(120))
+        // Redirects are answers under test (the dashboard login), never followed.
+        clientConfig.redirectConfiguration = .disallow
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: clientConfig)
         do {
             let result = try await withThrowingTaskGroup(of: T?.self) { group in

@@ -21,12 +21,15 @@ struct AgentApp {
     let http: HTTPClient
     /// The loopback TCP listener's bound address (nil until bound, or without `listen`).
     let listener: ListenerAddress
+    /// The dashboard's one-time codes and sessions.
+    let dashboardSessions: DashboardSessions
 }
 
 /// Builds the agent for `configuration` around an (already unlocked or locked) key session.
 func buildAgent(configuration: AgentConfiguration, session: KeySession, logger: Logger,
                 crashHook: @escaping @Sendable (TopUpService.CrashPoint) -> Void,
-                listener: ListenerAddress = ListenerAddress()) async throws -> AgentApp {
+                listener: ListenerAddress = ListenerAddress(),
+                dashboardListener: DashboardListener? = nil) async throws -> AgentApp {
     let clock = SkewClock()
     let http = UpstreamClient.makeHTTPClient()
     // The sign-in payload carries `timestamp` (Unix ms of Issued At), as Venice's x402 guide,
@@ -69,10 +72,14 @@ func buildAgent(configuration: AgentConfiguration, session: KeySession, logger: 
     let connections = ConnectionRegistry(limits: configuration.connectionLimits, ownerUID: configuration.ownerUID)
     let inFlight = InFlightTracker()
 
+    let dashboardSessions = DashboardSessions(lockCount: { session.lockCount })
     let router = Router(context: AgentRequestContext.self)
     router.add(middleware: RequestLogMiddleware(connections: connections, inFlight: inFlight, metrics: metrics, logger: logger))
-    router.add(middleware: LoopbackGuard(listener: listener))
-    router.add(middleware: CallerMiddleware(resolver: CallerResolver(configuration: configuration, clients: clients), metrics: metrics))
+    router.add(middleware: LoopbackGuard(listener: listener, dashboard: dashboardSessions))
+    router.add(middleware: DashboardLogin(sessions: dashboardSessions, listener: listener, ownerUID: configuration.ownerUID))
+    router.add(middleware: CallerMiddleware(resolver: CallerResolver(configuration: configuration, clients: clients,
+                                                                     dashboard: dashboardSessions, listener: listener),
+                                            metrics: metrics))
     router.get("/metrics") { _, _ in
         let snapshot = await scheduler.snapshot
         let text = metrics.render(inFlight: snapshot.inFlight, queued: snapshot.queued, signatures: session.signatureCount,
@@ -85,6 +92,9 @@ func buildAgent(configuration: AgentConfiguration, session: KeySession, logger: 
              requests: requests, clients: clients, topUps: topUps, apiKeys: apiKeys, reconciler: reconciler,
              inFlight: inFlight, connections: connections, listener: listener)
         .register(on: router)
+    DashboardRoutes(sessions: dashboardSessions, listener: listener,
+                    onDemand: dashboardListener ?? DashboardListener(listener: listener, logger: logger))
+        .register(on: router)
     let prices = PriceBook(venice: venice, logger: logger)
     let budget = BudgetGate(prices: prices, requests: requests, ledger: ledger, metrics: metrics)
     let autoTopUp = configuration.autoTopUp
@@ -94,7 +104,8 @@ func buildAgent(configuration: AgentConfiguration, session: KeySession, logger: 
                  metrics: metrics, bodyMemory: BodyMemory(limit: configuration.wholeBodyMemoryBytes))
         .register(on: router, lockGate: LockGate(session: session, apiKeys: apiKeys))
     return AgentApp(router: router, connections: connections, inFlight: inFlight, ledger: ledger, topUps: topUps,
-                    apiKeys: apiKeys, reconciler: reconciler, requests: requests, prices: prices, http: http, listener: listener)
+                    apiKeys: apiKeys, reconciler: reconciler, requests: requests, prices: prices, http: http, listener: listener,
+                    dashboardSessions: dashboardSessions)
 }
 
 /// Lets the upstream client reach the key service built after it (they refer to each other).

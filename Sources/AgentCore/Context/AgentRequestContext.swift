@@ -54,3 +54,25 @@ public struct OwnerRequestContext: ChildRequestContext {
         self.requestID = context.requestID
     }
 }
+
+/// The context of the routes that *read* the owner's view (clients, audit, top-ups, recent
+/// requests, balance history): made for the owner's programs (`Administrator`) and for a live
+/// dashboard session (`Viewer`), and for nobody else. These routes are all GETs that change
+/// nothing, so a dashboard session can never move money or change a client.
+public struct ReaderRequestContext: ChildRequestContext {
+    public typealias ParentContext = AgentRequestContext
+
+    public var coreContext: CoreRequestContextStorage
+    public let reader: Reader
+    public let caller: Caller
+
+    public init(context: AgentRequestContext) throws {
+        let caller = try context.requireCaller()
+        guard let reader = caller.reader else {
+            throw AgentError.notAdministrator(caller.policy.source, client: caller.policy.name)
+        }
+        self.coreContext = context.coreContext
+        self.reader = reader
+        self.caller = caller
+    }
+}

@@ -18,6 +18,9 @@ public final class KeySession: PersonalSigner, TypedDataSigner, Sendable {
         var key: PrivateKey?
         var lastUse: ContinuousClock.Instant
         var signatures: Int = 0
+        /// How many times the key has been dropped (lock, idle lifetime): what a dashboard
+        /// session remembers, so that it ends with the agent's next lock.
+        var locks: Int = 0
         var failedUnlocks: Int = 0
         var unlocking = false
         var nextUnlockAllowed: ContinuousClock.Instant
@@ -71,6 +74,8 @@ public final class KeySession: PersonalSigner, TypedDataSigner, Sendable {
 
     public var isUnlocked: Bool { state.withLock { $0.key != nil } }
     public var signatureCount: Int { state.withLock { $0.signatures } }
+    /// Grows by one each time an unlocked key is dropped.
+    public var lockCount: Int { state.withLock { $0.locks } }
 
     /// Decrypts the keystore with `password`, on a dedicated thread. Refused while another
     /// unlock runs (`busy`) or before the failure delay has passed (`tooSoon`).
@@ -127,6 +132,7 @@ public final class KeySession: PersonalSigner, TypedDataSigner, Sendable {
     /// Drops the key now, zeroing it.
     public func lock() {
         state.withLock { s in
+            if s.key != nil { s.locks += 1 }
             s.key?.zeroize()
             s.key = nil
         }
@@ -139,6 +145,7 @@ public final class KeySession: PersonalSigner, TypedDataSigner, Sendable {
         let now = now ?? self.now()
         return state.withLock { s in
             guard s.key != nil, now - s.lastUse >= lifetime else { return false }
+            s.locks += 1
             s.key?.zeroize()
             s.key = nil
             return true

@@ -295,18 +295,28 @@ final class RequestLedger: Service, Sendable {
         let finishedAt: Int64?
     }
 
+    static let rowColumns = "id, client, method, route, model, status, estimate_micro, charged_micro, upstream_request_id, started_at, finished_at"
+
+    static func requestRow(_ row: Row) -> RequestRow {
+        RequestRow(id: row["id"], client: row["client"], method: row["method"], route: row["route"], model: row["model"],
+                   status: row["status"], estimateMicro: row["estimate_micro"], chargedMicro: row["charged_micro"],
+                   upstreamRequestID: row["upstream_request_id"], startedAt: row["started_at"], finishedAt: row["finished_at"])
+    }
+
     /// The row of request `id` (the `X-Agent-Request-Id` it was answered with), nil when unknown.
     func row(id: String) async throws -> RequestRow? {
         try await flush()
         return try await ledger.writer.read { db in
-            try Row.fetchOne(db, sql: """
-                SELECT id, client, method, route, model, status, estimate_micro, charged_micro, upstream_request_id, started_at, finished_at
-                FROM requests WHERE id = ?
-                """, arguments: [id]).map {
-                RequestRow(id: $0["id"], client: $0["client"], method: $0["method"], route: $0["route"], model: $0["model"],
-                           status: $0["status"], estimateMicro: $0["estimate_micro"], chargedMicro: $0["charged_micro"],
-                           upstreamRequestID: $0["upstream_request_id"], startedAt: $0["started_at"], finishedAt: $0["finished_at"])
-            }
+            try Row.fetchOne(db, sql: "SELECT \(Self.rowColumns) FROM requests WHERE id = ?", arguments: [id]).map(Self.requestRow)
+        }
+    }
+
+    /// The requests started since `since` (Unix ms), newest first, at most `limit`.
+    func recent(since: Int64, limit: Int) async throws -> [RequestRow] {
+        try await flush()
+        return try await ledger.writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT \(Self.rowColumns) FROM requests WHERE started_at >= ? ORDER BY started_at DESC, id LIMIT ?",
+                             arguments: [since, limit]).map(Self.requestRow)
         }
     }
 

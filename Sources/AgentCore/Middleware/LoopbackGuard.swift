@@ -3,14 +3,19 @@ import Hummingbird
 import Synchronization
 
 /// The TCP listener's bound address, once it is bound (the port is the kernel's pick for `:0`).
+/// A listener the agent started only for its dashboard (no `listen` configured) serves the
+/// dashboard and nothing else.
 public final class ListenerAddress: Sendable {
-    private let bound = Mutex<LoopbackAddress?>(nil)
+    private let bound = Mutex<(address: LoopbackAddress, dashboardOnly: Bool)?>(nil)
 
     public init() {}
 
-    public var value: LoopbackAddress? { bound.withLock { $0 } }
+    public var value: LoopbackAddress? { bound.withLock { $0?.address } }
 
-    func set(_ address: LoopbackAddress) { bound.withLock { $0 = address } }
+    /// True for the listener started on demand by `venice-agent dashboard`.
+    public var isDashboardOnly: Bool { bound.withLock { $0?.dashboardOnly ?? false } }
+
+    func set(_ address: LoopbackAddress, dashboardOnly: Bool = false) { bound.withLock { $0 = (address, dashboardOnly) } }
 }
 
 /// What a request over the loopback TCP listener must look like before anyone reads its token.
@@ -27,9 +32,29 @@ struct LoopbackGuard: RouterMiddleware {
     typealias Context = AgentRequestContext
 
     let listener: ListenerAddress
+    /// A request with a live dashboard session may also GET the owner's read-only views.
+    var dashboard: DashboardSessions? = nil
 
     /// `/agent/v1/…` routes a token client may call over TCP (each answers about the client itself).
     static let tcpAgentRoutes: Set<String> = ["/agent/v1/status", "/agent/v1/balance", "/agent/v1/spend"]
+    /// The read-only views a dashboard session may GET (`ReaderRequestContext` routes).
+    static let dashboardViews: Set<String> = tcpAgentRoutes.union([
+        "/agent/v1/clients", "/agent/v1/audit", "/agent/v1/topups", "/agent/v1/requests", "/agent/v1/balance/history",
+    ])
+
+    /// Every answer over TCP says: no script or style from anywhere but the agent, no framing,
+    /// no sniffing, no referrer, no caching. The dashboard needs nothing more; API clients
+    /// ignore them.
+    static let securityHeaders: [(HTTPField.Name, String)] = [
+        (.contentSecurityPolicy, "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+            + "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
+        (HTTPField.Name("X-Content-Type-Options")!, "nosniff"),
+        (HTTPField.Name("X-Frame-Options")!, "DENY"),
+        (HTTPField.Name("Referrer-Policy")!, "no-referrer"),
+        (.cacheControl, "no-store"),
+    ]
+
+    static func isDashboardPath(_ path: String) -> Bool { path == "/dashboard" || path.hasPrefix("/dashboard/") }
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard context.connection?.transport == .loopbackTCP else { return try await next(request, context) }
@@ -48,10 +73,27 @@ struct LoopbackGuard: RouterMiddleware {
         }
         // The router ignores empty segments (`//metrics` is `/metrics`): decide on the same path.
         let path = Self.collapsingSlashes(request.uri.path)
-        if path.hasPrefix("/agent/") || path == "/agent" || path.hasPrefix("/metrics"), !Self.tcpAgentRoutes.contains(path) {
+        let view = request.method == .get && Self.dashboardViews.contains(path) && hasLiveSession(request, port: bound.port)
+        if listener.isDashboardOnly, !Self.isDashboardPath(path), !view {
+            throw AgentError.dashboardOnly(path: Self.shown(path))
+        }
+        if path.hasPrefix("/agent/") || path == "/agent" || path.hasPrefix("/metrics"), !Self.tcpAgentRoutes.contains(path), !view {
             throw AgentError.socketOnly(path: Self.shown(path))
         }
-        return try await next(request, context)
+        var response: Response
+        do {
+            response = try await next(request, context)
+        } catch {
+            // Answered here, as `RequestLogMiddleware` would, so that errors carry the headers too.
+            response = RequestLogMiddleware.agentError(error, request: request).response()
+        }
+        for (name, value) in Self.securityHeaders { response.headers[name] = value }
+        return response
+    }
+
+    private func hasLiveSession(_ request: Request, port: Int) -> Bool {
+        guard let dashboard, let cookie = DashboardSessions.cookie(in: request.headers[values: .cookie], port: port) else { return false }
+        return dashboard.isLive(cookie: cookie, listenerPort: port)
     }
 
     /// `localhost`, `127.0.0.1`, `[::1]` or the bound address, with the listener's port (the

@@ -80,6 +80,27 @@ struct TopUpJournal: Sendable {
         }
     }
 
+    /// One top-up as the owner's views show it: its state, and why it ended as it did.
+    struct Record: Sendable {
+        let id: String
+        let createdAt: Int64
+        let updatedAt: Int64
+        let amountMicro: Int64
+        let state: State
+        let outcome: String?
+        let transaction: String?
+    }
+
+    /// The latest `limit` top-ups, newest first.
+    func recent(limit: Int) async throws -> [Record] {
+        try await ledger.writer.read { db in
+            try Row.fetchAll(db, sql: "SELECT * FROM topups ORDER BY created_at DESC, id LIMIT ?", arguments: [limit]).map { row in
+                Record(id: row["id"], createdAt: row["created_at"], updatedAt: row["updated_at"], amountMicro: row["amount_micro"],
+                       state: State(rawValue: row["state"]) ?? .unknown, outcome: row["outcome"], transaction: row["transaction_hash"])
+            }
+        }
+    }
+
     func unresolved() async throws -> [Intent] {
         try await ledger.writer.read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM topups WHERE state IN ('reserved', 'pending', 'unknown') ORDER BY created_at").map(Self.intent)

@@ -8,11 +8,49 @@ public struct Administrator: Sendable {
     fileprivate init() {}
 }
 
+/// Proof that a request may *read* what the owner reads (spend, clients, top-ups, audit) and
+/// nothing more: a browser holding a live dashboard session, on the loopback listener, from the
+/// owner's uid. Only `CallerResolver` makes one; no route that moves money or changes the agent
+/// accepts it (those take an `Administrator`).
+public struct Viewer: Sendable {
+    fileprivate init() {}
+}
+
+/// Who may read the owner's view: the owner's own programs, or its dashboard.
+public enum Reader: Sendable {
+    case owner(Administrator)
+    case dashboard(Viewer)
+}
+
 /// Who a request comes from, what it may do, and whether it may administer.
 public struct Caller: Sendable {
     public let peer: PeerCredentials
     public let policy: ClientPolicy
     public let administrator: Administrator?
+    /// Set only for a dashboard session's requests (whose policy allows no Venice route).
+    public private(set) var viewer: Viewer?
+
+    init(peer: PeerCredentials, policy: ClientPolicy, administrator: Administrator?) {
+        self.peer = peer
+        self.policy = policy
+        self.administrator = administrator
+    }
+
+    /// The owner's browser with a live dashboard session: reads, never spends.
+    static func dashboard(peer: PeerCredentials) -> Caller {
+        var caller = Caller(peer: peer, policy: ClientPolicy(name: "dashboard", routes: [], maxRequestMicro: 0, dailyMicro: 0,
+                                                             source: .defaultClient, models: ModelAllowList(requirements: [[]])),
+                            administrator: nil)
+        caller.viewer = Viewer()
+        return caller
+    }
+
+    /// May read the owner's view of the agent: the owner's programs, or its dashboard.
+    public var reader: Reader? {
+        if let administrator { return .owner(administrator) }
+        if let viewer { return .dashboard(viewer) }
+        return nil
+    }
 
     /// Whom the upstream queue takes turns between: each process over the socket; each named
     /// client over TCP, where no pid is known.
@@ -34,6 +72,9 @@ public struct Caller: Sendable {
 struct CallerResolver: Sendable {
     let configuration: AgentConfiguration
     let clients: ClientStore
+    /// A request over TCP without a token may instead carry a live dashboard session of this listener.
+    var dashboard: DashboardSessions? = nil
+    var listener: ListenerAddress? = nil
 
     func resolve(headers: HTTPFields, target: String, connection: ConnectionRegistry.Info?) throws(AgentError) -> Caller {
         guard let peer = connection?.peer else {
@@ -55,7 +96,20 @@ struct CallerResolver: Sendable {
             }
             return Caller(peer: peer, policy: policy, administrator: nil)
         case .absent:
-            if connection?.transport == .loopbackTCP { throw .tokenRequired }
+            if connection?.transport == .loopbackTCP {
+                // The owner's browser on its dashboard: a session cookie of this listener, and only
+                // from the owner's uid (a cookie copied to another user's process is worth nothing).
+                if isOwner, let dashboard, let port = listener?.value?.port,
+                   let cookie = DashboardSessions.cookie(in: headers[values: .cookie], port: port),
+                   dashboard.isLive(cookie: cookie, listenerPort: port) {
+                    return .dashboard(peer: peer)
+                }
+                let path = LoopbackGuard.collapsingSlashes(String(target.prefix { $0 != "?" }))
+                if LoopbackGuard.isDashboardPath(path) || LoopbackGuard.dashboardViews.subtracting(LoopbackGuard.tcpAgentRoutes).contains(path) {
+                    throw .dashboardSessionRequired
+                }
+                throw .tokenRequired
+            }
         }
 
         let base = isOwner ? configuration.defaultPolicy : configuration.otherUIDPolicy(peer.uid)

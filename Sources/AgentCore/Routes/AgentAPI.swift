@@ -28,25 +28,36 @@ struct AgentAPI: Sendable {
     func register(on router: Router<AgentRequestContext>) {
         router.get("/agent/v1/status") { _, context in
             // Over TCP a token client hears about itself and the wallet only, not the agent's internals.
-            guard context.connection?.transport != .loopbackTCP else { return selfStatus(try context.requireCaller()) }
+            // The dashboard (the owner's browser) sees what the owner sees.
+            if context.connection?.transport == .loopbackTCP {
+                let caller = try context.requireCaller()
+                if caller.viewer == nil { return selfStatus(caller) }
+            }
             return await status()
         }
         router.get("/agent/v1/balance") { _, context in
             let caller = try context.requireCaller()
-            guard caller.administrator != nil || caller.policy.allows(.wallet) else { throw AgentError.walletNotAllowed(client: caller.policy.name) }
+            guard caller.reader != nil || caller.policy.allows(.wallet) else { throw AgentError.walletNotAllowed(client: caller.policy.name) }
             return Response.json(try await topUps.balance())
         }
         router.get("/agent/v1/spend") { request, context in
             let caller = try context.requireCaller()
             // Only the owner sees every client's totals; any other caller sees its own rows.
-            return try await spend(request, only: caller.administrator == nil ? caller.policy.name : nil)
+            return try await spend(request, only: caller.reader == nil ? caller.policy.name : nil)
         }
+
+        // Reading the owner's view: the owner's programs and its dashboard session (GETs only).
+        let reader = router.group("/agent/v1", context: ReaderRequestContext.self)
+        reader.get("audit") { request, context in try await audit(context.reader, request) }
+        reader.get("clients") { _, context in try await listClients(context.reader) }
+        reader.get("topups") { request, context in try await recentTopUps(context.reader, request) }
+        reader.get("requests") { request, context in try await recentRequests(context.reader, request) }
+        reader.get("balance/history") { request, context in try await balanceHistory(context.reader, request) }
 
         let owner = router.group("/agent/v1", context: OwnerRequestContext.self)
         owner.post("lock") { _, context in await lock(context.administrator) }
         owner.post("unlock") { request, context in try await unlock(context.administrator, request) }
         owner.post("topup") { request, context in try await topUp(context.administrator, request) }
-        owner.get("audit") { request, context in try await audit(context.administrator, request) }
         owner.post("apikey/mint") { request, context in
             _ = context.administrator
             let record = try await apiKeys.mint(try ApiKeyService.parse(try await Self.jsonBody(request)))
@@ -66,7 +77,6 @@ struct AgentAPI: Sendable {
         owner.get("requests/:id") { _, context in try await requestRow(context.administrator, id: try context.parameters.require("id")) }
         owner.get("paths") { _, context in paths(context.administrator) }
         owner.post("clients") { request, context in try await addClient(context.caller.policy, request) }
-        owner.get("clients") { _, context in try await listClients(context.administrator) }
         owner.delete("clients/:name") { _, context in
             let name = try context.parameters.require("name")
             guard try await clients.remove(name: name) else { throw AgentError.unknownClient(name: name) }
@@ -215,7 +225,7 @@ struct AgentAPI: Sendable {
         ])
     }
 
-    func audit(_ admin: Administrator, _ request: Request) async throws(AgentError) -> Response {
+    func audit(_ reader: Reader, _ request: Request) async throws(AgentError) -> Response {
         let limit = min(max(Int(request.uri.queryParameters["limit"].map(String.init) ?? "") ?? 50, 1), 1000)
         let events: [AgentLedger.AuditEvent]
         do { events = try await ledger.auditEvents(limit: limit) } catch {
@@ -323,7 +333,7 @@ struct AgentAPI: Sendable {
         return Response.json(.object(object))
     }
 
-    func listClients(_ admin: Administrator) async throws(AgentError) -> Response {
+    func listClients(_ reader: Reader) async throws(AgentError) -> Response {
         Response.json(["clients": .array(clients.all().map {
             .object(Self.clientJSON($0, spentTodayMicro: requests.spentToday(client: $0.name), spentMonthMicro: requests.spentThisMonth(client: $0.name)))
         })])

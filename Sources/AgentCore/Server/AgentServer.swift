@@ -49,8 +49,9 @@ public struct AgentServer: Sendable {
         // A socket systemd passed is its to create, mode and remove.
         if activation?.unix == nil { try SocketPreparation.prepare(path: configuration.socketPath, sharedWithOtherUsers: sharedSocket) }
         OpenFileLimit.raise()
+        let dashboardListener = DashboardListener(listener: listener, logger: logger)
         let agent = try await buildAgent(configuration: configuration, session: session, logger: logger, crashHook: crashHook,
-                                         listener: listener)
+                                         listener: listener, dashboardListener: dashboardListener)
         let connections = agent.connections
         let ledger = agent.ledger
         let timeouts = AgentHTTP1Channel.Timeouts(header: TimeAmount(configuration.headerTimeout), idle: TimeAmount(configuration.idleTimeout),
@@ -69,8 +70,8 @@ public struct AgentServer: Sendable {
             + (ledger.path.map { [WALCheckpointer(path: $0, interval: .seconds(2), logger: logger)] } ?? [])
         var servers: [any Service] = []
         if let inherited = activation?.unix {
-            servers.append(InheritedSocketServer(descriptor: inherited.descriptor,
-                                                 channel: channel(.unixSocket, responder: InheritedSocketServer.responder(agent.router, logger: logger)),
+            servers.append(ChannelServer(socket: .inherited(inherited.descriptor),
+                                                 channel: channel(.unixSocket, responder: ChannelServer.responder(agent.router, logger: logger)),
                                                  onRunning: { _ in ready.arrive() }, logger: logger))
         } else {
             // The socket is created 0600 (umask), so no other user can even connect — unless other
@@ -94,8 +95,8 @@ public struct AgentServer: Sendable {
         // keep the owner's API off it.
         let listener = self.listener
         if let inherited = activation?.tcp {
-            servers.append(InheritedSocketServer(descriptor: inherited.descriptor,
-                                                 channel: channel(.loopbackTCP, responder: InheritedSocketServer.responder(agent.router, logger: logger)),
+            servers.append(ChannelServer(socket: .inherited(inherited.descriptor),
+                                                 channel: channel(.loopbackTCP, responder: ChannelServer.responder(agent.router, logger: logger)),
                                                  onRunning: { _ in
                                                      listener.set(inherited.address)
                                                      logger.notice("listening on loopback TCP passed by systemd (client tokens only)",
@@ -116,6 +117,14 @@ public struct AgentServer: Sendable {
                 },
                 logger: logger
             ))
+        } else {
+            // No listener configured: `venice-agent dashboard` binds one on demand, for the dashboard alone.
+            let responder = ChannelServer.responder(agent.router, logger: logger)
+            dashboardListener.prepare { socket, onRunning in
+                ChannelServer(socket: socket, channel: channel(.loopbackTCP, responder: responder),
+                              onRunning: onRunning, logger: logger)
+            }
+            servers.append(dashboardListener)
         }
         let drain = ShutdownDrain(tracker: agent.inFlight, grace: .seconds(configuration.shutdownGraceSeconds), logger: logger)
         // Stopped in reverse order: the drain first (in-flight responses finish), then the servers,

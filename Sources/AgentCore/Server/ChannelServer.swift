@@ -7,13 +7,20 @@ import NIOPosix
 import ServiceLifecycle
 import X402Protocol
 
-/// Serves the agent's router on a listening socket it did not bind: one systemd passed
-/// (socket activation). Hummingbird binds only by address, so this is the small part of its
-/// server the agent needs — accept on the inherited descriptor, run each connection through
+/// Serves the agent's router on a listening socket that is not Hummingbird's own: one systemd
+/// passed (socket activation), or the dashboard's loopback listener started on demand. This is
+/// the small part of Hummingbird's server the agent needs — accept, run each connection through
 /// `AgentHTTP1Channel` (the same peer reading, limits and timeouts as the agent's own
 /// sockets), and on graceful shutdown stop accepting and let answers in progress finish.
-struct InheritedSocketServer: Service {
-    let descriptor: Int32
+struct ChannelServer: Service {
+    enum Socket: Sendable {
+        /// A listening descriptor the agent inherited.
+        case inherited(Int32)
+        /// Bind this loopback address now (port 0: the kernel's pick).
+        case loopback(host: String, port: Int)
+    }
+
+    let socket: Socket
     let channel: AgentHTTP1Channel
     let onRunning: @Sendable (any Channel) async -> Void
     let logger: Logger
@@ -40,16 +47,25 @@ struct InheritedSocketServer: Service {
         let quiescing = ServerQuiescingHelper(group: group)
         let childChannel = channel
         let logger = self.logger
-        let server = try await ServerBootstrap(group: group)
+        let bootstrap = ServerBootstrap(group: group)
             .serverChannelInitializer { serverChannel in
                 serverChannel.eventLoop.makeCompletedFuture {
                     try serverChannel.pipeline.syncOperations.addHandler(quiescing.makeServerChannelHandler(channel: serverChannel))
                 }
             }
             .childChannelOption(.allowRemoteHalfClosure, value: true)
-            .bind(NIOBSDSocket.Handle(descriptor), serverBackPressureStrategy: nil) { channel in
+        let server: NIOAsyncChannel<AgentHTTP1Channel.Value, Never>
+        switch socket {
+        case .inherited(let descriptor):
+            server = try await bootstrap.bind(NIOBSDSocket.Handle(descriptor), serverBackPressureStrategy: nil) { channel in
                 childChannel.setup(channel: channel, logger: logger)
             }
+        case .loopback(let host, let port):
+            server = try await bootstrap.serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .bind(host: host, port: port, serverBackPressureStrategy: nil) { channel in
+                    childChannel.setup(channel: channel, logger: logger)
+                }
+        }
         await withGracefulShutdownHandler {
             await onRunning(server.channel)
             await withDiscardingTaskGroup { tasks in
@@ -60,7 +76,7 @@ struct InheritedSocketServer: Service {
                         }
                     }
                 } catch {
-                    logger.error("inherited socket stopped accepting", metadata: ["error": "\(error)"])
+                    logger.error("a listening socket stopped accepting", metadata: ["error": "\(error)"])
                 }
             }
         } onGracefulShutdown: {
