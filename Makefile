@@ -8,7 +8,7 @@ SHELL := /bin/bash
 SWIFT        ?= swift
 PYTHON       ?= python3
 VENV         ?= .venv
-DEB_PACKAGES := libsecp256k1-dev libssl-dev libsqlite3-dev pkg-config webp libjpeg-turbo-progs lame nodejs
+DEB_PACKAGES := libsecp256k1-dev libssl-dev libsqlite3-dev pkg-config webp libjpeg-turbo-progs lame nodejs chromium chromium-driver
 SUDO         := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN_DIR       = $(shell $(SWIFT) build --show-bin-path)
 

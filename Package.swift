@@ -103,6 +103,7 @@ let package = Package(
                 .embedInCode("Dashboard/Assets/index.html"),
                 .embedInCode("Dashboard/Assets/app.js"),
                 .embedInCode("Dashboard/Assets/app.css"),
+                .embedInCode("Dashboard/Assets/favicon.svg"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -91,7 +91,8 @@ struct DashboardTests {
             let bare = try await browser.tcpRequest("GET", "/dashboard")
             #expect(bare.status == 401 && bare.text.contains("AGENT_DASHBOARD_SESSION_REQUIRED"))
             #expect(!bare.text.contains("<html"))
-            #expect(try await browser.tcpRequest("GET", "/agent/v1/clients").status == 403)
+            let view = try await browser.tcpRequest("GET", "/agent/v1/clients")
+            #expect(view.status == 401 && view.text.contains("AGENT_DASHBOARD_SESSION_REQUIRED"))
 
             let login = try await browser.tcpRequest("GET", "/dashboard/login?code=\(code)")
             #expect(login.status == 303 && login.header("location") == "/dashboard")
@@ -169,8 +170,10 @@ struct DashboardTests {
 
             // Locking the agent ends the session.
             #expect(try await agent.request("POST", "/agent/v1/lock").status == 200)
-            let after = try await browser.tcpRequest("GET", "/agent/v1/clients", headers: [("Cookie", cookie)])
-            #expect(after.status == 403)
+            for path in ["/agent/v1/clients", "/agent/v1/status"] {
+                let after = try await browser.tcpRequest("GET", path, headers: [("Cookie", cookie)])
+                #expect(after.status == 401 && after.text.contains("AGENT_DASHBOARD_SESSION_REQUIRED"), "\(path)")
+            }
             let page = try await browser.tcpRequest("GET", "/dashboard", headers: [("Cookie", cookie)])
             #expect(page.status == 401)
         }

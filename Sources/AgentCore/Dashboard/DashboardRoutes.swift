@@ -22,6 +22,7 @@ struct DashboardRoutes: Sendable {
         pages.get { _, _ in Self.asset(PackageResources.index_html, type: "text/html; charset=utf-8") }
         pages.get("app.js") { _, _ in Self.asset(PackageResources.app_js, type: "text/javascript; charset=utf-8") }
         pages.get("app.css") { _, _ in Self.asset(PackageResources.app_css, type: "text/css; charset=utf-8") }
+        pages.get("favicon.svg") { _, _ in Self.asset(PackageResources.favicon_svg, type: "image/svg+xml") }
     }
 
     /// A link with a fresh one-time code, on the configured listener or the dashboard's own.

@@ -73,7 +73,10 @@ struct LoopbackGuard: RouterMiddleware {
         }
         // The router ignores empty segments (`//metrics` is `/metrics`): decide on the same path.
         let path = Self.collapsingSlashes(request.uri.path)
-        let view = request.method == .get && Self.dashboardViews.contains(path) && hasLiveSession(request, port: bound.port)
+        // A view may be asked for with a live session, or with no credential at all (then the
+        // caller's resolution says a session is needed); a token never reaches the owner's views.
+        let view = request.method == .get && Self.dashboardViews.contains(path)
+            && (hasLiveSession(request, port: bound.port) || request.headers[.authorization] == nil)
         if listener.isDashboardOnly, !Self.isDashboardPath(path), !view {
             throw AgentError.dashboardOnly(path: Self.shown(path))
         }

@@ -105,7 +105,9 @@ struct CallerResolver: Sendable {
                     return .dashboard(peer: peer)
                 }
                 let path = LoopbackGuard.collapsingSlashes(String(target.prefix { $0 != "?" }))
-                if LoopbackGuard.isDashboardPath(path) || LoopbackGuard.dashboardViews.subtracting(LoopbackGuard.tcpAgentRoutes).contains(path) {
+                let staleCookie = listener?.value.map { DashboardSessions.cookie(in: headers[values: .cookie], port: $0.port) != nil } ?? false
+                if staleCookie || LoopbackGuard.isDashboardPath(path)
+                    || LoopbackGuard.dashboardViews.subtracting(LoopbackGuard.tcpAgentRoutes).contains(path) {
                     throw .dashboardSessionRequired
                 }
                 throw .tokenRequired

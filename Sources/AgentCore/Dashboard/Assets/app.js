@@ -91,7 +91,7 @@
     for (const fraction of max > 0 ? [0.5, 1] : []) {
       const y = top + plotH - plotH * fraction;
       svg.appendChild(svgEl("line", { x1: left, y1: y, x2: width - 4, y2: y, class: "axis" }));
-      const label = svgEl("text", { x: left - 4, y: y + 3, "text-anchor": "end" }); label.textContent = usd(max * fraction, 2); svg.appendChild(label);
+      const label = svgEl("text", { x: left - 4, y: y + 3, "text-anchor": "end" }); label.textContent = usd(max * fraction, max < 1 ? 4 : 2); svg.appendChild(label);
     }
     days.forEach((day, index) => {
       const x = left + index * step + (step - barW) / 2;
@@ -124,11 +124,13 @@
       const t = svgEl("text", { x: width / 2, y: height / 2, "text-anchor": "middle", class: "empty" });
       t.textContent = "no ledger rows at Venice yet"; svg.appendChild(t); container.replaceChildren(svg); return;
     }
-    const max = Math.max(...values), min = Math.min(...values, 0), span = max - min || 1;
+    // The axis spans the values themselves (a balance far from zero still shows its changes).
+    const high = Math.max(...values), low = Math.min(...values), pad = (high - low) * 0.1 || Math.max(high * 0.01, 0.01);
+    const max = high + pad, min = Math.max(0, low - pad), span = max - min || 1;
     const plotH = height - top - bottom, step = values.length > 1 ? (width - left - 12) / (values.length - 1) : 0;
     const coords = values.map((v, i) => [left + i * step, top + plotH - plotH * (v - min) / span]);
     svg.appendChild(svgEl("line", { x1: left, y1: top + plotH, x2: width - 4, y2: top + plotH, class: "axis" }));
-    for (const v of [min, max]) {
+    for (const v of [low, high]) {
       const label = svgEl("text", { x: left - 4, y: top + plotH - plotH * (v - min) / span + 3, "text-anchor": "end" }); label.textContent = usd(v, 2); svg.appendChild(label);
     }
     svg.appendChild(svgEl("polyline", { points: coords.map((c) => c.join(",")).join(" "), class: "line" }));
