@@ -8,7 +8,8 @@ struct VeniceAgent: AsyncParsableCommand {
         version: VeniceAgentVersion.current,
         subcommands: [
             Serve.self, Key.self,
-            Status.self, Lock.self, Unlock.self, Topup.self, Balance.self, Transactions.self, Spend.self, Audit.self,
+            Status.self, Lock.self, Unlock.self, Topup.self, TopUps.self, Balance.self, Transactions.self, Spend.self, Audit.self,
+            Requests.self,
             Image.self, Speech.self, Transcribe.self, Music.self,
             Billing.self, APIKey.self, Clients.self, Doctor.self, Dashboard.self,
         ]

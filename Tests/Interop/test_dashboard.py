@@ -64,6 +64,13 @@ def test_dashboard_in_chromium_shows_the_ledgers_numbers_once_per_link_and_nothi
         ok(cli("speech", "Hello there.", "--out", tmp_path / "s.wav", sock=sock))
         ok(cli("topup", "5", sock=sock))
 
+        # The views the page shows are the CLI's too.
+        recent = ok(cli("requests", "--minutes", "5", sock=sock))
+        assert "POST /api/v1/image/generate" in recent and "painter" in recent and " ms" in recent, recent
+        topups = ok(cli("topups", sock=sock)).splitlines()
+        assert "settled" in topups[1] and "$5.00" in topups[1], topups
+        assert "--minutes must be" in cli("requests", "--minutes", "0", sock=sock).stderr
+
         link = json.loads(ok(cli("dashboard", "--json", sock=sock)))
         url = link["url"]
         origin = "{0.scheme}://{0.netloc}".format(urlsplit(url))
