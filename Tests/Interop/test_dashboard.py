@@ -123,6 +123,19 @@ def test_dashboard_in_chromium_shows_the_ledgers_numbers_once_per_link_and_nothi
             if os.environ.get("DASHBOARD_SCREENSHOT"):
                 shutil.copy(out, os.environ["DASHBOARD_SCREENSHOT"])
 
+            # A program controls what it sends: a hostile model name lands in the ledger's rows. The
+            # next refresh shows it as text, cut, and it neither runs nor stretches the page.
+            hostile = "<img src=x onerror=alert(1)><script>alert(2)</script>" + "m" * 5000
+            with client(sock) as http:
+                refused = http.post("/api/v1/image/generate", json={"model": hostile, "prompt": "x"})
+                assert refused.status_code >= 400, refused.text
+                assert any(r["model"] == hostile for r in http.get("/agent/v1/requests").json()["requests"])
+            WebDriverWait(driver, 30).until(lambda d: "onerror=alert(1)" in d.find_element(By.ID, "requests").text)
+            assert "<img src=x onerror=alert(1)><script>alert(2)</script>" in driver.find_element(By.ID, "requests").text
+            assert not driver.find_elements(By.CSS_SELECTOR, "#requests img, #requests script, #legend-model img")
+            assert driver.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+            assert not [e for e in driver.get_log("browser") if e["level"] == "SEVERE"]
+
             # Every request that left the browser went to the agent's listener, and nowhere else
             # (chrome://, data: and about: are the browser's own pages, never on the network).
             urls = [u for u in requested_urls(driver) if urlsplit(u).scheme not in ("chrome", "data", "about", "blob")]

@@ -72,10 +72,10 @@ func buildAgent(configuration: AgentConfiguration, session: KeySession, logger: 
     let connections = ConnectionRegistry(limits: configuration.connectionLimits, ownerUID: configuration.ownerUID)
     let inFlight = InFlightTracker()
 
-    let dashboardSessions = DashboardSessions(lockCount: { session.lockCount })
+    let dashboardSessions = DashboardSessions(epoch: { session.keyEpoch })
     let router = Router(context: AgentRequestContext.self)
     router.add(middleware: RequestLogMiddleware(connections: connections, inFlight: inFlight, metrics: metrics, logger: logger))
-    router.add(middleware: LoopbackGuard(listener: listener, dashboard: dashboardSessions))
+    router.add(middleware: LoopbackGuard(listener: listener))
     router.add(middleware: DashboardLogin(sessions: dashboardSessions, listener: listener, ownerUID: configuration.ownerUID))
     router.add(middleware: CallerMiddleware(resolver: CallerResolver(configuration: configuration, clients: clients,
                                                                      dashboard: dashboardSessions, listener: listener),

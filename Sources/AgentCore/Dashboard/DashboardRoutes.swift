@@ -47,8 +47,8 @@ struct DashboardRoutes: Sendable {
 }
 
 /// `GET /dashboard/login?code=…` on the loopback listener: trades a one-time code for a session
-/// cookie (`HttpOnly`, `SameSite=Strict`, named after the listener's port) and redirects to the
-/// page, so the code leaves the address bar. Only the owner's uid may trade a code; a code is
+/// cookie (`HttpOnly`, `SameSite=Strict`, named after the listener's port) and the page's secret
+/// (`DashboardSessions`), and redirects to the page, so the code leaves the address bar. Only the owner's uid may trade a code; a code is
 /// gone after its first presentation by the owner's uid, accepted or not.
 struct DashboardLogin: RouterMiddleware {
     typealias Context = AgentRequestContext
@@ -68,7 +68,7 @@ struct DashboardLogin: RouterMiddleware {
         guard let peer = context.connection?.peer else {
             throw AgentError.peerUnknown("the kernel does not list this TCP connection's socket, so its user is unknown; reload the page")
         }
-        guard peer.uid == ownerUID else { throw AgentError.peerRefused(uid: peer.uid) }
+        guard peer.uid == ownerUID else { throw AgentError.notAdministrator(.otherUID(peer.uid), client: "uid-\(peer.uid)") }
         let codes = request.uri.queryParameters.getAll("code")
         guard codes.count == 1, let code = codes.first, code.count == 64 else { throw AgentError.dashboardCodeRefused }
         let session: DashboardSessions.Session
@@ -76,7 +76,9 @@ struct DashboardLogin: RouterMiddleware {
             throw AgentError.dashboardCodeRefused
         }
         var fields = HTTPFields()
-        fields[.location] = "/dashboard"
+        // The page's secret rides in the fragment, which the browser keeps across the redirect
+        // and never sends to any server; the page moves it into its tab's sessionStorage.
+        fields[.location] = "/dashboard#" + session.secret
         fields[.setCookie] = "\(DashboardSessions.cookieName(port: port))=\(session.cookie); Path=/; HttpOnly; SameSite=Strict; "
             + "Max-Age=\(session.lifetime.components.seconds)"
         return Response(status: .seeOther, headers: fields)

@@ -1,13 +1,18 @@
+import HTTPTypes
 import Synchronization
 import WalletCrypto
 
 /// The dashboard's one-time codes and the browser sessions they become.
 ///
 /// `venice-agent dashboard` (the owner, over the socket) asks for a code; the browser trades it
-/// once, on the loopback listener, for a session cookie. A session is good only on the listener
-/// it was made for, only while the agent has not been locked since (`KeySession.lockCount`),
-/// and for at most `sessionLifetime`. Codes and sessions are 256-bit random values held in
-/// memory only: a restart ends every session.
+/// once, on the loopback listener, for a session: a cookie, and a second secret the page keeps
+/// in its tab's `sessionStorage` and sends as `X-Agent-Dashboard` with each view it reads.
+/// Browsers send a loopback cookie to every port of the host, so a server on another port the
+/// browser visits may see the cookie; the second secret, which only the page's own origin can
+/// read, is what makes the cookie alone worth nothing. A session (and a pending code) is good
+/// only on the listener it was made for, only while the key's state has not changed since
+/// (`KeySession.keyEpoch`: a lock ends it), and for at most `sessionLifetime`. Codes and
+/// sessions are 256-bit random values held in memory only: a restart ends every session.
 public final class DashboardSessions: Sendable {
     /// What `issueCode` hands the owner.
     public struct Code: Sendable {
@@ -18,7 +23,16 @@ public final class DashboardSessions: Sendable {
     /// What trading a code gives the browser.
     public struct Session: Sendable {
         public let cookie: String
+        /// Sent by the page as `X-Agent-Dashboard` with every view it reads.
+        public let secret: String
         public let lifetime: Duration
+    }
+
+    /// What a request must carry: the cookie for the page and its assets; the cookie and the
+    /// page's secret for the views (data).
+    public enum Need: Sendable {
+        case page
+        case view(secret: String?)
     }
 
     /// Why a code or a cookie was not accepted.
@@ -32,12 +46,14 @@ public final class DashboardSessions: Sendable {
     private struct Pending {
         let listenerPort: Int
         let expires: ContinuousClock.Instant
+        let epoch: Int
     }
 
     private struct Live {
         let listenerPort: Int
         let expires: ContinuousClock.Instant
-        let lockCount: Int
+        let epoch: Int
+        let secret: String
     }
 
     private struct State {
@@ -55,12 +71,16 @@ public final class DashboardSessions: Sendable {
 
     private let state = Mutex(State())
     private let now: @Sendable () -> ContinuousClock.Instant
-    private let lockCount: @Sendable () -> Int
+    private let epoch: @Sendable () -> Int
 
-    public init(lockCount: @escaping @Sendable () -> Int, clock now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
-        self.lockCount = lockCount
+    /// `epoch` is the key session's state counter (`KeySession.keyEpoch`).
+    public init(epoch: @escaping @Sendable () -> Int, clock now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
+        self.epoch = epoch
         self.now = now
     }
+
+    /// The header the page sends its secret in.
+    static let secretField = HTTPField.Name("X-Agent-Dashboard")!
 
     /// The cookie's name: one per listener port, since browsers send a loopback cookie to every port.
     public static func cookieName(port: Int) -> String { "venice_agent_dashboard_\(port)" }
@@ -69,12 +89,13 @@ public final class DashboardSessions: Sendable {
     public func issueCode(listenerPort: Int) -> Code {
         let value = Hex.encode(SecureRandom.bytes(count: 32))
         let now = self.now()
+        let epoch = self.epoch()
         state.withLock { s in
-            s.codes = s.codes.filter { $0.value.expires > now }
+            s.codes = s.codes.filter { $0.value.expires > now && $0.value.epoch == epoch }
             if s.codes.count >= Self.maxCodes, let oldest = s.codes.min(by: { $0.value.expires < $1.value.expires }) {
                 s.codes[oldest.key] = nil
             }
-            s.codes[value] = Pending(listenerPort: listenerPort, expires: now + Self.codeLifetime)
+            s.codes[value] = Pending(listenerPort: listenerPort, expires: now + Self.codeLifetime, epoch: epoch)
         }
         return Code(value: value, expiresIn: Self.codeLifetime)
     }
@@ -84,49 +105,68 @@ public final class DashboardSessions: Sendable {
     public func redeem(code: String, listenerPort: Int) throws(Refusal) -> Session {
         let now = self.now()
         let cookie = Hex.encode(SecureRandom.bytes(count: 32))
-        let locks = lockCount()
+        let secret = Hex.encode(SecureRandom.bytes(count: 32))
+        let epoch = self.epoch()
         let accepted: Bool = state.withLock { s in
             guard let pending = s.codes.removeValue(forKey: code) else { return false }
-            guard pending.expires > now, pending.listenerPort == listenerPort else { return false }
-            s.sessions = s.sessions.filter { $0.value.expires > now && $0.value.lockCount == locks }
+            guard pending.expires > now, pending.listenerPort == listenerPort, pending.epoch == epoch else { return false }
+            s.sessions = s.sessions.filter { $0.value.expires > now && $0.value.epoch == epoch }
             if s.sessions.count >= Self.maxSessions, let oldest = s.sessions.min(by: { $0.value.expires < $1.value.expires }) {
                 s.sessions[oldest.key] = nil
             }
-            s.sessions[cookie] = Live(listenerPort: listenerPort, expires: now + Self.sessionLifetime, lockCount: locks)
+            s.sessions[cookie] = Live(listenerPort: listenerPort, expires: now + Self.sessionLifetime, epoch: epoch, secret: secret)
             return true
         }
         guard accepted else { throw .codeRefused }
-        return Session(cookie: cookie, lifetime: Self.sessionLifetime)
+        return Session(cookie: cookie, secret: secret, lifetime: Self.sessionLifetime)
     }
 
-    /// Whether `cookie` is a live session of the listener on `port`.
-    public func isLive(cookie: String, listenerPort: Int) -> Bool {
+    /// Whether one of `cookies` is a live session of the listener on `port` that meets `need`.
+    /// Every value is tried: a page on another loopback port can add a cookie of the same name
+    /// (cookies ignore ports), and must not thereby hide the real one.
+    public func isLive(cookies: [String], need: Need, listenerPort: Int) -> Bool {
         let now = self.now()
-        let locks = lockCount()
+        let epoch = self.epoch()
         return state.withLock { s in
-            guard let live = s.sessions[cookie] else { return false }
-            guard live.expires > now, live.lockCount == locks else {
-                s.sessions[cookie] = nil
-                return false
+            for cookie in cookies {
+                guard let live = s.sessions[cookie] else { continue }
+                guard live.expires > now, live.epoch == epoch else {
+                    s.sessions[cookie] = nil
+                    continue
+                }
+                guard live.listenerPort == listenerPort else { continue }
+                switch need {
+                case .page: return true
+                case .view(let secret?) where Self.same(secret, live.secret): return true
+                case .view: continue
+                }
             }
-            return live.listenerPort == listenerPort
+            return false
         }
     }
 
-    /// The session cookie among a request's `Cookie` header values, if it carries one for `port`.
-    public static func cookie(in headerValues: [String], port: Int) -> String? {
+    /// Compares two secrets in time independent of where they differ.
+    static func same(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        guard x.count == y.count else { return false }
+        var difference: UInt8 = 0
+        for index in x.indices { difference |= x[index] ^ y[index] }
+        return difference == 0
+    }
+
+    /// The values of this listener's session cookie among a request's `Cookie` header values (at most 8).
+    public static func cookies(in headerValues: [String], port: Int) -> [String] {
         let name = cookieName(port: port)
+        var found: [String] = []
         for value in headerValues {
             for pair in value.split(separator: ";") {
                 let trimmed = pair.drop(while: { $0 == " " || $0 == "\t" })
-                guard let equals = trimmed.firstIndex(of: "=") else { continue }
-                if trimmed[..<equals] == name {
-                    let cookie = trimmed[trimmed.index(after: equals)...].trimmingSuffix(while: { $0 == " " || $0 == "\t" })
-                    return cookie.isEmpty ? nil : String(cookie)
-                }
+                guard let equals = trimmed.firstIndex(of: "="), trimmed[..<equals] == name else { continue }
+                let cookie = trimmed[trimmed.index(after: equals)...].trimmingSuffix(while: { $0 == " " || $0 == "\t" })
+                if !cookie.isEmpty, found.count < 8 { found.append(String(cookie)) }
             }
         }
-        return nil
+        return found
     }
 }
 

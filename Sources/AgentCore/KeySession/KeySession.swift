@@ -18,9 +18,9 @@ public final class KeySession: PersonalSigner, TypedDataSigner, Sendable {
         var key: PrivateKey?
         var lastUse: ContinuousClock.Instant
         var signatures: Int = 0
-        /// How many times the key has been dropped (lock, idle lifetime): what a dashboard
-        /// session remembers, so that it ends with the agent's next lock.
-        var locks: Int = 0
+        /// Grows by one each time the key comes or goes (unlock, lock, idle lifetime): what a
+        /// dashboard session remembers, so that it ends with the agent's next lock.
+        var epoch: Int = 0
         var failedUnlocks: Int = 0
         var unlocking = false
         var nextUnlockAllowed: ContinuousClock.Instant
@@ -74,8 +74,8 @@ public final class KeySession: PersonalSigner, TypedDataSigner, Sendable {
 
     public var isUnlocked: Bool { state.withLock { $0.key != nil } }
     public var signatureCount: Int { state.withLock { $0.signatures } }
-    /// Grows by one each time an unlocked key is dropped.
-    public var lockCount: Int { state.withLock { $0.locks } }
+    /// Grows by one each time the key comes or goes.
+    public var keyEpoch: Int { state.withLock { $0.epoch } }
 
     /// Decrypts the keystore with `password`, on a dedicated thread. Refused while another
     /// unlock runs (`busy`) or before the failure delay has passed (`tooSoon`).
@@ -107,6 +107,7 @@ public final class KeySession: PersonalSigner, TypedDataSigner, Sendable {
             s.unlocking = false
             switch outcome {
             case .success(let key):
+                if s.key == nil { s.epoch += 1 }
                 s.key?.zeroize()
                 s.key = key
                 s.lastUse = finished
@@ -132,7 +133,7 @@ public final class KeySession: PersonalSigner, TypedDataSigner, Sendable {
     /// Drops the key now, zeroing it.
     public func lock() {
         state.withLock { s in
-            if s.key != nil { s.locks += 1 }
+            if s.key != nil { s.epoch += 1 }
             s.key?.zeroize()
             s.key = nil
         }
@@ -145,18 +146,28 @@ public final class KeySession: PersonalSigner, TypedDataSigner, Sendable {
         let now = now ?? self.now()
         return state.withLock { s in
             guard s.key != nil, now - s.lastUse >= lifetime else { return false }
-            s.locks += 1
+            s.epoch += 1
             s.key?.zeroize()
             s.key = nil
             return true
         }
     }
 
+    /// Set while the agent reads on behalf of its dashboard: those signatures do not count as
+    /// use of the key, so a dashboard left open never keeps an idle wallet unlocked.
+    @TaskLocal static var passive = false
+
+    /// Runs `body` (and every signature it makes) without keeping the key alive.
+    public static func withoutKeepingAlive<T>(_ body: () async throws -> T) async rethrows -> T {
+        try await $passive.withValue(true) { try await body() }
+    }
+
     /// Runs `body` with the key while holding the lock: the key cannot be zeroed meanwhile.
     private func withKey<R>(_ body: (PrivateKey) throws(X402Error) -> R) throws(X402Error) -> R {
+        let passive = Self.passive
         let result: Result<R, X402Error> = state.withLock { s in
             guard let key = s.key else { return .failure(.signerLocked) }
-            s.lastUse = now()
+            if !passive { s.lastUse = now() }
             s.signatures += 1
             do throws(X402Error) { return .success(try body(key)) } catch { return .failure(error) }
         }

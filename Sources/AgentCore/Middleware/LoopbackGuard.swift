@@ -32,8 +32,6 @@ struct LoopbackGuard: RouterMiddleware {
     typealias Context = AgentRequestContext
 
     let listener: ListenerAddress
-    /// A request with a live dashboard session may also GET the owner's read-only views.
-    var dashboard: DashboardSessions? = nil
 
     /// `/agent/v1/…` routes a token client may call over TCP (each answers about the client itself).
     static let tcpAgentRoutes: Set<String> = ["/agent/v1/status", "/agent/v1/balance", "/agent/v1/spend"]
@@ -73,10 +71,14 @@ struct LoopbackGuard: RouterMiddleware {
         }
         // The router ignores empty segments (`//metrics` is `/metrics`): decide on the same path.
         let path = Self.collapsingSlashes(request.uri.path)
-        // A view may be asked for with a live session, or with no credential at all (then the
-        // caller's resolution says a session is needed); a token never reaches the owner's views.
-        let view = request.method == .get && Self.dashboardViews.contains(path)
-            && (hasLiveSession(request, port: bound.port) || request.headers[.authorization] == nil)
+        // The owner's views pass without a token (a dashboard session is then needed, which the
+        // caller's resolution checks); a token never reaches them.
+        let view = request.method == .get && Self.dashboardViews.contains(path) && request.headers[.authorization] == nil
+        // The dashboard is read by its own page only: an `Origin`, when a browser sends one,
+        // must be the listener's own origin, not another loopback page.
+        if view || Self.isDashboardPath(path), let origin = request.headers[.origin], origin.lowercased() != "http://" + host.lowercased() {
+            throw AgentError.originRefused(origin: Self.shown(origin))
+        }
         if listener.isDashboardOnly, !Self.isDashboardPath(path), !view {
             throw AgentError.dashboardOnly(path: Self.shown(path))
         }
@@ -92,11 +94,6 @@ struct LoopbackGuard: RouterMiddleware {
         }
         for (name, value) in Self.securityHeaders { response.headers[name] = value }
         return response
-    }
-
-    private func hasLiveSession(_ request: Request, port: Int) -> Bool {
-        guard let dashboard, let cookie = DashboardSessions.cookie(in: request.headers[values: .cookie], port: port) else { return false }
-        return dashboard.isLive(cookie: cookie, listenerPort: port)
     }
 
     /// `localhost`, `127.0.0.1`, `[::1]` or the bound address, with the listener's port (the

@@ -38,7 +38,7 @@ public struct Caller: Sendable {
 
     /// The owner's browser with a live dashboard session: reads, never spends.
     static func dashboard(peer: PeerCredentials) -> Caller {
-        var caller = Caller(peer: peer, policy: ClientPolicy(name: "dashboard", routes: [], maxRequestMicro: 0, dailyMicro: 0,
+        var caller = Caller(peer: peer, policy: ClientPolicy(name: "dashboard session", routes: [], maxRequestMicro: 0, dailyMicro: 0,
                                                              source: .defaultClient, models: ModelAllowList(requirements: [[]])),
                             administrator: nil)
         caller.viewer = Viewer()
@@ -97,18 +97,16 @@ struct CallerResolver: Sendable {
             return Caller(peer: peer, policy: policy, administrator: nil)
         case .absent:
             if connection?.transport == .loopbackTCP {
-                // The owner's browser on its dashboard: a session cookie of this listener, and only
-                // from the owner's uid (a cookie copied to another user's process is worth nothing).
-                if isOwner, let dashboard, let port = listener?.value?.port,
-                   let cookie = DashboardSessions.cookie(in: headers[values: .cookie], port: port),
-                   dashboard.isLive(cookie: cookie, listenerPort: port) {
-                    return .dashboard(peer: peer)
-                }
+                // The owner's browser on its dashboard, for the dashboard's page and views only:
+                // a session cookie of this listener (and, for the views, the page's secret), and
+                // only from the owner's uid (a cookie copied to another user's process is worth nothing).
                 let path = LoopbackGuard.collapsingSlashes(String(target.prefix { $0 != "?" }))
-                let staleCookie = listener?.value.map { DashboardSessions.cookie(in: headers[values: .cookie], port: $0.port) != nil } ?? false
-                if staleCookie || LoopbackGuard.isDashboardPath(path)
-                    || LoopbackGuard.dashboardViews.subtracting(LoopbackGuard.tcpAgentRoutes).contains(path) {
-                    throw .dashboardSessionRequired
+                let need: DashboardSessions.Need? = LoopbackGuard.isDashboardPath(path) ? .page
+                    : LoopbackGuard.dashboardViews.contains(path) ? .view(secret: headers[DashboardSessions.secretField]) : nil
+                if let need, let dashboard, let port = listener?.value?.port {
+                    let cookies = DashboardSessions.cookies(in: headers[values: .cookie], port: port)
+                    if isOwner, dashboard.isLive(cookies: cookies, need: need, listenerPort: port) { return .dashboard(peer: peer) }
+                    if !cookies.isEmpty || !LoopbackGuard.tcpAgentRoutes.contains(path) { throw .dashboardSessionRequired }
                 }
                 throw .tokenRequired
             }

@@ -60,9 +60,20 @@ extension AgentAPI {
         let limit = try Self.queryCount(request, "limit", default: 100, upTo: 100)
         guard session.isUnlocked else { throw .locked }
         let rows: [JSONValue]
-        do { rows = try await topUps.venice.transactions(limit: limit, offset: 0) } catch {
+        do {
+            let venice = topUps.venice
+            let read: @Sendable () async throws(VeniceClientError) -> [JSONValue] = { try await venice.transactions(limit: limit, offset: 0) }
+            // The dashboard's polling must not keep an idle key unlocked.
+            if case .dashboard = reader {
+                rows = try await KeySession.withoutKeepingAlive { try await read() }
+            } else {
+                rows = try await read()
+            }
+        } catch let error as VeniceClientError {
             if case .signerLocked = error { throw .locked }
             throw .balanceFailed("the wallet's ledger could not be read from Venice: \(error.description)")
+        } catch {
+            throw .balanceFailed("the wallet's ledger could not be read from Venice: \(error)")
         }
         let points: [JSONValue] = rows.reversed().compactMap { row in
             guard let time = row["createdAt"]?.stringValue, let after = row["balanceAfter"]?.doubleValue,

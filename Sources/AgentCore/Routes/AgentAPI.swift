@@ -38,7 +38,9 @@ struct AgentAPI: Sendable {
         router.get("/agent/v1/balance") { _, context in
             let caller = try context.requireCaller()
             guard caller.reader != nil || caller.policy.allows(.wallet) else { throw AgentError.walletNotAllowed(client: caller.policy.name) }
-            return Response.json(try await topUps.balance())
+            // The dashboard's polling must not keep an idle key unlocked.
+            guard caller.viewer != nil else { return Response.json(try await topUps.balance()) }
+            return Response.json(try await KeySession.withoutKeepingAlive { try await topUps.balance() })
         }
         router.get("/agent/v1/spend") { request, context in
             let caller = try context.requireCaller()

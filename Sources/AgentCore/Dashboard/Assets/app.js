@@ -12,8 +12,19 @@
 
   class SessionEnded extends Error {}
 
+  // The session's second secret arrives in the address's fragment (never sent to a server);
+  // it moves into this tab's sessionStorage, which no other origin (another loopback port
+  // included) can read, and goes with every view the page reads.
+  const SECRET_KEY = "venice-agent-dashboard";
+  if (location.hash.length > 1) {
+    sessionStorage.setItem(SECRET_KEY, location.hash.slice(1));
+    history.replaceState(null, "", location.pathname);
+  }
+  const secret = sessionStorage.getItem(SECRET_KEY) || "";
+
   async function get(path) {
-    const response = await fetch(path, { credentials: "same-origin", cache: "no-store", headers: { "Accept": "application/json" } });
+    const response = await fetch(path, { credentials: "same-origin", cache: "no-store", redirect: "error",
+                                         headers: { "Accept": "application/json", "X-Agent-Dashboard": secret } });
     let body = null;
     try { body = await response.json(); } catch (_) { body = null; }
     if (response.status === 401) throw new SessionEnded((body && body.error && body.error.message) || "session ended");
@@ -27,9 +38,18 @@
     return "$" + n.toFixed(places === undefined ? 4 : places);
   }
 
+  // Text from the ledger is shown, never run, and long values are cut (the whole value in the tooltip).
+  function clip(text, max) {
+    const value = String(text);
+    return value.length > max ? value.slice(0, max - 1) + "…" : value;
+  }
+
   function el(tag, text, className) {
     const node = document.createElement(tag);
-    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (text !== undefined && text !== null) {
+      node.textContent = clip(text, 64);
+      if (String(text).length > 64) node.title = String(text).slice(0, 2000);
+    }
     if (className) node.className = className;
     return node;
   }
@@ -50,7 +70,7 @@
     for (const row of rows) {
       const tr = el("tr");
       if (rowClass) { const c = rowClass(row); if (c) tr.className = c; }
-      for (const cell of cells(row)) tr.appendChild(cell instanceof Node && cell.nodeName === "TD" ? cell : (() => { const td = el("td"); if (cell instanceof Node) td.appendChild(cell); else td.textContent = cell; return td; })());
+      for (const cell of cells(row)) tr.appendChild(cell instanceof Node && cell.nodeName === "TD" ? cell : (() => { if (cell instanceof Node) { const td = el("td"); td.appendChild(cell); return td; } return el("td", cell); })());
       body.appendChild(tr);
     }
   }
@@ -102,7 +122,7 @@
         y -= h;
         const rect = svgEl("rect", { x: x, y: y, width: barW, height: Math.max(h, 0), fill: colorFor(keys, part.key),
                                      "data-day": day, "data-key": part.key, "data-usd": String(part.charged_usd), "data-requests": String(part.requests) });
-        const title = svgEl("title"); title.textContent = `${day} · ${part.key} · ${usd(part.charged_usd)} · ${part.requests} requests`;
+        const title = svgEl("title"); title.textContent = `${day} · ${clip(part.key, 120)} · ${usd(part.charged_usd)} · ${part.requests} requests`;
         rect.appendChild(title); svg.appendChild(rect);
       }
       if (index % 5 === 4 || index === days.length - 1) {
@@ -111,7 +131,7 @@
     });
     container.replaceChildren(svg);
     const legend = $(legendId);
-    legend.replaceChildren(...keys.map((key) => { const s = el("span", key); s.style.setProperty("--swatch", colorFor(keys, key)); return s; }));
+    legend.replaceChildren(...keys.map((key) => { const s = el("span", clip(key, 60)); s.title = key.slice(0, 2000); s.style.setProperty("--swatch", colorFor(keys, key)); return s; }));
     return totals;
   }
 
