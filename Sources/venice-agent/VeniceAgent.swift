@@ -10,7 +10,7 @@ struct VeniceAgent: AsyncParsableCommand {
             Serve.self, Key.self,
             Status.self, Lock.self, Unlock.self, Topup.self, Balance.self, Transactions.self, Spend.self, Audit.self,
             Image.self, Speech.self, Transcribe.self, Music.self,
-            Billing.self, APIKey.self, Clients.self, Doctor.self,
+            Billing.self, APIKey.self, Clients.self, Doctor.self, MCPServe.self,
         ]
     )
 }
