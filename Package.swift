@@ -81,7 +81,8 @@ let package = Package(
         .target(
             name: "AgentCore",
             dependencies: [
-                "VeniceClient", "X402Protocol", "WalletCrypto", "CAgentSystem",
+                "VeniceClient", "X402Protocol", "WalletCrypto", "CAgentSystem", "AgentMCP",
+                .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),

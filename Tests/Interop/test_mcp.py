@@ -11,20 +11,28 @@ import pytest
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
 
-from agent_processes import agent, simulator
+import httpx
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+from agent_processes import agent, client, simulator
 from cli_support import cli, new_key, ok, png_size, wav_seconds
 from conftest import binary
 
 
 @pytest.fixture(scope="module")
 def world(tmp_path_factory):
-    """(socket, address, key hex, host token, tiny token, stderr log folder)."""
+    """(socket, address, key hex, host token, tiny token, stderr log folder, loopback listener URL)."""
     key, address = new_key()
     logs = tmp_path_factory.mktemp("mcp-stderr")
-    with simulator("--fund", f"{address}=20") as upstream, agent(upstream, key) as (sock, _, _):
+    with simulator("--fund", f"{address}=20") as upstream, \
+            agent(upstream, key, "--listen", "127.0.0.1:0") as (sock, proc, _):
+        url_line = proc.stdout.readline().decode()
+        assert url_line.startswith("VENICE_AGENT_URL=http://127.0.0.1:"), url_line
+        url = url_line.split("=", 1)[1].split(";", 1)[0]
         host = json.loads(ok(cli("clients", "add", "mcp-host", "--routes", "text,image,audio,wallet", "--json", sock=sock)))["token"]
         tiny = json.loads(ok(cli("clients", "add", "mcp-tiny", "--routes", "image", "--daily-usd", "0.015", "--json", sock=sock)))["token"]
-        yield sock, address, key, host, tiny, logs
+        yield sock, address, key, host, tiny, logs, url
 
 
 @asynccontextmanager
@@ -40,7 +48,7 @@ async def session(sock, token, log: Path, *extra):
 
 
 def call(world, tool, arguments=None, token="host"):
-    sock, _, _, host, tiny, logs = world
+    sock, _, _, host, tiny, logs = world[:6]
     chosen = {"host": host, "tiny": tiny, None: None}[token]
 
     async def go():
@@ -54,7 +62,7 @@ def text(result) -> str:
 
 
 def test_the_host_lists_the_tools_and_resources(world):
-    sock, _, _, host, _, logs = world
+    sock, _, _, host, _, logs = world[:6]
 
     async def go():
         async with session(sock, host, logs / "stderr.log") as s:
@@ -92,7 +100,7 @@ def test_chat_answers_with_text(world):
 
 
 def test_balance_names_the_agents_wallet(world):
-    _, address, _, _, _, _ = world
+    _, address, _, _, _, _ = world[:6]
     result = call(world, "balance")
     assert not result.is_error, text(result)
     assert address.lower() in text(result).lower() and "balance: $" in text(result)
@@ -121,7 +129,7 @@ def test_request_topup_never_pays_and_names_the_owners_command(world):
 
 
 def test_no_agent_at_the_socket_is_a_tool_error_saying_how_to_start_one(world, tmp_path):
-    _, _, _, _, _, logs = world
+    _, _, _, _, _, logs = world[:6]
 
     async def go():
         async with session(tmp_path / "missing.sock", None, logs / "stderr.log") as s:
@@ -131,7 +139,7 @@ def test_no_agent_at_the_socket_is_a_tool_error_saying_how_to_start_one(world, t
 
 
 def test_malformed_requests_get_protocol_errors_and_the_server_keeps_serving(world):
-    sock, _, _, host, _, logs = world
+    sock, _, _, host, _, logs = world[:6]
     proc = subprocess.Popen([str(binary("venice-agent")), "mcp", "--socket", str(sock)], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=open(logs / "stderr.log", "a"), env={"VENICE_AGENT_TOKEN": host, "PATH": "/usr/bin:/bin"})
 
@@ -155,7 +163,7 @@ def test_malformed_requests_get_protocol_errors_and_the_server_keeps_serving(wor
 
 
 def test_print_config_blocks_name_this_binary_and_the_socket(world):
-    sock, _, _, host, _, _ = world
+    sock, _, _, host, _, _ = world[:6]
     claude = json.loads(ok(cli("mcp", "--print-config", "claude", sock=sock)))
     server = claude["mcpServers"]["venice"]
     assert server["command"] == str(binary("venice-agent").resolve())
@@ -164,9 +172,73 @@ def test_print_config_blocks_name_this_binary_and_the_socket(world):
     assert codex.startswith("[mcp_servers.venice]\n") and f'VENICE_AGENT_TOKEN = "{host}"' in codex
 
 
+# --- Streamable HTTP at /mcp on the loopback listener ---
+
+INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+    "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}
+MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+def test_the_http_endpoint_refuses_a_request_without_a_token(world):
+    url = world[6]
+    answer = httpx.post(url + "/mcp", json=INITIALIZE, headers=MCP_HEADERS, timeout=30)
+    assert answer.status_code == 401 and answer.json()["error"]["code"] == "AGENT_TOKEN_REQUIRED"
+
+
+def test_the_http_endpoint_keeps_the_listeners_origin_check(world):
+    url, host = world[6], world[3]
+    answer = httpx.post(url + "/mcp", json=INITIALIZE, timeout=30,
+                        headers={**MCP_HEADERS, "Authorization": f"Bearer {host}", "Origin": "https://evil.example"})
+    assert answer.status_code == 403
+
+
+def test_the_http_endpoint_is_not_served_on_the_unix_socket(world):
+    sock, host = world[0], world[3]
+    with client(sock) as c:
+        answer = c.post("/mcp", json=INITIALIZE, headers={**MCP_HEADERS, "Authorization": f"Bearer {host}"})
+    assert answer.status_code == 404
+
+
+def test_the_python_sdk_initializes_lists_and_calls_over_http_as_the_tokens_client(world):
+    url, tiny = world[6], world[4]
+
+    async def go():
+        http = create_mcp_http_client(headers={"Authorization": f"Bearer {tiny}"})
+        async with http, streamable_http_client(url + "/mcp", http_client=http) as (read, write):
+            async with ClientSession(read, write) as s:
+                info = await s.initialize()
+                tools = {t.name for t in (await s.list_tools()).tools}
+                left = await s.call_tool("budget_left", {})
+                wallet = await s.call_tool("balance", {})
+                return info, tools, left, wallet
+    info, tools, left, wallet = asyncio.run(go())
+    assert info.server_info.name == "venice-agent"
+    assert {"chat", "image_generate", "budget_left"} <= tools
+    assert not left.is_error and "client: mcp-tiny" in text(left) and "left of $0.0150" in text(left)
+    # The tiny client has no wallet group: its policy applies over /mcp exactly as over the socket.
+    assert wallet.is_error and "wallet" in text(wallet).lower()
+
+
+def test_two_clients_with_the_same_request_id_each_get_their_own_answer(world):
+    """JSON-RPC ids are unique only per client: concurrent calls of two tokens with id 7 must not cross."""
+    url, host, tiny = world[6], world[3], world[4]
+    call_budget = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "budget_left", "arguments": {}}}
+
+    async def one(token):
+        async with httpx.AsyncClient(timeout=60) as c:
+            answer = await c.post(url + "/mcp", json=call_budget, headers={**MCP_HEADERS, "Authorization": f"Bearer {token}",
+                                                                            "MCP-Protocol-Version": "2025-06-18"})
+            return answer.json()["result"]["content"][0]["text"]
+
+    async def both():
+        return await asyncio.gather(*[one(token) for _ in range(4) for token in (host, tiny)])
+    answers = asyncio.run(both())
+    assert all("client: mcp-host" in a for a in answers[0::2]) and all("client: mcp-tiny" in a for a in answers[1::2])
+
+
 def test_the_server_never_logged_a_token_or_the_key(world):
     """Runs last in this module: every session above appended its stderr to the log."""
-    _, _, key, _, _, logs = world
+    _, _, key, _, _, logs = world[:6]
     log = (logs / "stderr.log").read_text()
     assert "venice-agent mcp: serving on stdio" in log
     assert "vat_" not in log

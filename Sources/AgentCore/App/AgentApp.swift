@@ -85,6 +85,8 @@ func buildAgent(configuration: AgentConfiguration, session: KeySession, logger: 
              requests: requests, clients: clients, topUps: topUps, apiKeys: apiKeys, reconciler: reconciler,
              inFlight: inFlight, connections: connections, listener: listener)
         .register(on: router)
+    // The MCP server as Streamable HTTP on the loopback listener; it calls this agent's socket.
+    MCPEndpoint(socketPath: configuration.socketPath).register(on: router)
     let prices = PriceBook(venice: venice, logger: logger)
     let budget = BudgetGate(prices: prices, requests: requests, ledger: ledger, metrics: metrics)
     let autoTopUp = configuration.autoTopUp
