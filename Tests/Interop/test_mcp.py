@@ -128,6 +128,30 @@ def test_request_topup_never_pays_and_names_the_owners_command(world):
     assert text(call(world, "balance")).split("\n")[:2] == text(before).split("\n")[:2]
 
 
+def test_a_music_job_is_quoted_queued_followed_and_completed(world):
+    sock, _, _, host, _, logs = world[:6]
+
+    async def go():
+        async with session(sock, host, logs / "stderr.log") as s:
+            quote = await s.call_tool("music_quote", {"model": "ace-step-15", "duration_seconds": 60})
+            queued = await s.call_tool("music_queue", {"model": "ace-step-15", "prompt": "calm ambient piano with rain", "duration_seconds": 60})
+            assert not queued.is_error, text(queued)
+            queue_id = queued.structured_content["queue_id"]
+            for _ in range(60):
+                status = await s.call_tool("music_status", {"model": "ace-step-15", "queue_id": queue_id})
+                if any(part.type == "resource" for part in status.content):
+                    break
+                await asyncio.sleep(0.5)
+            completed = await s.call_tool("music_complete", {"model": "ace-step-15", "queue_id": queue_id})
+            return quote, queued, status, completed
+    quote, queued, status, completed = asyncio.run(go())
+    assert not quote.is_error and text(quote).startswith("quote: $"), text(quote)
+    assert not queued.is_error, text(queued)
+    audio = next(part.resource for part in status.content if part.type == "resource")
+    assert audio.mime_type.startswith("audio/") and len(base64.b64decode(audio.blob)) > 1000
+    assert not completed.is_error, text(completed)
+
+
 def test_no_agent_at_the_socket_is_a_tool_error_saying_how_to_start_one(world, tmp_path):
     _, _, _, _, _, logs = world[:6]
 
