@@ -93,6 +93,22 @@ def test_speech_returns_a_valid_audio_file(world):
     assert wav_seconds(base64.b64decode(resource.blob)) > 0
 
 
+def test_saved_speech_is_transcribed_from_its_path(world, tmp_path):
+    spoken = call(world, "speech", {"input": "The quick brown fox.", "response_format": "wav", "save_to": str(tmp_path)})
+    assert not spoken.is_error, text(spoken)
+    saved = text(spoken).removeprefix("saved: ").strip()
+    assert saved.startswith(str(tmp_path)) and Path(saved).read_bytes()[:4] == b"RIFF"
+    heard = call(world, "transcription", {"file_path": saved})
+    assert not heard.is_error and text(heard).strip(), text(heard)
+
+
+def test_models_and_voices_are_listed(world):
+    models = call(world, "models_list", {"type": "image"})
+    assert not models.is_error and "z-image-turbo" in text(models)
+    voices = call(world, "voices", {"model": "tts-kokoro"})
+    assert not voices.is_error and text(voices).startswith("tts-kokoro: ")
+
+
 def test_chat_answers_with_text(world):
     result = call(world, "chat", {"prompt": "Say hello.", "max_completion_tokens": 20})
     assert not result.is_error, text(result)
