@@ -6,6 +6,8 @@ extension ToolCatalogue {
     static var audioTools: [AgentTool] { [speech, transcription] }
 
     static let speechFormats = ["mp3", "opus", "aac", "flac", "wav", "pcm"]
+    /// The files `transcription` reads from a path (openapi.yaml `/audio/transcriptions`).
+    static let audioExtensions: Set<String> = ["wav", "wave", "flac", "m4a", "aac", "mp4", "mp3", "ogg", "oga", "webm"]
     /// Venice's limit on an uploaded audio file (openapi.yaml `/audio/transcriptions`: 25 MB).
     static let maxUploadBytes = 25 << 20
 
@@ -86,6 +88,14 @@ extension ToolCatalogue {
     static func audioUpload(_ arguments: ToolArguments) throws(ToolFailure) -> ([UInt8], String) {
         if let path = try arguments.string("file_path") {
             guard path.hasPrefix("/") else { throw .badArgument(name: "file_path", reason: "must be an absolute path") }
+            // Only audio files: a host must not be able to send any readable file to Venice.
+            guard audioExtensions.contains((path as NSString).pathExtension.lowercased()) else {
+                throw .badArgument(name: "file_path", reason: "must name an audio file (\(audioExtensions.sorted().joined(separator: ", ")))")
+            }
+            var isFolder: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue else {
+                throw .file("cannot read \(path): no such file")
+            }
             let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
             guard let size else { throw .file("cannot read \(path): no such file, or no permission") }
             guard size <= maxUploadBytes else { throw .file("\(path) is larger than Venice's 25 MB limit") }

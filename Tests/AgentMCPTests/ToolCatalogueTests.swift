@@ -96,7 +96,8 @@ struct ToolCatalogueTests {
                                         ("image_generate", ["prompt": "x", "variants": 9], "variants"),
                                         ("speech", ["input": "x", "speed": "fast"], "speed"),
                                         ("chat", [:], "prompt"),
-                                        ("transcription", ["file_path": "relative.wav"], "file_path")] as [(String, [String: Value], String)] {
+                                        ("transcription", ["file_path": "relative.wav"], "file_path"),
+                                        ("transcription", ["file_path": "/etc/passwd"], "file_path")] as [(String, [String: Value], String)] {
             let result = try await catalogue.call(tool, arguments: arguments, caller: caller)
             #expect(result.isError == true, "\(tool)")
             #expect(Fixtures.text(result.content).contains("`\(name)`"), "\(tool): \(Fixtures.text(result.content))")
