@@ -32,6 +32,7 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/modelcontextprotocol/swift-sdk.git", from: "0.12.1"),
     ],
     targets: [
         // System libraries (Debian: libsecp256k1-dev, libssl-dev).
@@ -80,7 +81,8 @@ let package = Package(
         .target(
             name: "AgentCore",
             dependencies: [
-                "VeniceClient", "X402Protocol", "WalletCrypto", "CAgentSystem",
+                "VeniceClient", "X402Protocol", "WalletCrypto", "CAgentSystem", "AgentMCP",
+                .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdCore", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -108,11 +110,23 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
 
+        // The MCP server's logic (tool catalogue, schemas, result and error mapping) over an abstract
+        // caller of the agent's routes; it holds no key and no token of its own.
+        .target(
+            name: "AgentMCP",
+            dependencies: [
+                .product(name: "MCP", package: "swift-sdk"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+
         // The command line. Test seams (VENICE_AGENT_TEST_CRASH_AT) exist in debug builds only.
         .executableTarget(
             name: "venice-agent",
             dependencies: [
-                "WalletCrypto", "AgentCore",
+                "WalletCrypto", "AgentCore", "AgentMCP",
+                .product(name: "MCP", package: "swift-sdk"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -204,6 +218,14 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "AgentMCPTests",
+            dependencies: [
+                "AgentMCP",
+                .product(name: "MCP", package: "swift-sdk"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -11,7 +11,7 @@ struct VeniceAgent: AsyncParsableCommand {
             Status.self, Lock.self, Unlock.self, Topup.self, TopUps.self, Balance.self, Transactions.self, Spend.self, Audit.self,
             Requests.self,
             Image.self, Speech.self, Transcribe.self, Music.self,
-            Billing.self, APIKey.self, Clients.self, Doctor.self, Dashboard.self,
+            Billing.self, APIKey.self, Clients.self, Doctor.self, Dashboard.self, MCPServe.self,
         ]
     )
 }

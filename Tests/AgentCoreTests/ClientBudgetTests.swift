@@ -56,6 +56,28 @@ struct ClientBudgetTests {
         }
     }
 
+    @Test("a client's budget route shows its own limits, what it spent and what is left")
+    func budgetRoute() async throws {
+        try await withAgent { agent in
+            let created = try await agent.request("POST", "/agent/v1/clients", json: #"{"name":"meter","routes":["image"],"daily_usd":0.05,"max_request_usd":0.045}"#)
+            let token = try #require(created.json?["token"]?.stringValue)
+            let auth = [("Authorization", "Bearer \(token)")]
+            #expect(try await agent.request("POST", "/api/v1/image/generate", json: Self.fourImages, headers: auth).status == 200)  // $0.04
+            let budget = try await agent.request("GET", "/agent/v1/budget", headers: auth)
+            #expect(budget.status == 200, "\(budget.text)")
+            #expect(budget.json?["name"]?.stringValue == "meter")
+            #expect(budget.json?["daily_usd"]?.doubleValue == 0.05)
+            #expect(budget.json?["max_request_usd"]?.doubleValue == 0.045)
+            let spent = try #require(budget.json?["spent_today_usd"]?.doubleValue)
+            let left = try #require(budget.json?["left_today_usd"]?.doubleValue)
+            #expect(spent >= 0.04 && abs(left - (0.05 - spent)) < 0.000_001)
+            #expect(budget.json?["monthly_usd"]?.isNull == true && budget.json?["left_month_usd"]?.isNull == true)
+            // The owner's default client has no limits and spent nothing.
+            let own = try await agent.request("GET", "/agent/v1/budget")
+            #expect(own.json?["name"]?.stringValue == "default" && own.json?["left_today_usd"]?.isNull == true)
+        }
+    }
+
     @Test("a per-request limit refuses an expensive request and lets a cheap one through")
     func perRequestLimit() async throws {
         try await withAgent { agent in

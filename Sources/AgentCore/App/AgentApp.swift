@@ -95,6 +95,8 @@ func buildAgent(configuration: AgentConfiguration, session: KeySession, logger: 
     DashboardRoutes(sessions: dashboardSessions, listener: listener,
                     onDemand: dashboardListener ?? DashboardListener(listener: listener, logger: logger))
         .register(on: router)
+    // The MCP server as Streamable HTTP on the loopback listener; it calls this agent's socket.
+    MCPEndpoint(socketPath: configuration.socketPath).register(on: router)
     let prices = PriceBook(venice: venice, logger: logger)
     let budget = BudgetGate(prices: prices, requests: requests, ledger: ledger, metrics: metrics)
     let autoTopUp = configuration.autoTopUp

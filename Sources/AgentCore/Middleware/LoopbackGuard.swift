@@ -26,7 +26,8 @@ public final class ListenerAddress: Sendable {
 /// - a request carrying an `Origin` that is not a loopback page is refused (the agent never
 ///   sends CORS headers, so no other page can read an answer either);
 /// - the owner's API and the metrics are served over the Unix socket only; over TCP only
-///   `/api/v1/…` and a client's own `/agent/v1/status`, `balance` and `spend`.
+///   `/api/v1/…`, `/mcp` (MCP as Streamable HTTP) and a client's own `/agent/v1/status`,
+///   `balance`, `spend` and `budget`.
 /// Unix-socket requests pass untouched.
 struct LoopbackGuard: RouterMiddleware {
     typealias Context = AgentRequestContext
@@ -34,7 +35,7 @@ struct LoopbackGuard: RouterMiddleware {
     let listener: ListenerAddress
 
     /// `/agent/v1/…` routes a token client may call over TCP (each answers about the client itself).
-    static let tcpAgentRoutes: Set<String> = ["/agent/v1/status", "/agent/v1/balance", "/agent/v1/spend"]
+    static let tcpAgentRoutes: Set<String> = ["/agent/v1/status", "/agent/v1/balance", "/agent/v1/spend", "/agent/v1/budget"]
     /// The read-only views a dashboard session may GET (`ReaderRequestContext` routes).
     static let dashboardViews: Set<String> = tcpAgentRoutes.union([
         "/agent/v1/clients", "/agent/v1/audit", "/agent/v1/topups", "/agent/v1/requests", "/agent/v1/balance/history",

@@ -48,6 +48,11 @@ struct AgentAPI: Sendable {
             return try await spend(request, only: caller.reader == nil ? caller.policy.name : nil)
         }
 
+        router.get("/agent/v1/budget") { _, context in
+            // Any caller: the limits of the policy it acts under and what is left of them.
+            budget(try context.requireCaller().policy)
+        }
+
         // Reading the owner's view: the owner's programs and its dashboard session (GETs only).
         let reader = router.group("/agent/v1", context: ReaderRequestContext.self)
         reader.get("audit") { request, context in try await audit(context.reader, request) }
@@ -106,6 +111,21 @@ struct AgentAPI: Sendable {
             "connections": .number(String(connections.snapshot.open)),
             "listen": listener.value.map { .string($0.description) } ?? .null,
         ])
+    }
+
+    /// The caller's own limits, spending (charged, or held until reconciled) and what is left
+    /// today and this UTC month; `null` where the policy sets no limit.
+    func budget(_ policy: ClientPolicy) -> Response {
+        let spentToday = requests.spentToday(client: policy.name)
+        let spentMonth = requests.spentThisMonth(client: policy.name)
+        var object = Self.clientJSON(policy, spentTodayMicro: spentToday, spentMonthMicro: spentMonth)
+        object["left_today_usd"] = Money.json(Self.left(policy.dailyMicro, spent: spentToday))
+        object["left_month_usd"] = Money.json(Self.left(policy.monthlyMicro, spent: spentMonth))
+        return Response.json(.object(object))
+    }
+
+    static func left(_ limit: Int64?, spent: Int64) -> Int64? {
+        limit.map { max(0, $0 - min(spent, $0)) }
     }
 
     /// A token client's view over TCP: the wallet it spends from, whether it can sign, and itself.

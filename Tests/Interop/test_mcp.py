@@ -1,0 +1,285 @@
+"""`venice-agent mcp` driven by the `mcp` Python SDK as the agent host: a real agent in front of venice-sim,
+the MCP server over stdio as a named token client. One agent for the whole module."""
+import asyncio
+import base64
+import json
+import subprocess
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import pytest
+from mcp import ClientSession, StdioServerParameters
+from mcp.client.stdio import stdio_client
+
+import httpx
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+from agent_processes import agent, client, simulator
+from cli_support import cli, new_key, ok, png_size, wav_seconds
+from conftest import binary
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """(socket, address, key hex, host token, tiny token, stderr log folder, loopback listener URL)."""
+    key, address = new_key()
+    logs = tmp_path_factory.mktemp("mcp-stderr")
+    with simulator("--fund", f"{address}=20") as upstream, \
+            agent(upstream, key, "--listen", "127.0.0.1:0") as (sock, proc, _):
+        url_line = proc.stdout.readline().decode()
+        assert url_line.startswith("VENICE_AGENT_URL=http://127.0.0.1:"), url_line
+        url = url_line.split("=", 1)[1].split(";", 1)[0]
+        host = json.loads(ok(cli("clients", "add", "mcp-host", "--routes", "text,image,audio,wallet", "--json", sock=sock)))["token"]
+        tiny = json.loads(ok(cli("clients", "add", "mcp-tiny", "--routes", "image", "--daily-usd", "0.015", "--json", sock=sock)))["token"]
+        yield sock, address, key, host, tiny, logs, url
+
+
+@asynccontextmanager
+async def session(sock, token, log: Path, *extra):
+    """An initialized MCP session with `venice-agent mcp` (stderr appended to `log`)."""
+    env = {"VENICE_AGENT_TOKEN": token} if token else {}
+    params = StdioServerParameters(command=str(binary("venice-agent")), args=["mcp", "--socket", str(sock), *extra], env=env)
+    with open(log, "a") as errlog:
+        async with stdio_client(params, errlog=errlog) as (read, write):
+            async with ClientSession(read, write) as s:
+                await s.initialize()
+                yield s
+
+
+def call(world, tool, arguments=None, token="host"):
+    sock, _, _, host, tiny, logs = world[:6]
+    chosen = {"host": host, "tiny": tiny, None: None}[token]
+
+    async def go():
+        async with session(sock, chosen, logs / "stderr.log") as s:
+            return await s.call_tool(tool, arguments or {})
+    return asyncio.run(go())
+
+
+def text(result) -> str:
+    return "\n".join(part.text for part in result.content if part.type == "text")
+
+
+def test_the_host_lists_the_tools_and_resources(world):
+    sock, _, _, host, _, logs = world[:6]
+
+    async def go():
+        async with session(sock, host, logs / "stderr.log") as s:
+            tools = {t.name for t in (await s.list_tools()).tools}
+            resources = {str(r.uri) for r in (await s.list_resources()).resources}
+            styles = await s.read_resource("venice://styles")
+            return tools, resources, styles
+    tools, resources, styles = asyncio.run(go())
+    assert {"chat", "responses", "embeddings", "image_generate", "image_styles", "speech", "transcription", "models_list",
+            "balance", "transactions", "spend", "budget_left", "request_topup"} <= tools
+    assert {"venice://models", "venice://styles", "venice://voices"} <= resources
+    assert "Anime" in json.loads(styles.contents[0].text)
+
+
+def test_image_generation_returns_a_png_of_the_asked_size(world):
+    result = call(world, "image_generate", {"prompt": "a red fox", "width": 256, "height": 128, "format": "png"})
+    assert not result.is_error, text(result)
+    images = [part for part in result.content if part.type == "image"]
+    assert len(images) == 1 and images[0].mime_type == "image/png"
+    assert png_size(base64.b64decode(images[0].data)) == (256, 128)
+
+
+def test_speech_returns_a_valid_audio_file(world):
+    result = call(world, "speech", {"input": "Hello from an agent host.", "response_format": "wav"})
+    assert not result.is_error, text(result)
+    resource = next(part.resource for part in result.content if part.type == "resource")
+    assert resource.mime_type == "audio/wav"
+    assert wav_seconds(base64.b64decode(resource.blob)) > 0
+
+
+def test_saved_speech_is_transcribed_from_its_path(world, tmp_path):
+    spoken = call(world, "speech", {"input": "The quick brown fox.", "response_format": "wav", "save_to": str(tmp_path)})
+    assert not spoken.is_error, text(spoken)
+    saved = text(spoken).removeprefix("saved: ").strip()
+    assert saved.startswith(str(tmp_path)) and Path(saved).read_bytes()[:4] == b"RIFF"
+    heard = call(world, "transcription", {"file_path": saved})
+    assert not heard.is_error and text(heard).strip(), text(heard)
+
+
+def test_models_and_voices_are_listed(world):
+    models = call(world, "models_list", {"type": "image"})
+    assert not models.is_error and "z-image-turbo" in text(models)
+    voices = call(world, "voices", {"model": "tts-kokoro"})
+    assert not voices.is_error and text(voices).startswith("tts-kokoro: ")
+
+
+def test_chat_answers_with_text(world):
+    result = call(world, "chat", {"prompt": "Say hello.", "max_completion_tokens": 20})
+    assert not result.is_error, text(result)
+    assert text(result).strip()
+
+
+def test_balance_names_the_agents_wallet(world):
+    _, address, _, _, _, _ = world[:6]
+    result = call(world, "balance")
+    assert not result.is_error, text(result)
+    assert address.lower() in text(result).lower() and "balance: $" in text(result)
+
+
+def test_a_client_over_its_daily_budget_gets_a_tool_error_naming_the_limit(world):
+    first = call(world, "image_generate", {"prompt": "one", "width": 64, "height": 64}, token="tiny")
+    assert not first.is_error, text(first)
+    second = call(world, "image_generate", {"prompt": "two", "width": 64, "height": 64}, token="tiny")
+    assert second.is_error
+    assert "daily_usd" in text(second) and "AGENT_BUDGET_EXCEEDED" in text(second)
+    left = call(world, "budget_left", token="tiny")
+    assert not left.is_error and "mcp-tiny" in text(left) and "left of $0.0150" in text(left)
+
+
+def test_wallet_tools_of_a_client_without_the_wallet_group_are_refused_as_tool_errors(world):
+    result = call(world, "balance", token="tiny")
+    assert result.is_error and "wallet" in text(result).lower()
+
+
+def test_request_topup_never_pays_and_names_the_owners_command(world):
+    before = call(world, "balance")
+    result = call(world, "request_topup", {"amount_usd": 10, "reason": "credit is low"})
+    assert not result.is_error and "`venice-agent topup 10`" in text(result)
+    assert text(call(world, "balance")).split("\n")[:2] == text(before).split("\n")[:2]
+
+
+def test_a_music_job_is_quoted_queued_followed_and_completed(world):
+    sock, _, _, host, _, logs = world[:6]
+
+    async def go():
+        async with session(sock, host, logs / "stderr.log") as s:
+            quote = await s.call_tool("music_quote", {"model": "ace-step-15", "duration_seconds": 60})
+            queued = await s.call_tool("music_queue", {"model": "ace-step-15", "prompt": "calm ambient piano with rain", "duration_seconds": 60})
+            assert not queued.is_error, text(queued)
+            queue_id = queued.structured_content["queue_id"]
+            for _ in range(60):
+                status = await s.call_tool("music_status", {"model": "ace-step-15", "queue_id": queue_id})
+                if any(part.type == "resource" for part in status.content):
+                    break
+                await asyncio.sleep(0.5)
+            completed = await s.call_tool("music_complete", {"model": "ace-step-15", "queue_id": queue_id})
+            return quote, queued, status, completed
+    quote, queued, status, completed = asyncio.run(go())
+    assert not quote.is_error and text(quote).startswith("quote: $"), text(quote)
+    assert not queued.is_error, text(queued)
+    audio = next(part.resource for part in status.content if part.type == "resource")
+    assert audio.mime_type.startswith("audio/") and len(base64.b64decode(audio.blob)) > 1000
+    assert not completed.is_error, text(completed)
+
+
+def test_no_agent_at_the_socket_is_a_tool_error_saying_how_to_start_one(world, tmp_path):
+    _, _, _, _, _, logs = world[:6]
+
+    async def go():
+        async with session(tmp_path / "missing.sock", None, logs / "stderr.log") as s:
+            return await s.call_tool("balance", {})
+    result = asyncio.run(go())
+    assert result.is_error and "no agent is listening" in text(result) and "venice-agent serve" in text(result)
+
+
+def test_malformed_requests_get_protocol_errors_and_the_server_keeps_serving(world):
+    sock, _, _, host, _, logs = world[:6]
+    proc = subprocess.Popen([str(binary("venice-agent")), "mcp", "--socket", str(sock)], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=open(logs / "stderr.log", "a"), env={"VENICE_AGENT_TOKEN": host, "PATH": "/usr/bin:/bin"})
+
+    def exchange(line: str):
+        proc.stdin.write(line.encode() + b"\n")
+        proc.stdin.flush()
+        return json.loads(proc.stdout.readline())
+    try:
+        init = exchange(json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}))
+        assert init["result"]["serverInfo"]["name"] == "venice-agent"
+        proc.stdin.write(b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
+        assert exchange("{this is not json")["error"]["code"] == -32700
+        unknown = exchange(json.dumps({"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": "rm_rf", "arguments": {}}}))
+        assert unknown["error"]["code"] == -32602 and "rm_rf" in unknown["error"]["message"]
+        listed = exchange(json.dumps({"jsonrpc": "2.0", "id": 4, "method": "tools/list"}))
+        assert any(t["name"] == "chat" for t in listed["result"]["tools"])
+    finally:
+        proc.stdin.close()
+        proc.wait(timeout=20)
+
+
+def test_print_config_blocks_name_this_binary_and_the_socket(world):
+    sock, _, _, host, _, _ = world[:6]
+    claude = json.loads(ok(cli("mcp", "--print-config", "claude", sock=sock)))
+    server = claude["mcpServers"]["venice"]
+    assert server["command"] == str(binary("venice-agent").resolve())
+    assert server["args"] == ["mcp", "--socket", str(sock)] and "env" not in server
+    codex = ok(cli("mcp", "--print-config", "codex", "--token", host, sock=sock))
+    assert codex.startswith("[mcp_servers.venice]\n") and f'VENICE_AGENT_TOKEN = "{host}"' in codex
+
+
+# --- Streamable HTTP at /mcp on the loopback listener ---
+
+INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+    "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "raw", "version": "1"}}}
+MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+
+
+def test_the_http_endpoint_refuses_a_request_without_a_token(world):
+    url = world[6]
+    answer = httpx.post(url + "/mcp", json=INITIALIZE, headers=MCP_HEADERS, timeout=30)
+    assert answer.status_code == 401 and answer.json()["error"]["code"] == "AGENT_TOKEN_REQUIRED"
+
+
+def test_the_http_endpoint_keeps_the_listeners_origin_check(world):
+    url, host = world[6], world[3]
+    answer = httpx.post(url + "/mcp", json=INITIALIZE, timeout=30,
+                        headers={**MCP_HEADERS, "Authorization": f"Bearer {host}", "Origin": "https://evil.example"})
+    assert answer.status_code == 403
+
+
+def test_the_http_endpoint_is_not_served_on_the_unix_socket(world):
+    sock, host = world[0], world[3]
+    with client(sock) as c:
+        answer = c.post("/mcp", json=INITIALIZE, headers={**MCP_HEADERS, "Authorization": f"Bearer {host}"})
+    assert answer.status_code == 404
+
+
+def test_the_python_sdk_initializes_lists_and_calls_over_http_as_the_tokens_client(world):
+    url, tiny = world[6], world[4]
+
+    async def go():
+        http = create_mcp_http_client(headers={"Authorization": f"Bearer {tiny}"})
+        async with http, streamable_http_client(url + "/mcp", http_client=http) as (read, write):
+            async with ClientSession(read, write) as s:
+                info = await s.initialize()
+                tools = {t.name for t in (await s.list_tools()).tools}
+                left = await s.call_tool("budget_left", {})
+                wallet = await s.call_tool("balance", {})
+                return info, tools, left, wallet
+    info, tools, left, wallet = asyncio.run(go())
+    assert info.server_info.name == "venice-agent"
+    assert {"chat", "image_generate", "budget_left"} <= tools
+    assert not left.is_error and "client: mcp-tiny" in text(left) and "left of $0.0150" in text(left)
+    # The tiny client has no wallet group: its policy applies over /mcp exactly as over the socket.
+    assert wallet.is_error and "wallet" in text(wallet).lower()
+
+
+def test_two_clients_with_the_same_request_id_each_get_their_own_answer(world):
+    """JSON-RPC ids are unique only per client: concurrent calls of two tokens with id 7 must not cross."""
+    url, host, tiny = world[6], world[3], world[4]
+    call_budget = {"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": "budget_left", "arguments": {}}}
+
+    async def one(token):
+        async with httpx.AsyncClient(timeout=60) as c:
+            answer = await c.post(url + "/mcp", json=call_budget, headers={**MCP_HEADERS, "Authorization": f"Bearer {token}",
+                                                                            "MCP-Protocol-Version": "2025-06-18"})
+            return answer.json()["result"]["content"][0]["text"]
+
+    async def both():
+        return await asyncio.gather(*[one(token) for _ in range(4) for token in (host, tiny)])
+    answers = asyncio.run(both())
+    assert all("client: mcp-host" in a for a in answers[0::2]) and all("client: mcp-tiny" in a for a in answers[1::2])
+
+
+def test_the_server_never_logged_a_token_or_the_key(world):
+    """Runs last in this module: every session above appended its stderr to the log."""
+    _, _, key, _, _, logs = world[:6]
+    log = (logs / "stderr.log").read_text()
+    assert "venice-agent mcp: serving on stdio" in log
+    assert "vat_" not in log
+    assert key.lower() not in log.lower()
