@@ -61,4 +61,13 @@ public struct AgentCallFailure: Error, Sendable, Equatable, CustomStringConverti
 public protocol AgentCaller: Sendable {
     /// Sends `request`; returns a 2xx answer or throws what the agent or Venice refused.
     func send(_ request: AgentRequest) async throws(AgentCallFailure) -> AgentReply
+
+    /// Whether tools may read and write local files (`file_path`, `save_to`). Only
+    /// `venice-agent mcp` on stdio may: it runs as the host's own user, at the host's bidding.
+    /// Inside the agent (`/mcp`) a client must never reach the owner's files.
+    var localFiles: Bool { get }
+}
+
+extension AgentCaller {
+    public var localFiles: Bool { false }
 }

@@ -33,7 +33,7 @@ extension ToolCatalogue {
         }
         if let voice = try arguments.string("voice") { body["voice"] = .string(voice) }
         if let speed = try arguments.double("speed", in: 0.25...4) { body["speed"] = .double(speed) }
-        let folder = try arguments.string("save_to").map { path throws(ToolFailure) in try MediaFolder(path) }
+        let folder = try arguments.string("save_to").map { path throws(ToolFailure) in try MediaFolder(path, localFiles: caller.localFiles) }
         let reply = try await send(caller, .post("/api/v1/audio/speech", json: body, timeoutSeconds: 600))
         guard !reply.isJSON, !reply.body.isEmpty else { throw .unexpectedAnswer("expected audio, got \(reply.contentType)") }
         let mimeType = MediaType.bare(reply.contentType)
@@ -61,7 +61,7 @@ extension ToolCatalogue {
         ]),
         readOnly: false, spends: true
     ) { arguments, caller throws(ToolFailure) in
-        let (audio, fileName) = try audioUpload(arguments)
+        let (audio, fileName) = try audioUpload(arguments, localFiles: caller.localFiles)
         let format = try arguments.string("response_format") ?? "json"
         guard ["json", "text"].contains(format) else { throw .badArgument(name: "response_format", reason: "must be json or text") }
         var form = MultipartBody()
@@ -85,8 +85,12 @@ extension ToolCatalogue {
     }
 
     /// The audio bytes and a file name, from `file_path` or `audio_base64` + `file_name`.
-    static func audioUpload(_ arguments: ToolArguments) throws(ToolFailure) -> ([UInt8], String) {
+    static func audioUpload(_ arguments: ToolArguments, localFiles: Bool) throws(ToolFailure) -> ([UInt8], String) {
         if let path = try arguments.string("file_path") {
+            // Inside the agent (`/mcp`) a client must never read the owner's files.
+            guard localFiles else {
+                throw .badArgument(name: "file_path", reason: "is available only with `venice-agent mcp` on stdio; over /mcp send audio_base64")
+            }
             guard path.hasPrefix("/") else { throw .badArgument(name: "file_path", reason: "must be an absolute path") }
             // Only audio files: a host must not be able to send any readable file to Venice.
             guard audioExtensions.contains((path as NSString).pathExtension.lowercased()) else {

@@ -43,7 +43,7 @@ extension ToolCatalogue {
         for name in ["aspect_ratio", "resolution", "negative_prompt", "style_preset"] {
             if let v = try arguments.string(name) { body[name] = .string(v) }
         }
-        let folder = try arguments.string("save_to").map { path throws(ToolFailure) in try MediaFolder(path) }
+        let folder = try arguments.string("save_to").map { path throws(ToolFailure) in try MediaFolder(path, localFiles: caller.localFiles) }
         let reply = try await send(caller, .post("/api/v1/image/generate", json: body, timeoutSeconds: 600))
         let answer = try JSONCoding.object(reply)
         let encoded = answer["images"]?.arrayValue ?? []

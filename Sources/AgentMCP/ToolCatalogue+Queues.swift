@@ -60,7 +60,7 @@ extension ToolCatalogue {
     ) { arguments, caller throws(ToolFailure) in
         let id = try arguments.requiredString("queue_id")
         let body: [String: Value] = ["queue_id": .string(id), "model": .string(try arguments.string("model") ?? "ace-step-15")]
-        let folder = try arguments.string("save_to").map { path throws(ToolFailure) in try MediaFolder(path) }
+        let folder = try arguments.string("save_to").map { path throws(ToolFailure) in try MediaFolder(path, localFiles: caller.localFiles) }
         let reply = try await send(caller, .post("/api/v1/audio/retrieve", json: body, timeoutSeconds: 120))
         if reply.isJSON {
             let answer = try JSONCoding.object(reply)

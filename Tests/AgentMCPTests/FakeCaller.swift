@@ -9,7 +9,13 @@ final class FakeCaller: AgentCaller {
     private let answers: [String: Answer]
     private let seen = Mutex<[AgentRequest]>([])
 
-    init(_ answers: [String: Answer]) { self.answers = answers }
+    /// Like `venice-agent mcp` on stdio unless told otherwise (`/mcp` inside the agent has none).
+    let localFiles: Bool
+
+    init(_ answers: [String: Answer], localFiles: Bool = true) {
+        self.answers = answers
+        self.localFiles = localFiles
+    }
 
     var requests: [AgentRequest] { seen.withLock { $0 } }
 

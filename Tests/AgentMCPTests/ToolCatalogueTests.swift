@@ -47,6 +47,37 @@ struct ToolCatalogueTests {
         #expect(FileManager.default.contents(atPath: saved).map([UInt8].init) == Fixtures.png)
     }
 
+    @Test("a saved file never replaces one already there, a link included")
+    func savingNeverOverwrites() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mcp-test-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        let victim = folder + "/victim.txt"
+        try Data("keep me".utf8).write(to: URL(fileURLWithPath: victim))
+        try FileManager.default.createSymbolicLink(atPath: folder + "/img-1.png", withDestinationPath: victim)
+        let caller = FakeCaller(["/api/v1/image/generate": FakeCaller.json(["id": "img", "images": [.string(Data(Fixtures.png).base64EncodedString())]])])
+        let result = try await catalogue.call("image_generate", arguments: ["prompt": "a fox", "save_to": .string(folder)], caller: caller)
+        #expect(Fixtures.text(result.content).contains(folder + "/img-1-2.png"))
+        #expect(FileManager.default.contents(atPath: victim) == Data("keep me".utf8))
+    }
+
+    @Test("inside the agent (/mcp) no tool reads or writes a local file")
+    func noLocalFilesInsideTheAgent() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("mcp-test-\(UUID().uuidString)").path
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let caller = FakeCaller(["/api/v1/image/generate": FakeCaller.json(["id": "img", "images": [.string(Data(Fixtures.png).base64EncodedString())]]),
+                                 "/api/v1/audio/transcriptions": FakeCaller.json(["text": "hello"])], localFiles: false)
+        let saved = try await catalogue.call("image_generate", arguments: ["prompt": "a fox", "save_to": .string(folder)], caller: caller)
+        #expect(saved.isError == true && Fixtures.text(saved.content).contains("save_to"))
+        #expect(!FileManager.default.fileExists(atPath: folder))
+        let read = try await catalogue.call("transcription", arguments: ["file_path": "/tmp/x.wav"], caller: caller)
+        #expect(read.isError == true && Fixtures.text(read.content).contains("audio_base64"))
+        #expect(caller.requests.isEmpty)
+        let inline = try await catalogue.call("transcription", arguments: ["audio_base64": .string(Data(Fixtures.wav).base64EncodedString()),
+                                                                           "file_name": "a.wav"], caller: caller)
+        #expect(inline.isError != true)
+    }
+
     @Test("speech comes back as an embedded audio resource")
     func speechIsAnEmbeddedResource() async throws {
         let caller = FakeCaller(["/api/v1/audio/speech": { _ in AgentReply(contentType: "audio/wav", body: Fixtures.wav) }])

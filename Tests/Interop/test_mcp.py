@@ -276,6 +276,25 @@ def test_two_clients_with_the_same_request_id_each_get_their_own_answer(world):
     assert all("client: mcp-host" in a for a in answers[0::2]) and all("client: mcp-tiny" in a for a in answers[1::2])
 
 
+def test_over_http_no_tool_reads_or_writes_the_agent_owners_files(world, tmp_path):
+    """Inside the agent a client must never reach the owner's files: no file_path, no save_to."""
+    url, host = world[6], world[3]
+    secret_audio = tmp_path / "private.wav"
+    secret_audio.write_bytes(b"RIFF" + (36).to_bytes(4, "little") + b"WAVEfmt ")
+    target = tmp_path / "written"
+
+    def tool(name, arguments):
+        body = {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": name, "arguments": arguments}}
+        answer = httpx.post(url + "/mcp", json=body, timeout=60,
+                            headers={**MCP_HEADERS, "Authorization": f"Bearer {host}", "MCP-Protocol-Version": "2025-06-18"})
+        return answer.json()["result"]
+    read = tool("transcription", {"file_path": str(secret_audio)})
+    assert read["isError"] and "audio_base64" in read["content"][0]["text"], read
+    written = tool("speech", {"input": "hi", "save_to": str(target)})
+    assert written["isError"] and "save_to" in written["content"][0]["text"], written
+    assert not target.exists()
+
+
 def test_the_server_never_logged_a_token_or_the_key(world):
     """Runs last in this module: every session above appended its stderr to the log."""
     _, _, key, _, _, logs = world[:6]

@@ -4,6 +4,8 @@ import AgentMCP
 /// token (if any) inside. Refusals keep the CLI's wording (`AgentClientError.description`).
 struct SocketAgentCaller: AgentCaller {
     let client: AgentClient
+    /// `venice-agent mcp` runs as the host's user, a child of the host: files are the host's to name.
+    var localFiles: Bool { true }
 
     func send(_ request: AgentRequest) async throws(AgentCallFailure) -> AgentReply {
         let method: AgentClient.Method = request.method == .GET ? .GET : .POST
