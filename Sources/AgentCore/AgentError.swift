@@ -59,6 +59,8 @@ public enum AgentError: Error, Sendable, CustomStringConvertible, HTTPResponseEr
     case clientExpired(name: String, at: String)
     case clientTooBroad(name: String, reason: String)
     case clientExists(name: String)
+    /// A client without `may_topup` asked for a top-up.
+    case topUpNotAllowed(client: String, usd: Double)
     case unknownClient(name: String)
 
     // The way upstream.
@@ -109,7 +111,7 @@ public enum AgentError: Error, Sendable, CustomStringConvertible, HTTPResponseEr
         case .badClientToken, .unknownClientToken, .wrongPassword, .tokenRequired, .clientExpired, .dashboardSessionRequired: .unauthorized
         case .dashboardOnly, .dashboardCodeRefused: .forbidden
         case .dashboardUnavailable: .serviceUnavailable
-        case .modelNotAllowed: .forbidden
+        case .modelNotAllowed, .topUpNotAllowed: .forbidden
         case .rateLimited: .tooManyRequests
         case .unknownRoute, .unknownClient, .unknownKey, .unknownRequest: .notFound
         case .badRequest: .badRequest
@@ -169,6 +171,7 @@ public enum AgentError: Error, Sendable, CustomStringConvertible, HTTPResponseEr
         case .clientExpired: "AGENT_CLIENT_EXPIRED"
         case .clientTooBroad: "AGENT_CLIENT_TOO_BROAD"
         case .clientExists: "AGENT_CLIENT_EXISTS"
+        case .topUpNotAllowed: "AGENT_TOPUP_NOT_ALLOWED"
         case .queueFull: "AGENT_QUEUE_FULL"
         case .busy: "AGENT_BUSY"
         case .cancelled: "AGENT_CANCELLED"
@@ -274,6 +277,10 @@ public enum AgentError: Error, Sendable, CustomStringConvertible, HTTPResponseEr
             return "the token of client \(name) expired at \(at); the owner can add the client again with a new expiry (venice-agent clients add)"
         case .clientTooBroad(let name, let reason):
             return "client \(name) would be broader than the policy creating it (\(reason)); narrow it or change [default] in the config"
+        case .topUpNotAllowed(let client, let usd):
+            let amount = Money.micro(usd: usd).map { $0 % 1_000_000 == 0 ? Money.text($0, decimals: 0) : Money.text($0) } ?? "10"
+            return "client \(client) may not top up the wallet; nothing was paid. Ask the owner to run `venice-agent topup \(amount)`, "
+                + "or to add the client with --may-topup to let it top up within the agent's caps"
         case .clientExists(let name): return "a client named \(name) already exists; remove it first or pick another name"
         case .unknownClient(let name): return "no client named \(name); see venice-agent clients list"
         case .queueFull(let seconds): return "too many requests are waiting for Venice; retry in \(seconds) s"

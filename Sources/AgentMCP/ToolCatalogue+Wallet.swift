@@ -80,21 +80,34 @@ extension ToolCatalogue {
     }
 
     static let requestTopup = AgentTool(
-        name: "request_topup", title: "Ask the owner for a top-up",
-        description: "Asks the owner to add credit to the agent's wallet. It never pays: it answers with the command the owner must run. Use it when a tool says the wallet's credit at Venice is too low (HTTP 402).",
+        name: "request_topup", title: "Ask for a top-up",
+        description: "Asks for credit to be added to the agent's wallet at Venice. Unless the owner allowed this client to top up "
+            + "(venice-agent clients add --may-topup), it never pays: it answers with the command the owner must run. "
+            + "Use it when a tool says the wallet's credit at Venice is too low (HTTP 402).",
         inputSchema: Schema.object([
             "amount_usd": Schema.number("How much credit to ask for, in USD.", minimum: 1, maximum: 10_000),
             "reason": Schema.string("Why, in a few words, for the owner."),
         ], required: ["amount_usd"]),
-        readOnly: true, spends: false
-    ) { arguments, _ throws(ToolFailure) in
+        readOnly: false, spends: true
+    ) { arguments, caller throws(ToolFailure) in
         guard let amount = try arguments.double("amount_usd", in: 1...10_000) else {
             throw .badArgument(name: "amount_usd", reason: "is required")
         }
         let reason = try arguments.string("reason").map { " Reason given: \(String($0.prefix(200)))." } ?? ""
         let command = "venice-agent topup \(amountText(amount))"
-        return ToolResults.text("Nothing was paid: top-ups are the owner's decision. Ask the owner to run `\(command)` "
-                                + "(it pays USDC from the agent's wallet to Venice, within the agent's top-up caps), then call the tool again.\(reason)")
+        // The agent decides: a client given may_topup is topped up within the agent's caps.
+        let reply: AgentReply
+        do throws(AgentCallFailure) {
+            reply = try await caller.send(.post("/agent/v1/topup/request", json: ["usd": .double(amount)], timeoutSeconds: 300))
+        } catch {
+            guard error.code == "AGENT_TOPUP_NOT_ALLOWED" else { throw .refused(error) }
+            return ToolResults.text("Nothing was paid: top-ups are the owner's decision. Ask the owner to run `\(command)` "
+                                    + "(it pays USDC from the agent's wallet to Venice, within the agent's top-up caps), then call the tool again.\(reason)")
+        }
+        let answer = try JSONCoding.object(reply)
+        let credited = number(answer["amount_credited"]).map(usdText) ?? usdText(amount)
+        let balance = number(answer["new_balance"]).map { " The wallet's credit is now \(usdText($0))." } ?? ""
+        return ToolResults.text("Topped up: \(credited) was paid in USDC from the agent's wallet to Venice.\(balance)")
     }
 
     static func number(_ value: Value?) -> Double? {

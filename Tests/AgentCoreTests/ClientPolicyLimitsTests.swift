@@ -311,3 +311,42 @@ final class ManualMilliseconds: Sendable {
     var now: Int64 { value.withLock { $0 } }
     func set(_ milliseconds: Int64) { value.withLock { $0 = milliseconds } }
 }
+
+extension ClientPolicyLimitsTests {
+    @Test("a client tops up only when the owner allowed it, within the agent's caps, even when it asks many times at once")
+    func clientTopUps() async throws {
+        try await withAgent(agent: { $0.topUpCapMicro = 5_000_000; $0.dailyTopUpCapMicro = 10_000_000 }) { agent in
+            let plain = try await agent.addClient(#"{"name":"plain","routes":["wallet"]}"#)
+            let payer = try await agent.addClient(#"{"name":"payer","routes":["wallet"],"may_topup":true}"#)
+            let listed = try await agent.request("GET", "/agent/v1/clients").json?["clients"]?.arrayValue ?? []
+            #expect(listed.first { $0["name"]?.stringValue == "payer" }?["may_topup"]?.boolValue == true)
+            #expect(listed.first { $0["name"]?.stringValue == "plain" }?["may_topup"]?.boolValue == false)
+
+            let refused = try await agent.request("POST", "/agent/v1/topup/request", json: #"{"usd":5}"#, headers: [("Authorization", "Bearer \(plain)")])
+            #expect(refused.status == 403 && refused.json?["error"]?["code"]?.stringValue == "AGENT_TOPUP_NOT_ALLOWED")
+            #expect(refused.text.contains("venice-agent topup 5"))
+            #expect(try await topUpSends(agent) == 0)
+            // The owner's own top-up route stays the owner's.
+            #expect(try await agent.request("POST", "/agent/v1/topup", json: #"{"usd":5}"#, headers: [("Authorization", "Bearer \(payer)")]).status == 403)
+
+            // Six parallel asks of $5 against a $10 daily cap: at most two are paid.
+            let answers = try await withThrowingTaskGroup(of: Int.self) { group in
+                for _ in 0..<6 {
+                    group.addTask {
+                        try await agent.request("POST", "/agent/v1/topup/request", json: #"{"usd":5}"#, headers: [("Authorization", "Bearer \(payer)")]).status
+                    }
+                }
+                return try await group.reduce(into: [Int]()) { $0.append($1) }
+            }
+            #expect(answers.filter { $0 == 200 }.count <= 2 && answers.contains(200), "\(answers)")
+            #expect(try await topUpSends(agent) == answers.filter { $0 == 200 }.count)
+            let overCap = try await agent.request("POST", "/agent/v1/topup/request", json: #"{"usd":6}"#, headers: [("Authorization", "Bearer \(payer)")])
+            #expect(overCap.status != 200)
+        }
+    }
+
+    /// Payments the agent sent to the simulator.
+    func topUpSends(_ agent: AgentHarness) async throws -> Int {
+        await agent.requestsAtSimulator().filter { $0.method == "POST" && $0.path.hasSuffix("/x402/top-up") && $0.header("payment-signature") != nil }.count
+    }
+}

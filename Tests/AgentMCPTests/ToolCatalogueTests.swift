@@ -143,15 +143,25 @@ struct ToolCatalogueTests {
         }
     }
 
-    @Test("request_topup never calls the agent and answers with the owner's command")
-    func requestTopupNeverPays() async throws {
-        let caller = FakeCaller([:])
+    @Test("request_topup pays nothing for a client the owner did not allow, and answers with the owner's command")
+    func requestTopupNeverPaysUnlessAllowed() async throws {
+        let caller = FakeCaller(["/agent/v1/topup/request": FakeCaller.refuse("AGENT_TOPUP_NOT_ALLOWED", "client bot may not top up")])
         let result = try await catalogue.call("request_topup", arguments: ["amount_usd": 10, "reason": "out of credit"], caller: caller)
         #expect(result.isError == false)
-        #expect(Fixtures.text(result.content).contains("`venice-agent topup 10`"))
-        #expect(caller.requests.isEmpty)
+        #expect(Fixtures.text(result.content).contains("Nothing was paid") && Fixtures.text(result.content).contains("`venice-agent topup 10`"))
         let half = try await catalogue.call("request_topup", arguments: ["amount_usd": 2.5], caller: caller)
         #expect(Fixtures.text(half.content).contains("`venice-agent topup 2.50`"))
+        #expect(FakeCaller.body(caller.requests.first)["usd"] == 10)
+    }
+
+    @Test("request_topup reports the payment for an allowed client, and a cap refusal as a tool error")
+    func requestTopupWhenAllowed() async throws {
+        let paid = FakeCaller(["/agent/v1/topup/request": FakeCaller.json(["amount_credited": 5, "new_balance": 14.5, "payment_id": "p"])])
+        let result = try await catalogue.call("request_topup", arguments: ["amount_usd": 5], caller: paid)
+        #expect(result.isError == false && Fixtures.text(result.content).contains("Topped up: $5.00") && Fixtures.text(result.content).contains("$14.50"))
+        let capped = FakeCaller(["/agent/v1/topup/request": FakeCaller.refuse("AGENT_PAYMENT_REFUSED", "over the daily top-up cap")])
+        let refused = try await catalogue.call("request_topup", arguments: ["amount_usd": 5], caller: capped)
+        #expect(refused.isError == true && Fixtures.text(refused.content).contains("daily top-up cap"))
     }
 
     @Test("budget_left reads the agent's budget route and says what is left")

@@ -140,8 +140,30 @@ def test_wallet_tools_of_a_client_without_the_wallet_group_are_refused_as_tool_e
 def test_request_topup_never_pays_and_names_the_owners_command(world):
     before = call(world, "balance")
     result = call(world, "request_topup", {"amount_usd": 10, "reason": "credit is low"})
-    assert not result.is_error and "`venice-agent topup 10`" in text(result)
+    assert not result.is_error and "`venice-agent topup 10`" in text(result) and "Nothing was paid" in text(result)
     assert text(call(world, "balance")).split("\n")[:2] == text(before).split("\n")[:2]
+
+
+def test_request_topup_of_a_client_the_owner_allowed_pays_within_the_agents_caps(world):
+    sock, logs = world[0], world[5]
+    payer = json.loads(ok(cli("clients", "add", "mcp-payer", "--routes", "wallet", "--may-topup", "--json", sock=sock)))
+    assert payer["may_topup"] is True
+
+    async def go():
+        async with session(sock, payer["token"], logs / "stderr.log") as s:
+            before = await s.call_tool("balance", {})
+            paid = await s.call_tool("request_topup", {"amount_usd": 5})
+            after = await s.call_tool("balance", {})
+            too_much = await s.call_tool("request_topup", {"amount_usd": 5000})
+            return before, paid, after, too_much
+    before, paid, after, too_much = asyncio.run(go())
+    assert not paid.is_error and "Topped up: $5.00" in text(paid), text(paid)
+    usd = lambda r: float(text(r).split("balance: $", 1)[1].split()[0])
+    assert usd(after) == pytest.approx(usd(before) + 5, abs=1e-6)
+    # The agent's per-top-up cap still holds for it.
+    assert too_much.is_error and "cap" in text(too_much).lower(), text(too_much)
+    audit = ok(cli("audit", "--limit", "20", sock=sock))
+    assert "client_topup" in audit and "mcp-payer asked for 5.00 USD" in audit, audit
 
 
 def test_a_music_job_is_quoted_queued_followed_and_completed(world):

@@ -176,6 +176,10 @@ public final class AgentLedger: Sendable {
                 ALTER TABLE clients ADD COLUMN expires_at INTEGER;
                 """)
         }
+        // v4: a token client may be allowed to top up within the agent's caps (issue 15).
+        migrator.registerMigration("v4-client-topup") { db in
+            try db.execute(sql: "ALTER TABLE clients ADD COLUMN may_topup INTEGER NOT NULL DEFAULT 0")
+        }
         return migrator
     }
 
@@ -246,6 +250,8 @@ public enum AuditKind: String, Sendable, CaseIterable {
     case apiKeyRenewalFailed = "apikey_renewal_failed"
     case clientAdded = "client_added"
     case clientRemoved = "client_removed"
+    /// A client allowed to top up asked for one (the payment's own events follow).
+    case clientTopUp = "client_topup"
     case unexplainedCharge = "unexplained_charge"
     /// An answer's usage cost more than the estimate held for it (recorded at the usage cost).
     case usageOverEstimate = "usage_over_estimate"

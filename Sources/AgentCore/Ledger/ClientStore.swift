@@ -48,12 +48,12 @@ final class ClientStore: Sendable {
             try await ledger.writer.write { db in
                 try db.execute(sql: """
                     INSERT INTO clients (name, token_hash, routes, max_request_micro, daily_micro, created_at, models, max_parallel,
-                                         requests_per_minute, monthly_micro, soft_limit, expires_at)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                                         requests_per_minute, monthly_micro, soft_limit, expires_at, may_topup)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """, arguments: [name, hash, routes.map { $0.sorted().joined(separator: ",") } ?? "*",
                                      stored.maxRequestMicro, stored.dailyMicro, AgentLedger.nowMilliseconds(),
                                      stored.models.map { $0.entries.joined(separator: ",") }, stored.maxParallel, stored.requestsPerMinute,
-                                     stored.monthlyMicro, stored.softLimit, stored.expiresAt])
+                                     stored.monthlyMicro, stored.softLimit, stored.expiresAt, stored.mayTopUp])
             }
         } catch let error as DatabaseError where error.resultCode == .SQLITE_CONSTRAINT {
             throw .clientExists(name: name)
@@ -61,7 +61,8 @@ final class ClientStore: Sendable {
             throw .ledger("cannot store the client: \(error)")
         }
         byTokenHash.withLock { $0[hash] = policy }
-        await ledger.audit(.clientAdded, "\(name) routes=\(routes.map { $0.sorted().joined(separator: ",") } ?? "*")")
+        await ledger.audit(.clientAdded, "\(name) routes=\(routes.map { $0.sorted().joined(separator: ",") } ?? "*")"
+                           + (policy.mayTopUp ? " may_topup" : ""))
         return Created(policy: policy, token: token)
     }
 
@@ -94,7 +95,7 @@ final class ClientStore: Sendable {
     static func policy(_ row: Row) -> ClientPolicy {
         let routes: String = row["routes"]
         let models: String? = row["models"]
-        return ClientPolicy(name: row["name"], routes: routes == "*" ? nil : Set(routes.split(separator: ",").map(String.init)),
+        var policy = ClientPolicy(name: row["name"], routes: routes == "*" ? nil : Set(routes.split(separator: ",").map(String.init)),
                             maxRequestMicro: row["max_request_micro"], dailyMicro: row["daily_micro"], source: .token,
                             // A stored list was valid when stored; one that no longer parses allows nothing rather than everything.
                             models: models.map { text in
@@ -103,5 +104,7 @@ final class ClientStore: Sendable {
                             },
                             maxParallel: row["max_parallel"], requestsPerMinute: row["requests_per_minute"], monthlyMicro: row["monthly_micro"],
                             softLimit: row["soft_limit"], expiresAt: row["expires_at"])
+        policy.mayTopUp = (row["may_topup"] as Int?) == 1
+        return policy
     }
 }

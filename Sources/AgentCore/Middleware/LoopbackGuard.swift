@@ -35,11 +35,13 @@ struct LoopbackGuard: RouterMiddleware {
     let listener: ListenerAddress
 
     /// `/agent/v1/…` routes a token client may call over TCP (each answers about the client itself).
-    static let tcpAgentRoutes: Set<String> = ["/agent/v1/status", "/agent/v1/balance", "/agent/v1/spend", "/agent/v1/budget"]
+    static let tcpAgentRoutes: Set<String> = ["/agent/v1/status", "/agent/v1/balance", "/agent/v1/spend", "/agent/v1/budget",
+                                              "/agent/v1/topup/request"]
     /// The read-only views a dashboard session may GET (`ReaderRequestContext` routes).
-    static let dashboardViews: Set<String> = tcpAgentRoutes.union([
+    static let dashboardViews: Set<String> = [
+        "/agent/v1/status", "/agent/v1/balance", "/agent/v1/spend", "/agent/v1/budget",
         "/agent/v1/clients", "/agent/v1/audit", "/agent/v1/topups", "/agent/v1/requests", "/agent/v1/balance/history",
-    ])
+    ]
 
     /// Every answer over TCP says: no script or style from anywhere but the agent, no framing,
     /// no sniffing, no referrer, no caching. The dashboard needs nothing more; API clients

@@ -33,6 +33,9 @@ public struct ClientPolicy: Sendable, Hashable {
     public var softLimit: Double?
     /// A token client's token stops working at this time (Unix ms).
     public var expiresAt: Int64?
+    /// The client may itself ask the agent for a top-up, within the agent's top-up caps
+    /// (`POST /agent/v1/topup/request`); without this it is told the owner's command.
+    public var mayTopUp: Bool = false
 
     public init(name: String, routes: Set<String>?, maxRequestMicro: Int64?, dailyMicro: Int64?, source: Source,
                 models: ModelAllowList? = nil, maxParallel: Int? = nil, requestsPerMinute: Int? = nil, monthlyMicro: Int64? = nil,
@@ -86,6 +89,7 @@ public struct ClientPolicy: Sendable, Hashable {
                             requestsPerMinute: Self.lower(requestsPerMinute, base.requestsPerMinute),
                             monthlyMicro: Self.lower(monthlyMicro, base.monthlyMicro), softLimit: Self.lower(softLimit, base.softLimit),
                             expiresAt: Self.lower(expiresAt, base.expiresAt))
+        // (`mayTopUp` stays false: only token clients are given it.)
     }
 
     static func lower<T: Comparable>(_ a: T?, _ b: T?) -> T? {

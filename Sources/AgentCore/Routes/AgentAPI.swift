@@ -61,6 +61,8 @@ struct AgentAPI: Sendable {
         reader.get("requests") { request, context in try await recentRequests(context.reader, request) }
         reader.get("balance/history") { request, context in try await balanceHistory(context.reader, request) }
 
+        router.post("/agent/v1/topup/request") { request, context in try await requestTopUp(try context.requireCaller(), request) }
+
         let owner = router.group("/agent/v1", context: OwnerRequestContext.self)
         owner.post("lock") { _, context in await lock(context.administrator) }
         owner.post("unlock") { request, context in try await unlock(context.administrator, request) }
@@ -247,6 +249,29 @@ struct AgentAPI: Sendable {
         ])
     }
 
+    /// `POST /agent/v1/topup/request {"usd": N}` from any caller: the owner's programs and clients
+    /// given `may_topup` get the top-up, within the agent's caps like every other; anyone else is
+    /// told the owner's command and nothing is paid.
+    func requestTopUp(_ caller: Caller, _ request: Request) async throws(AgentError) -> Response {
+        let body = try await Self.jsonBody(request)
+        guard let usd = body["usd"]?.doubleValue, usd.isFinite, usd > 0, usd <= 1_000_000 else {
+            throw .badRequest("the body must be {\"usd\": AMOUNT}, e.g. {\"usd\": 10}")
+        }
+        guard caller.administrator != nil || caller.policy.mayTopUp else {
+            throw .topUpNotAllowed(client: caller.policy.name, usd: usd)
+        }
+        if caller.administrator == nil {
+            await ledger.audit(.clientTopUp, "\(caller.policy.name) asked for \(Money.micro(usd: usd).map { Money.text($0) } ?? String(usd)) USD")
+        }
+        let result = try await topUps.topUp(usd: usd)
+        return Response.json([
+            "amount_credited": .number(String(result.amountCreditedUSD)),
+            "new_balance": result.newBalanceUSD.map { .number(String($0)) } ?? .null,
+            "payment_id": .string(result.paymentId),
+            "transaction": result.transaction.map(JSONValue.string) ?? .null,
+        ])
+    }
+
     func audit(_ reader: Reader, _ request: Request) async throws(AgentError) -> Response {
         let limit = min(max(Int(request.uri.queryParameters["limit"].map(String.init) ?? "") ?? 50, 1), 1000)
         let events: [AgentLedger.AuditEvent]
@@ -298,7 +323,7 @@ struct AgentAPI: Sendable {
     func addClient(_ creator: ClientPolicy, _ request: Request) async throws(AgentError) -> Response {
         let body = try await Self.jsonBody(request)
         let known: Set<String> = ["name", "routes", "models", "max_request_usd", "daily_usd", "monthly_usd", "max_parallel",
-                                  "requests_per_minute", "soft_limit", "expires_at"]
+                                  "requests_per_minute", "soft_limit", "expires_at", "may_topup"]
         if let unknown = body.objectValue?.keys.filter({ !known.contains($0) }).sorted(), !unknown.isEmpty {
             throw .badRequest("unknown client setting(s) \(unknown.prefix(5).map { String($0.prefix(40)) }.joined(separator: ", ")); use \(known.sorted().joined(separator: ", "))")
         }
@@ -337,7 +362,7 @@ struct AgentAPI: Sendable {
             guard milliseconds > configuration.wallClock() else { throw .badRequest("expires_at \(text) is not in the future") }
             expiresAt = milliseconds
         }
-        let requested = ClientPolicy(name: name, routes: routes ?? creator.routes,
+        var requested = ClientPolicy(name: name, routes: routes ?? creator.routes,
                                      maxRequestMicro: try Self.optionalUSD(body["max_request_usd"], "max_request_usd") ?? creator.maxRequestMicro,
                                      dailyMicro: try Self.optionalUSD(body["daily_usd"], "daily_usd") ?? creator.dailyMicro, source: .token,
                                      models: models ?? creator.models,
@@ -346,6 +371,10 @@ struct AgentAPI: Sendable {
                                         ?? creator.requestsPerMinute,
                                      monthlyMicro: try Self.optionalUSD(body["monthly_usd"], "monthly_usd") ?? creator.monthlyMicro,
                                      softLimit: softLimit ?? creator.softLimit, expiresAt: expiresAt ?? creator.expiresAt)
+        if let value = body["may_topup"], !value.isNull {
+            guard let allowed = value.boolValue else { throw .badRequest("may_topup must be true or false") }
+            requested.mayTopUp = allowed
+        }
         if let broader = requested.broadening(beyond: creator) { throw .clientTooBroad(name: name, reason: broader) }
         let created = try await clients.create(requested)
         var object = Self.clientJSON(created.policy, spentTodayMicro: 0, spentMonthMicro: 0)
@@ -409,6 +438,7 @@ struct AgentAPI: Sendable {
             ("max_parallel", count(policy.maxParallel)), ("requests_per_minute", count(policy.requestsPerMinute)),
             ("soft_limit", policy.softLimit.map { .number(String($0)) } ?? .null),
             ("expires_at", policy.expiresAt.map { .string(Timestamp.iso($0)) } ?? .null),
+            ("may_topup", .bool(policy.mayTopUp)),
         ])
     }
 }

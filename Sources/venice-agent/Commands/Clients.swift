@@ -25,6 +25,8 @@ extension Clients {
         @Option(name: .customLong("rpm"), help: "Requests per minute.") var requestsPerMinute: Int?
         @Option(help: "Past this fraction of the daily or monthly budget, answers carry X-Agent-Budget-Warning (e.g. 0.8).") var softLimit: Double?
         @Option(help: "The token stops working at this date (YYYY-MM-DD, UTC) or RFC 3339 time.") var expires: String?
+        @Flag(help: "Let the client top up the wallet itself, within the agent's top-up caps (e.g. an AI agent's request_topup).")
+        var mayTopup = false
 
         var routeList: [String] { routes.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
 
@@ -52,6 +54,7 @@ extension Clients {
                 if let requestsPerMinute { pairs.append(("requests_per_minute", .number(String(requestsPerMinute)))) }
                 if let softLimit { pairs.append(("soft_limit", .number(String(softLimit)))) }
                 if let expires { pairs.append(("expires_at", .string(expires))) }
+                if mayTopup { pairs.append(("may_topup", .bool(true))) }
                 let response = try await options.client.call(.POST, "/agent/v1/clients", json: .object(JSONObject(pairs)), timeoutSeconds: 60)
                 if options.json { return ClientCommands.printRaw(response) }
                 let r = try ClientCommands.object(response)
@@ -75,7 +78,7 @@ extension Clients {
                 if options.json { return ClientCommands.printRaw(response) }
                 var table = Table([("name", .left), ("routes", .left), ("models", .left), ("max/request", .right),
                                    ("today / daily", .right), ("month / monthly", .right), ("parallel", .right), ("rpm", .right),
-                                   ("expires", .left)])
+                                   ("expires", .left), ("top-up", .left)])
                 for c in try ClientCommands.object(response)["clients"]?.arrayValue ?? [] {
                     let routes = c["routes"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ",") ?? ""
                     let models = c["models"]?.arrayValue?.compactMap(\.stringValue).joined(separator: ",") ?? "any"
@@ -84,7 +87,8 @@ extension Clients {
                     table.append([ClientCommands.text(c["name"]), routes, models, limit("max_request_usd"),
                                   ClientCommands.usd(c["spent_today_usd"]) + " / " + limit("daily_usd"),
                                   ClientCommands.usd(c["spent_month_usd"]) + " / " + limit("monthly_usd"),
-                                  count("max_parallel"), count("requests_per_minute"), c["expires_at"]?.stringValue ?? "never"])
+                                  count("max_parallel"), count("requests_per_minute"), c["expires_at"]?.stringValue ?? "never",
+                                  c["may_topup"]?.boolValue == true ? "may" : "-"])
                 }
                 print(table.render())
             }
