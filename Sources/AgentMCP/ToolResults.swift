@@ -63,6 +63,13 @@ public enum MediaType {
         }
     }
 
+    /// The file extension for audio of `contentType`, `audio` when it is not a known audio type
+    /// (the CLI's default output name).
+    public static func audioExtension(_ contentType: String?) -> String {
+        let type = bare(contentType ?? "").lowercased()
+        return type.hasPrefix("audio/") && fileExtension(type) != "bin" ? fileExtension(type) : "audio"
+    }
+
     /// The bare type of a `Content-Type` value (`audio/mpeg; charset=…` → `audio/mpeg`).
     public static func bare(_ contentType: String) -> String {
         contentType.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? contentType

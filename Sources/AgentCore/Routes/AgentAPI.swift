@@ -240,13 +240,7 @@ struct AgentAPI: Sendable {
         guard let usd = body["usd"]?.doubleValue else {
             throw .badRequest("the top-up body must be {\"usd\": AMOUNT}, e.g. {\"usd\": 10}")
         }
-        let result = try await topUps.topUp(usd: usd)
-        return Response.json([
-            "amount_credited": .number(String(result.amountCreditedUSD)),
-            "new_balance": result.newBalanceUSD.map { .number(String($0)) } ?? .null,
-            "payment_id": .string(result.paymentId),
-            "transaction": result.transaction.map(JSONValue.string) ?? .null,
-        ])
+        return Self.topUpAnswer(try await topUps.topUp(usd: usd))
     }
 
     /// `POST /agent/v1/topup/request {"usd": N}` from any caller: the owner's programs and clients
@@ -263,8 +257,11 @@ struct AgentAPI: Sendable {
         if caller.administrator == nil {
             await ledger.audit(.clientTopUp, "\(caller.policy.name) asked for \(Money.micro(usd: usd).map { Money.text($0) } ?? String(usd)) USD")
         }
-        let result = try await topUps.topUp(usd: usd)
-        return Response.json([
+        return Self.topUpAnswer(try await topUps.topUp(usd: usd))
+    }
+
+    static func topUpAnswer(_ result: TopUpService.Result) -> Response {
+        Response.json([
             "amount_credited": .number(String(result.amountCreditedUSD)),
             "new_balance": result.newBalanceUSD.map { .number(String($0)) } ?? .null,
             "payment_id": .string(result.paymentId),

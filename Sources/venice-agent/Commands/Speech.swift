@@ -1,3 +1,4 @@
+import AgentMCP
 import ArgumentParser
 import Foundation
 import WalletCrypto
@@ -26,20 +27,6 @@ struct Speech: AsyncParsableCommand {
         return nil
     }
 
-    /// The file extension for audio Venice sent as `contentType` (default output name).
-    static func fileExtension(contentType: String?) -> String {
-        let type = contentType?.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces).lowercased() } ?? ""
-        switch type {
-        case "audio/mpeg", "audio/mp3": return "mp3"
-        case "audio/wav", "audio/x-wav", "audio/wave": return "wav"
-        case "audio/flac", "audio/x-flac": return "flac"
-        case "audio/opus", "audio/ogg": return "opus"
-        case "audio/aac": return "aac"
-        case "audio/pcm", "audio/l16": return "pcm"
-        default: return "audio"
-        }
-    }
-
     func validate() throws {
         if let format, !Self.formats.contains(format) { throw ValidationError("--format must be one of \(Self.formats.joined(separator: ", "))") }
         if let speed, !(0.25...4).contains(speed) { throw ValidationError("--speed must be between 0.25 and 4") }
@@ -54,7 +41,7 @@ struct Speech: AsyncParsableCommand {
             let response = try await ProgressIndicator.run("synthesizing speech with \(model)") { _ in
                 try await options.client.call(.POST, "/api/v1/audio/speech", json: .object(JSONObject(pairs)))
             }
-            let path = out ?? "speech.\(requestedFormat ?? Self.fileExtension(contentType: response.header("content-type")))"
+            let path = out ?? "speech.\(requestedFormat ?? MediaType.audioExtension(response.header("content-type")))"
             try ClientCommands.write(response.body, to: path)
             if options.json {
                 print((["file": .string(path), "bytes": .number(String(response.body.count))] as JSONValue).serialized())

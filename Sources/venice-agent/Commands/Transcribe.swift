@@ -1,3 +1,4 @@
+import AgentMCP
 import ArgumentParser
 import Foundation
 import WalletCrypto
@@ -28,8 +29,8 @@ struct Transcribe: AsyncParsableCommand {
                 throw AgentClientError.usage("cannot read \(file): \(error.localizedDescription)")
             }
             guard audio.count <= Self.maxBytes else { throw AgentClientError.usage("\(file) is larger than Venice's 25 MB limit") }
-            var form = MultipartForm()
-            form.addFile(name: "file", fileName: (file as NSString).lastPathComponent, contentType: MultipartForm.audioType(file), data: [UInt8](audio))
+            var form = MultipartBody()
+            form.addFile(name: "file", fileName: (file as NSString).lastPathComponent, contentType: MultipartBody.audioType(file), data: [UInt8](audio))
             form.addField(name: "model", value: model)
             form.addField(name: "response_format", value: format.rawValue)
             if timestamps { form.addField(name: "timestamps", value: "true") }
@@ -45,40 +46,6 @@ struct Transcribe: AsyncParsableCommand {
                     print(String(format: "[%7.2f – %7.2f] ", start, end) + ClientCommands.text(segment["text"]))
                 }
             }
-        }
-    }
-}
-
-/// A multipart/form-data body with a random boundary.
-struct MultipartForm {
-    let boundary = "venice-agent-" + Hex.encode(SecureRandom.bytes(count: 12))
-    private var body: [UInt8] = []
-
-    var contentType: String { "multipart/form-data; boundary=\(boundary)" }
-
-    mutating func addField(name: String, value: String) {
-        body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"\r\n\r\n\(value)\r\n".utf8)
-    }
-
-    mutating func addFile(name: String, fileName: String, contentType: String, data: [UInt8]) {
-        let quoted = fileName.replacingOccurrences(of: "\"", with: "_").replacingOccurrences(of: "\r", with: "_").replacingOccurrences(of: "\n", with: "_")
-        body += Array("--\(boundary)\r\nContent-Disposition: form-data; name=\"\(name)\"; filename=\"\(quoted)\"\r\nContent-Type: \(contentType)\r\n\r\n".utf8)
-        body += data
-        body += Array("\r\n".utf8)
-    }
-
-    func bytes() -> [UInt8] { body + Array("--\(boundary)--\r\n".utf8) }
-
-    static func audioType(_ path: String) -> String {
-        switch (path as NSString).pathExtension.lowercased() {
-        case "wav", "wave": "audio/wav"
-        case "flac": "audio/flac"
-        case "mp3": "audio/mpeg"
-        case "m4a", "mp4": "audio/mp4"
-        case "aac": "audio/aac"
-        case "ogg", "oga": "audio/ogg"
-        case "webm": "audio/webm"
-        default: "application/octet-stream"
         }
     }
 }
