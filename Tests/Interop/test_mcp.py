@@ -213,6 +213,11 @@ def test_a_voice_is_cloned_from_a_spoken_sample_and_its_handle_returned(world):
     assert cloned.structured_content["id"].startswith("vv_")
     assert cloned.structured_content["model"] == "tts-chatterbox-hd"
     assert venice_charges(world, "tts-chatterbox-hd"), "the clone left no charge on the wallet's ledger"
+    handle = cloned.structured_content["id"]
+    spoken = call(world, "speech", {"input": "Now in the cloned voice.", "model": "tts-chatterbox-hd", "voice": handle})
+    assert not spoken.is_error, text(spoken)
+    audio = next(part.resource for part in spoken.content if part.type == "resource")
+    assert wav_seconds(base64.b64decode(audio.blob)) > 0
 
 
 def test_over_http_image_path_is_refused(world, tmp_path):

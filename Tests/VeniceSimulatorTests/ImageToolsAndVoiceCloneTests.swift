@@ -156,6 +156,25 @@ struct ImageToolsAndVoiceCloneTests {
         }
     }
 
+    @Test("speech takes a cloned handle with the model that minted it, not with another model, and not an unknown handle")
+    func clonedHandleSpeaks() async throws {
+        try await withRunningSimulator(configuration: testConfiguration(clock: clock)) { sim async throws in
+            let form = Self.multipart(fields: [("model", "tts-chatterbox-hd")], file: ("file", "me.wav", Self.wav(seconds: 6)))
+            let cloned = try await call(sim, .POST, "/audio/voices", headers: auth, body: form.body, contentType: form.contentType)
+            let handle = try #require(cloned.json?["id"]?.stringValue)
+            let spoken = try await call(sim, .POST, "/audio/speech", headers: auth,
+                                        json: #"{"model":"tts-chatterbox-hd","voice":"\#(handle)","input":"Hello in my own voice."}"#)
+            #expect(spoken.status == 200)
+            #expect(spoken.header("Content-Type") == "audio/wav")
+            let otherModel = try await call(sim, .POST, "/audio/speech", headers: auth,
+                                            json: #"{"model":"tts-minimax-speech-02-hd","voice":"\#(handle)","input":"Hello."}"#)
+            #expect(otherModel.status == 400)
+            let unknown = try await call(sim, .POST, "/audio/speech", headers: auth,
+                                         json: #"{"model":"tts-chatterbox-hd","voice":"vv_voice_unknown","input":"Hello."}"#)
+            #expect(unknown.status == 400)
+        }
+    }
+
     @Test("voice clone validation: a FLAC sample for MiniMax, another model, no file and JSON are refused before any charge")
     func voiceCloneValidation() async throws {
         try await withRunningSimulator(configuration: testConfiguration(clock: clock)) { sim async throws in

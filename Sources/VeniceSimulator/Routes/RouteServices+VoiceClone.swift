@@ -54,6 +54,7 @@ extension RouteServices {
             throw SimulatorError.invalidParameters(field: "file", message: "Unsupported audio format for \(model.id); accepted: \(allowed)")
         }
         let handle = "vv_" + (await requestID("voice-")).replacingOccurrences(of: "-", with: "_")
+        await clonedVoices.add(handle, model: model.id, nowMilliseconds: await state.nowMilliseconds())
         await state.charge(caller, requestId: handle,
                            items: [.init(modelId: model.id, micro: Self.cloneMicro, sku: "\(model.id)-voice-clone", units: 1,
                                          pricePerUnit: Money.usd(Self.cloneMicro))])
@@ -68,5 +69,24 @@ extension RouteServices {
         if Array(bytes[4..<8]) == Array("ftyp".utf8) { return "m4a" }
         if bytes.starts(with: Array("ID3".utf8)) || (bytes[0] == 0xFF && (bytes[1] & 0xE0) == 0xE0) { return "mp3" }
         return nil
+    }
+}
+
+/// The `vv_` handles minted by POST /audio/voices, each valid with its own model for 7 days:
+/// "the handle must be paired with the same `model` used to create it"; "Handles expire
+/// automatically after 7 days" (openapi.yaml `/audio/voices`, CreateSpeechRequestSchema `voice`).
+/// [sim] MiniMax's "7 days without use" window is not reset by use.
+actor ClonedVoices {
+    static let retentionMilliseconds: Int64 = 7 * 24 * 3_600_000
+    private var handles: [String: (model: String, createdAt: Int64)] = [:]
+
+    func add(_ handle: String, model: String, nowMilliseconds: Int64) {
+        handles[handle] = (model, nowMilliseconds)
+    }
+
+    /// Whether `handle` was minted for `model` and has not expired.
+    func accepts(_ handle: String, model: String, nowMilliseconds: Int64) -> Bool {
+        guard let entry = handles[handle], entry.model == model else { return false }
+        return nowMilliseconds - entry.createdAt < Self.retentionMilliseconds
     }
 }

@@ -14,6 +14,7 @@ struct RouteServices: Sendable {
     let auth: Authenticator
     let faults: FaultInjector
     let discovery: DiscoveryBodies
+    let clonedVoices = ClonedVoices()
 
     /// Wallet admission minimum: $0.10.
     static let admissionMinimumMicro: Int64 = 100_000
