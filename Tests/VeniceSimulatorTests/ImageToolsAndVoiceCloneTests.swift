@@ -81,12 +81,15 @@ struct ImageToolsAndVoiceCloneTests {
         (#"{"prompt":"x","image":"IMG","model":"grok-imagine-edit","resolution":"4K"}"#, 400),
         (#"{"prompt":"x","image":"SMALL"}"#, 400),                                   // under 65536 pixels
         (#"{"prompt":"x","image":"bm90IGFuIGltYWdl"}"#, 400),                        // not an image
+        (#"{"prompt":"x","image":"HUGE"}"#, 400),                                    // a header claiming 4294967295 × 4294967295
         (#"{"prompt":"x","image":"IMG","mask":"y"}"#, 400),                          // additionalProperties: false
         (#"{"prompt":"x","image":"IMG","output_format":"jpg"}"#, 200),
     ])
     func editValidation(body: String, status: Int) async throws {
         try await withRunningSimulator(configuration: testConfiguration(clock: clock)) { sim async throws in
-            let json = body.replacingOccurrences(of: "SMALL", with: Self.base64(200, 200)).replacingOccurrences(of: "IMG", with: Self.base64(256, 256))
+            let huge = Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13] + Array("IHDR".utf8)
+                            + [UInt8](repeating: 0xFF, count: 8) + [8, 2, 0, 0, 0]).base64EncodedString()
+            let json = body.replacingOccurrences(of: "HUGE", with: huge).replacingOccurrences(of: "SMALL", with: Self.base64(200, 200)).replacingOccurrences(of: "IMG", with: Self.base64(256, 256))
             let reply = try await call(sim, .POST, "/image/edit", headers: auth, json: json)
             #expect(reply.status == status, "\(body): \(String(decoding: reply.body.prefix(200), as: UTF8.self))")
             if status != 200 { #expect(await sim.state.usage().isEmpty) }

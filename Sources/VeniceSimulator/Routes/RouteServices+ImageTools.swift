@@ -23,6 +23,9 @@ extension RouteServices {
     static let maxEditPixels = 33_177_600
     /// UpscaleImageRequest `image`: "final dimensions after scaling must not exceed 16777216 pixels".
     static let maxUpscaledPixels = 16_777_216
+    /// [sim] The longest side read from a header before any pixel count is taken (an image of
+    /// 65536 × 506 is already over every route's pixel cap).
+    static let maxSide = 65_536
     /// `/image/upscale` and `/image/background-remove` name no model; Venice's `/models` lists their
     /// prices as `upscaler` (type upscale, `pricing.upscale.2x|4x`) and `bria-bg-remover`
     /// (type image, `pricing.generation`), as our catalog does.
@@ -86,6 +89,10 @@ extension RouteServices {
         guard bytes.count < Self.maxImageBytes else { throw SimulatorError.payloadTooLarge("File size must be less than 25MB.") }
         guard let size = ImageSize.of(bytes) else {
             throw SimulatorError.invalidParameters(field: "image", message: "Invalid image: expected a PNG, JPEG or WebP image")
+        }
+        // A header may claim any size: bound each side before multiplying (no route takes more than 33177600 pixels).
+        guard size.width <= Self.maxSide, size.height <= Self.maxSide else {
+            throw SimulatorError.invalidParameters(field: "image", message: "Image dimensions must not exceed 33177600 pixels")
         }
         return (bytes, size.width, size.height)
     }
