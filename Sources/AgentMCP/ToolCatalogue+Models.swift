@@ -26,7 +26,7 @@ extension ToolCatalogue {
 
     static let voices = AgentTool(
         name: "voices", title: "Speech voices",
-        description: "Lists the voices of each speech (tts) model, for speech's `voice`.",
+        description: "Lists the voices of each speech (tts) model, for speech's `voice` (voice_clone makes a new one for tts-chatterbox-hd).",
         inputSchema: Schema.object(["model": Schema.string("Only this speech model's voices.")]),
         readOnly: true, spends: false
     ) { arguments, caller throws(ToolFailure) in

@@ -72,7 +72,8 @@ def test_the_host_lists_the_tools_and_resources(world):
             return tools, resources, styles
     tools, resources, styles = asyncio.run(go())
     assert {"chat", "responses", "embeddings", "image_generate", "image_styles", "speech", "transcription", "models_list",
-            "balance", "transactions", "spend", "budget_left", "request_topup"} <= tools
+            "balance", "transactions", "spend", "budget_left", "request_topup",
+            "image_edit", "image_upscale", "image_background_remove", "voice_clone"} <= tools
     assert {"venice://models", "venice://styles", "venice://voices"} <= resources
     assert "Anime" in json.loads(styles.contents[0].text)
 
@@ -188,6 +189,69 @@ def test_a_music_job_is_quoted_queued_followed_and_completed(world):
     audio = next(part.resource for part in status.content if part.type == "resource")
     assert audio.mime_type.startswith("audio/") and len(base64.b64decode(audio.blob)) > 1000
     assert not completed.is_error, text(completed)
+
+
+def venice_charges(world, model):
+    """Venice's CHARGE rows for `model` on the agent's wallet (its x402 ledger), newest first."""
+    rows = json.loads(ok(cli("transactions", "--json", "--limit", "100", sock=world[0])))["data"]["transactions"]
+    return [t for t in rows if t["type"] == "CHARGE" and t.get("modelId") == model]
+
+
+def test_an_image_is_edited_upscaled_and_freed_of_its_background_each_charged_to_the_wallet(world):
+    made = call(world, "image_generate", {"prompt": "a lighthouse", "width": 256, "height": 256, "format": "png"})
+    assert not made.is_error, text(made)
+    source = next(part.data for part in made.content if part.type == "image")
+    edits_before = len(venice_charges(world, "firered-image-edit"))
+    edited = call(world, "image_edit", {"prompt": "paint the sky orange", "image_base64": source})
+    assert not edited.is_error, text(edited)
+    edited_png = base64.b64decode(next(part.data for part in edited.content if part.type == "image"))
+    assert png_size(edited_png) == (256, 256)
+    upscaled = call(world, "image_upscale", {"image_base64": base64.b64encode(edited_png).decode(), "scale": 2})
+    assert not upscaled.is_error, text(upscaled)
+    assert png_size(base64.b64decode(next(part.data for part in upscaled.content if part.type == "image"))) == (512, 512)
+    cut = call(world, "image_background_remove", {"image_base64": source})
+    assert not cut.is_error, text(cut)
+    assert png_size(base64.b64decode(next(part.data for part in cut.content if part.type == "image"))) == (256, 256)
+    assert len(venice_charges(world, "firered-image-edit")) == edits_before + 1
+    assert venice_charges(world, "upscaler")[0]["amount"] == pytest.approx(-0.02)
+    assert venice_charges(world, "bria-bg-remover")[0]["amount"] == pytest.approx(-0.03)
+
+
+def test_an_upscale_priced_over_a_clients_daily_budget_is_refused_before_venice(world):
+    """The agent prices an upscale (`upscaler` 2x, $0.02) and refuses the $0.015-a-day client up front."""
+    made = call(world, "image_generate", {"prompt": "a pebble", "width": 256, "height": 256, "format": "png"})
+    source = next(part.data for part in made.content if part.type == "image")
+    before = len(venice_charges(world, "upscaler"))
+    refused = call(world, "image_upscale", {"image_base64": source}, token="tiny")
+    assert refused.is_error and "AGENT_BUDGET_EXCEEDED" in text(refused), text(refused)
+    assert len(venice_charges(world, "upscaler")) == before
+
+
+def test_a_voice_is_cloned_from_a_spoken_sample_and_its_handle_returned(world):
+    spoken = call(world, "speech", {"input": "This is a clear sample of my speaking voice for cloning.", "response_format": "wav"})
+    sample = next(part.resource for part in spoken.content if part.type == "resource").blob
+    cloned = call(world, "voice_clone", {"audio_base64": sample, "file_name": "sample.wav"})
+    assert not cloned.is_error, text(cloned)
+    assert cloned.structured_content["id"].startswith("vv_")
+    assert cloned.structured_content["model"] == "tts-chatterbox-hd"
+    assert venice_charges(world, "tts-chatterbox-hd"), "the clone left no charge on the wallet's ledger"
+    handle = cloned.structured_content["id"]
+    spoken = call(world, "speech", {"input": "Now in the cloned voice.", "model": "tts-chatterbox-hd", "voice": handle})
+    assert not spoken.is_error, text(spoken)
+    audio = next(part.resource for part in spoken.content if part.type == "resource")
+    assert wav_seconds(base64.b64decode(audio.blob)) > 0
+
+
+def test_over_http_image_path_is_refused(world, tmp_path):
+    url, host = world[6], world[3]
+    secret = tmp_path / "private.png"
+    secret.write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(32))
+    body = {"jsonrpc": "2.0", "id": 5, "method": "tools/call",
+            "params": {"name": "image_upscale", "arguments": {"image_path": str(secret)}}}
+    answer = httpx.post(url + "/mcp", json=body, timeout=60,
+                        headers={**MCP_HEADERS, "Authorization": f"Bearer {host}", "MCP-Protocol-Version": "2025-06-18"})
+    result = answer.json()["result"]
+    assert result["isError"] and "image_base64" in result["content"][0]["text"], result
 
 
 def test_no_agent_at_the_socket_is_a_tool_error_saying_how_to_start_one(world, tmp_path):

@@ -25,7 +25,9 @@ extension RouteServices {
                     throw SimulatorError.standard(.badRequest, "Input must contain speakable text")
                 }
                 let voice = try body.string("voice") ?? rules.defaultVoice
-                guard voice.count <= 512, rules.accepts(voice: voice) else {
+                // A cloned-voice handle works with the model that minted it (RouteServices+VoiceClone.swift).
+                let cloned = voice.hasPrefix("vv_") ? await clonedVoices.accepts(voice, model: model.id, nowMilliseconds: await state.nowMilliseconds()) : false
+                guard voice.count <= 512, cloned || rules.accepts(voice: voice) else {
                     throw SimulatorError.standard(.badRequest, "Voice \(voice) is not available for model \(model.id)")
                 }
                 // Omitted → the model's `default_format`; outside the schema enum → 400 DetailedError;

@@ -14,6 +14,7 @@ struct RouteServices: Sendable {
     let auth: Authenticator
     let faults: FaultInjector
     let discovery: DiscoveryBodies
+    let clonedVoices = ClonedVoices()
 
     /// Wallet admission minimum: $0.10.
     static let admissionMinimumMicro: Int64 = 100_000
@@ -31,8 +32,10 @@ struct RouteServices: Sendable {
         let api = router.group("api/v1")
         registerModels(api)
         registerImages(api)
+        registerImageTools(api)
         registerText(api)
         registerSpeech(api)
+        registerVoiceClone(api)
         registerAudioQueue(api)
         registerVideo(api)
         registerTopUp(api)
