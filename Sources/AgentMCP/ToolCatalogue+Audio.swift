@@ -91,20 +91,9 @@ extension ToolCatalogue {
             guard localFiles else {
                 throw .badArgument(name: "file_path", reason: "is available only with `venice-agent mcp` on stdio; over /mcp send audio_base64")
             }
-            guard path.hasPrefix("/") else { throw .badArgument(name: "file_path", reason: "must be an absolute path") }
-            // Only audio files: a host must not be able to send any readable file to Venice.
-            guard audioExtensions.contains((path as NSString).pathExtension.lowercased()) else {
-                throw .badArgument(name: "file_path", reason: "must name an audio file (\(audioExtensions.sorted().joined(separator: ", ")))")
-            }
-            var isFolder: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue else {
-                throw .file("cannot read \(path): no such file")
-            }
-            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
-            guard let size else { throw .file("cannot read \(path): no such file, or no permission") }
-            guard size <= maxUploadBytes else { throw .file("\(path) is larger than Venice's 25 MB limit") }
-            guard let data = FileManager.default.contents(atPath: path) else { throw .file("cannot read \(path)") }
-            return ([UInt8](data), (path as NSString).lastPathComponent)
+            let bytes = try LocalFile.read(path, argument: "file_path", extensions: audioExtensions, maxBytes: maxUploadBytes,
+                                           kind: "an audio", sniff: MediaType.isAudio)
+            return (bytes, (path as NSString).lastPathComponent)
         }
         guard let encoded = try arguments.string("audio_base64") else {
             throw .badArgument(name: "file_path", reason: "or `audio_base64` is required")

@@ -134,21 +134,8 @@ extension ToolCatalogue {
             guard localFiles else {
                 throw .badArgument(name: "image_path", reason: "is available only with `venice-agent mcp` on stdio; over /mcp send image_base64")
             }
-            guard path.hasPrefix("/") else { throw .badArgument(name: "image_path", reason: "must be an absolute path") }
-            guard imageExtensions.contains((path as NSString).pathExtension.lowercased()) else {
-                throw .badArgument(name: "image_path", reason: "must name an image file (\(imageExtensions.sorted().joined(separator: ", ")))")
-            }
-            var isFolder: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder), !isFolder.boolValue else {
-                throw .file("cannot read \(path): no such file")
-            }
-            let size = (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int) ?? nil
-            guard let size else { throw .file("cannot read \(path): no such file, or no permission") }
-            guard size < maxImageBytes else { throw .file("\(path) is not smaller than Venice's 25 MB limit") }
-            guard let data = FileManager.default.contents(atPath: path) else { throw .file("cannot read \(path)") }
-            let bytes = [UInt8](data)
-            guard MediaType.image(bytes).hasPrefix("image/") else { throw .file("\(path) is not a PNG, JPEG or WebP image") }
-            return bytes
+            return try LocalFile.read(path, argument: "image_path", extensions: imageExtensions, maxBytes: maxImageBytes - 1,
+                                      kind: "a PNG, JPEG or WebP image", sniff: { MediaType.image($0).hasPrefix("image/") })
         }
         guard let encoded = try arguments.string("image_base64") else {
             throw .badArgument(name: "image_base64", reason: localFiles ? "or `image_path` is required" : "is required")

@@ -283,9 +283,33 @@ def test_malformed_requests_get_protocol_errors_and_the_server_keeps_serving(wor
         assert unknown["error"]["code"] == -32602 and "rm_rf" in unknown["error"]["message"]
         listed = exchange(json.dumps({"jsonrpc": "2.0", "id": 4, "method": "tools/list"}))
         assert any(t["name"] == "chat" for t in listed["result"]["tools"])
+        # An id JSON-RPC does not allow is answered (with id null), not left hanging.
+        bad_id = exchange(json.dumps({"jsonrpc": "2.0", "id": {"a": 1}, "method": "tools/list"}))
+        assert bad_id["error"]["code"] == -32600 and bad_id["id"] is None
+        # A long line (4 MB of base64: not audio) is read whole and answered, and the server goes on.
+        long_call = exchange(json.dumps({"jsonrpc": "2.0", "id": 5, "method": "tools/call", "params": {
+            "name": "transcription", "arguments": {"audio_base64": "A" * (4 << 20), "file_name": "x.wav"}}}))
+        assert long_call["id"] == 5 and "result" in long_call
+        # A line past the limit is dropped with an error, not held.
+        proc.stdin.write(b'{"x":"' + b"A" * (41 << 20) + b'"}\n')
+        proc.stdin.flush()
+        too_long = json.loads(proc.stdout.readline())
+        assert too_long["error"]["code"] == -32600 and "MiB" in too_long["error"]["message"]
+        assert exchange(json.dumps({"jsonrpc": "2.0", "id": 6, "method": "tools/list"}))["id"] == 6
     finally:
         proc.stdin.close()
         proc.wait(timeout=20)
+
+
+def test_file_path_reads_only_an_audio_file_itself(world, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("password=hunter2\n")
+    (tmp_path / "pw.wav").symlink_to(secret)
+    (tmp_path / "text.wav").write_text("password=hunter2\n")
+    for path, reason in ((tmp_path / "pw.wav", "symbolic link"), (tmp_path / "text.wav", "not an audio"),
+                         (str(tmp_path / "text.wav") + "\u0000.wav", "NUL")):
+        result = call(world, "transcription", {"file_path": str(path)})
+        assert result.is_error and reason in text(result), (path, text(result))
 
 
 def test_print_config_blocks_name_this_binary_and_the_socket(world):

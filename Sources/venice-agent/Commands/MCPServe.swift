@@ -42,7 +42,7 @@ struct MCPServe: AsyncParsableCommand {
         let caller = SocketAgentCaller(client: options.client)
         let identity = options.resolvedToken == nil ? "the policy of this process" : "the token's client"
         FileHandle.standardError.write(Data("venice-agent mcp: serving on stdio for the agent at \(options.socketPath), as \(identity)\n".utf8))
-        try await AgentMCPServer(caller: caller, version: VeniceAgentVersion.current).run(transport: StdioTransport())
+        try await AgentMCPServer(caller: caller, version: VeniceAgentVersion.current).run(transport: LineTransport())
     }
 
     /// This binary's absolute path (what a host must run).
