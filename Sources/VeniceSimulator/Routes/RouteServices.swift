@@ -35,6 +35,7 @@ struct RouteServices: Sendable {
         registerSpeech(api)
         registerAudioQueue(api)
         registerVideo(api)
+        registerAugment(api)
         registerTopUp(api)
         registerWallet(api)
         registerAPIKeys(api)
