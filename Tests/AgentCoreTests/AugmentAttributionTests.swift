@@ -29,4 +29,21 @@ struct AugmentAttributionTests {
             #expect(status.json?["unexplained_charges"]?.intValue == 0)
         }
     }
+
+    @Test("a client with a per-request limit may search (priced at Venice's documented $0.01) and is refused under a cent")
+    func augmentIsPricedForLimitedClients() async throws {
+        try await withAgent { agent in
+            for (limit, status) in [("0.05", 200), ("0.005", 402)] {
+                let created = try await agent.request("POST", "/agent/v1/clients", json: #"{"name":"searcher-\#(status)","max_request_usd":\#(limit)}"#)
+                let auth = [("Authorization", "Bearer \(created.json?["token"]?.stringValue ?? "")")]
+                let search = try await agent.request("POST", "/api/v1/augment/search", json: #"{"query":"canals"}"#, headers: auth)
+                #expect(search.status == status, "\(search.text.prefix(300))")
+                if status == 402 {
+                    #expect(search.json?["error"]?["code"]?.stringValue == "AGENT_BUDGET_EXCEEDED")
+                    #expect(search.json?["error"]?["estimate_usd"]?.doubleValue == 0.01)
+                }
+            }
+        }
+    }
 }
+
