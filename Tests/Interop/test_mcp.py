@@ -268,6 +268,17 @@ def test_web_search_scrape_and_text_parser_answer_and_are_charged_a_cent_each(wo
     assert rows.get("/api/v1/augment/text-parser") == pytest.approx(0.02, abs=1e-6), rows
 
 
+def test_a_client_with_a_daily_limit_may_search_until_its_budget_is_spent(world):
+    """Web search is priced at Venice's documented $0.01, so a limited client may use it (not AGENT_PRICE_UNKNOWN)."""
+    capped = json.loads(ok(cli("clients", "add", "mcp-searcher", "--routes", "augment", "--daily-usd", "0.015", "--json", sock=world[0])))["token"]
+
+    async def calls(s):
+        return [await s.call_tool("web_search", {"query": f"bridges {n}", "limit": 1}) for n in (1, 2)]
+    first, second = run_tools(world, capped, calls)
+    assert not first.is_error, text(first)
+    assert second.is_error and "AGENT_BUDGET_EXCEEDED" in text(second) and "daily_usd" in text(second), text(second)
+
+
 def test_a_video_job_is_quoted_queued_followed_to_an_mp4_and_completed(world, aug_token):
     model = "wan-2-7-text-to-video"
 
