@@ -74,7 +74,7 @@ extension ToolCatalogue {
         guard reply.isJSON else { return ToolResults.text(String(decoding: reply.body, as: UTF8.self), warning: reply.budgetWarning) }
         let answer = try JSONCoding.object(reply)
         guard let text = answer["text"]?.stringValue else { throw .unexpectedAnswer("no text in the answer") }
-        let tokens = number(answer["tokens"]).map { " (\(Int($0)) tokens)" } ?? ""
+        let tokens = number(answer["tokens"]).flatMap { Int(exactly: $0.rounded()) }.map { " (\($0) tokens)" } ?? ""
         return ToolResults.json(.object(answer), summary: "extracted \(text.count) characters\(tokens)", warning: reply.budgetWarning)
     }
 
