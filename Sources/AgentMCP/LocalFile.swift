@@ -61,3 +61,16 @@ extension MediaType {
         return bytes.count >= 2 && bytes[0] == 0xFF && (bytes[1] & 0xE0) == 0xE0
     }
 }
+
+extension MediaType {
+    /// Whether `bytes` begin like a document the text parser takes: PDF, a zip container (DOCX,
+    /// XLSX, PPTX, EPUB), an OLE file (DOC, XLS), or text (valid UTF-8 without NUL).
+    public static func isDocument(_ bytes: [UInt8]) -> Bool {
+        if bytes.starts(with: Array("%PDF".utf8)) || bytes.starts(with: [0x50, 0x4B, 0x03, 0x04])
+            || bytes.starts(with: [0xD0, 0xCF, 0x11, 0xE0]) { return true }
+        let head = bytes.prefix(4096)
+        guard !head.contains(0) else { return false }
+        // A cut multi-byte character at the end of the sample is still text.
+        return (0...3).contains { String(validating: head.dropLast($0), as: UTF8.self) != nil }
+    }
+}

@@ -3,7 +3,7 @@ import MCP
 
 /// Music: quote, queue, status, complete (openapi.yaml QuoteAudioRequest, QueueAudioRequest,
 /// RetrieveAudioRequest, CompleteAudioRequest); video: quote (QuoteVideoRequest). Video queue,
-/// retrieve and complete are left out until the simulator has retrieve and complete.
+/// status and complete: ToolCatalogue+Video.
 extension ToolCatalogue {
     static var queueTools: [AgentTool] { [musicQuote, musicQueue, musicStatus, musicComplete, videoQuote] }
 

@@ -1,7 +1,7 @@
 public import MCP
 
 /// Every tool `venice-agent mcp` offers, by name. Tools for Venice routes the local simulator
-/// does not implement (video retrieve/complete, web search/scrape/text parser) are not offered yet.
+/// does not implement (`GET /audio/voices`, `/image/multi-edit`) are not offered yet.
 public struct ToolCatalogue: Sendable {
     public let tools: [AgentTool]
     private let byName: [String: AgentTool]
@@ -12,7 +12,7 @@ public struct ToolCatalogue: Sendable {
     }
 
     public static var standard: [AgentTool] {
-        textTools + imageTools + imageToolTools + audioTools + queueTools + modelTools + walletTools
+        textTools + imageTools + imageToolTools + audioTools + queueTools + videoTools + augmentTools + modelTools + walletTools
     }
 
     public var definitions: [Tool] { tools.map(\.definition) }

@@ -50,6 +50,8 @@ public actor SimulatorState {
     private var payments: [String: PaymentRecord] = [:]
     private var pendingSettlements: [(dueMilliseconds: Int64, payment: VerifiedPayment)] = []
     private var audioJobs: [String: AudioJob] = [:]
+    /// Queued videos (`/video/queue`), kept apart from music so neither route's retrieve finds the other's job.
+    private var videoJobs: [String: AudioJob] = [:]
     private var requests: [RecordedRequest] = []
     private var siwxHeaders: [String] = []
     private var inFlight: [String: Int] = [:]
@@ -402,6 +404,12 @@ public actor SimulatorState {
     func addAudioJob(_ job: AudioJob) { audioJobs[job.id] = job }
     func audioJob(_ id: String) -> AudioJob? { audioJobs[id] }
     func markAudioJobGone(_ id: String) { audioJobs[id]?.gone = true }
+
+    // MARK: video jobs (an `AudioJob` record: id, model, owner, charge, length)
+
+    func addVideoJob(_ job: AudioJob) { videoJobs[job.id] = job }
+    func videoJob(_ id: String) -> AudioJob? { videoJobs[id] }
+    func markVideoJobGone(_ id: String) { videoJobs[id]?.gone = true }
 
     // MARK: recordings
 

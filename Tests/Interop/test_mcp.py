@@ -322,6 +322,120 @@ def test_print_config_blocks_name_this_binary_and_the_socket(world):
     assert codex.startswith("[mcp_servers.venice]\n") and f'VENICE_AGENT_TOKEN = "{host}"' in codex
 
 
+# --- video jobs and augment (web search, scrape, text parser) ---
+
+@pytest.fixture(scope="module")
+def aug_token(world):
+    """A client of the module's agent with the video and augment route groups and no limits."""
+    return json.loads(ok(cli("clients", "add", "mcp-aug", "--routes", "video,augment", "--json", sock=world[0])))["token"]
+
+
+def run_tools(world, token, calls):
+    """Runs `calls(session)` in one stdio session as `token`'s client."""
+    sock, logs = world[0], world[5]
+
+    async def go():
+        async with session(sock, token, logs / "stderr.log") as s:
+            return await calls(s)
+    return asyncio.run(go())
+
+
+def spend_by_route(sock, routes, at_least):
+    """`spend --by route --json` rows for `routes` once the agent has recorded `at_least` USD on each."""
+    import time
+    deadline = time.monotonic() + 15
+    while True:
+        rows = {r["key"]: r["charged_usd"] for r in json.loads(ok(cli("spend", "--by", "route", "--json", sock=sock)))["rows"]}
+        if all(rows.get("/api/v1" + route, 0) >= at_least - 1e-9 for route in routes) or time.monotonic() > deadline:
+            return rows
+        time.sleep(0.5)
+
+
+def test_web_search_scrape_and_text_parser_answer_and_are_charged_a_cent_each(world, aug_token, tmp_path):
+    document = tmp_path / "notes.txt"
+    document.write_text("Venice has 118 islands.")
+
+    async def calls(s):
+        search = await s.call_tool("web_search", {"query": "canals of Venice", "limit": 3})
+        scrape = await s.call_tool("web_scrape", {"url": "https://example.com/venice"})
+        inline = await s.call_tool("text_parser", {"document_base64": base64.b64encode(b"Hello, Venice.").decode(), "file_name": "a.md",
+                                                   "response_format": "text"})
+        local = await s.call_tool("text_parser", {"file_path": str(document)})
+        blocked = await s.call_tool("web_scrape", {"url": "https://x.com/venice"})
+        return search, scrape, inline, local, blocked
+    search, scrape, inline, local, blocked = run_tools(world, aug_token, calls)
+    assert not search.is_error, text(search)
+    assert len(search.structured_content["results"]) == 3
+    assert all(r["url"] and r["title"] and r["date"] for r in search.structured_content["results"])
+    assert not scrape.is_error and "https://example.com/venice" in text(scrape), text(scrape)
+    assert not inline.is_error and text(inline) == "Hello, Venice.", text(inline)
+    assert not local.is_error and local.structured_content["text"] == "Venice has 118 islands.", text(local)
+    assert local.structured_content["tokens"] > 0
+    assert blocked.is_error and "x.com" in text(blocked), text(blocked)
+    rows = spend_by_route(world[0], ["/augment/search", "/augment/scrape", "/augment/text-parser"], 0.01)
+    assert rows.get("/api/v1/augment/search") == pytest.approx(0.01, abs=1e-6), rows
+    assert rows.get("/api/v1/augment/scrape") == pytest.approx(0.01, abs=1e-6), rows
+    assert rows.get("/api/v1/augment/text-parser") == pytest.approx(0.02, abs=1e-6), rows
+
+
+def test_a_client_with_a_daily_limit_may_search_until_its_budget_is_spent(world):
+    """Web search is priced at Venice's documented $0.01, so a limited client may use it (not AGENT_PRICE_UNKNOWN)."""
+    capped = json.loads(ok(cli("clients", "add", "mcp-searcher", "--routes", "augment", "--daily-usd", "0.015", "--json", sock=world[0])))["token"]
+
+    async def calls(s):
+        return [await s.call_tool("web_search", {"query": f"bridges {n}", "limit": 1}) for n in (1, 2)]
+    first, second = run_tools(world, capped, calls)
+    assert not first.is_error, text(first)
+    assert second.is_error and "AGENT_BUDGET_EXCEEDED" in text(second) and "daily_usd" in text(second), text(second)
+
+
+def test_a_video_job_is_quoted_queued_followed_to_an_mp4_and_completed(world, aug_token):
+    model = "wan-2-7-text-to-video"
+
+    async def calls(s):
+        quote = await s.call_tool("video_quote", {"model": model, "duration": "5s", "resolution": "720p"})
+        queued = await s.call_tool("video_queue", {"model": model, "prompt": "gondolas at dusk", "duration": "5s", "resolution": "720p"})
+        assert not queued.is_error, text(queued)
+        queue_id = queued.structured_content["queue_id"]
+        first = await s.call_tool("video_status", {"model": model, "queue_id": queue_id})
+        status = first
+        for _ in range(60):
+            if any(part.type == "resource" for part in status.content):
+                break
+            await asyncio.sleep(0.5)
+            status = await s.call_tool("video_status", {"model": model, "queue_id": queue_id})
+        completed = await s.call_tool("video_complete", {"model": model, "queue_id": queue_id})
+        gone = await s.call_tool("video_status", {"model": model, "queue_id": queue_id})
+        return quote, first, status, completed, gone
+    quote, first, status, completed, gone = run_tools(world, aug_token, calls)
+    assert not quote.is_error and text(quote).startswith("quote: $0.55"), text(quote)
+    assert not first.is_error and "PROCESSING" in text(first), text(first)
+    video = next(part.resource for part in status.content if part.type == "resource")
+    data = base64.b64decode(video.blob)
+    assert video.mime_type == "video/mp4" and data[4:8] == b"ftyp" and b"moov" in data
+    assert not completed.is_error, text(completed)
+    assert gone.is_error and "not found" in text(gone).lower(), text(gone)
+    rows = spend_by_route(world[0], ["/video/queue"], 0.55)
+    assert rows.get("/api/v1/video/queue") == pytest.approx(0.55, abs=1e-6), rows
+
+
+def test_over_http_image_path_and_file_path_are_refused_unread(world, aug_token, tmp_path):
+    url = world[6]
+    image, document = tmp_path / "a.png", tmp_path / "a.txt"
+    image.write_bytes(b"\x89PNG\r\n\x1a\n")
+    document.write_text("private")
+
+    def tool(name, arguments):
+        body = {"jsonrpc": "2.0", "id": 3, "method": "tools/call", "params": {"name": name, "arguments": arguments}}
+        answer = httpx.post(url + "/mcp", json=body, timeout=60,
+                            headers={**MCP_HEADERS, "Authorization": f"Bearer {aug_token}", "MCP-Protocol-Version": "2025-06-18"})
+        return answer.json()["result"]
+    video = tool("video_queue", {"model": "wan-2-7-image-to-video", "prompt": "p", "duration": "5s", "image_path": str(image)})
+    assert video["isError"] and "image_base64" in video["content"][0]["text"], video
+    parsed = tool("text_parser", {"file_path": str(document)})
+    assert parsed["isError"] and "document_base64" in parsed["content"][0]["text"], parsed
+
+
 # --- Streamable HTTP at /mcp on the loopback listener ---
 
 INITIALIZE = {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {

@@ -81,4 +81,59 @@ struct VideoTests {
             #expect(await sim.state.balanceUSD(wallet: alice.lower) == 0.45)
         }
     }
+
+    @Test("retrieve: PROCESSING with timings until ready, then a video/mp4 (ftyp, moov); uncharged; complete → success and the media is gone (404); another wallet's or model's queue_id → 400")
+    func retrieveAndComplete() async throws {
+        let alice = Wallet(52), bob = Wallet(53)
+        let signIn = SignIn(clock: clock)
+        try await withRunningSimulator(configuration: testConfiguration(clock: clock, funds: [alice.lower: 2, bob.lower: 1])) { sim async throws in
+            func send(_ path: String, _ json: String, as wallet: Wallet? = nil) async throws -> Reply {
+                try await call(sim, .POST, path, headers: [("SIGN-IN-WITH-X", try signIn.header(wallet ?? alice))], json: json)
+            }
+            let queued = try await send("/video/queue", #"{"model":"wan-2-7-text-to-video","prompt":"Gondolas at dusk","duration":"5s","resolution":"720p"}"#)
+            let id = try #require(queued.json?["queue_id"]?.stringValue)
+            let job = #"{"model":"wan-2-7-text-to-video","queue_id":"\#(id)"}"#
+            let running = try await send("/video/retrieve", job)
+            #expect(running.status == 200)
+            #expect(running.json?["status"]?.stringValue == "PROCESSING")
+            #expect(running.json?["average_execution_time"]?.doubleValue != nil)
+            #expect(running.json?["execution_duration"]?.doubleValue == 0)
+            clock.advance(by: 1_500)
+            let done = try await send("/video/retrieve", job)
+            #expect(done.status == 200)
+            #expect(done.header("Content-Type") == "video/mp4")
+            #expect(Array(done.body.dropFirst(4).prefix(4)) == Array("ftyp".utf8))
+            #expect(String(decoding: done.body, as: UTF8.self).contains("moov"))
+            #expect(done.header("X-Balance-Remaining") == "1.450000")
+            #expect(await sim.state.balanceUSD(wallet: alice.lower) == 1.45)
+            #expect(try await send("/video/retrieve", job, as: bob).error == "Request ID is invalid.")
+            #expect(try await send("/video/retrieve", #"{"model":"wan-2-7-image-to-video","queue_id":"\#(id)"}"#).error == "Request ID is invalid.")
+            #expect(try await send("/audio/retrieve", #"{"model":"wan-2-7-text-to-video","queue_id":"\#(id)"}"#).status == 400)
+            #expect(try await send("/video/retrieve", #"{"model":"wan-2-7-text-to-video","queue_id":"\#(id)","extra":1}"#).status == 400)
+            #expect(try await send("/video/complete", job, as: bob).status == 400)
+            let completed = try await send("/video/complete", job)
+            #expect(completed.status == 200)
+            #expect(completed.json?["success"]?.boolValue == true)
+            #expect(try await send("/video/retrieve", job).status == 404)
+            #expect(await sim.state.balanceUSD(wallet: alice.lower) == 1.45)
+        }
+    }
+
+    @Test("retrieve with delete_media_on_completion answers the video once, then 404")
+    func deleteOnCompletion() async throws {
+        let alice = Wallet(54)
+        let signIn = SignIn(clock: clock)
+        try await withRunningSimulator(configuration: testConfiguration(clock: clock, funds: [alice.lower: 2])) { sim async throws in
+            func send(_ path: String, _ json: String) async throws -> Reply {
+                try await call(sim, .POST, path, headers: [("SIGN-IN-WITH-X", try signIn.header(alice))], json: json)
+            }
+            let queued = try await send("/video/queue", #"{"model":"wan-2-7-text-to-video","prompt":"Gondolas at dusk","duration":"5s"}"#)
+            let id = try #require(queued.json?["queue_id"]?.stringValue)
+            clock.advance(by: 1_500)
+            let job = #"{"model":"wan-2-7-text-to-video","queue_id":"\#(id)","delete_media_on_completion":true}"#
+            #expect(try await send("/video/retrieve", job).header("Content-Type") == "video/mp4")
+            #expect(try await send("/video/retrieve", job).status == 404)
+        }
+    }
 }
+

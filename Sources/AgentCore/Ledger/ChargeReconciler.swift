@@ -174,6 +174,20 @@ public final class ChargeReconciler: Service, Sendable {
                         ORDER BY ABS(COALESCE(r.finished_at, r.started_at) - ?) LIMIT 1
                         """, arguments: [model, created, now, created, created])
                 }
+                // Routes whose body names no model (`/augment/*`, `/image/upscale`, …) answer no id either:
+                // their charge goes to the nearest such request of the window that has none yet.
+                if match == nil, (tx["type"] as String) == "CHARGE" {
+                    let charged = RouteTable.chargedTemplates.map { "/api/v1" + $0 }
+                    let placeholders = Array(repeating: "?", count: charged.count).joined(separator: ", ")
+                    let values: [(any DatabaseValueConvertible)?] = charged.map { $0 } + [created, now, created, created]
+                    match = try String.fetchOne(db, sql: """
+                        SELECT r.id FROM requests r WHERE r.model IS NULL AND r.route IN (\(placeholders))
+                          AND \(RequestLedger.mayBeCharged) AND r.upstream_request_id IS NULL
+                          AND r.started_at <= ? + 2000 AND COALESCE(r.finished_at, ?) >= ? - 15000
+                          AND NOT EXISTS (SELECT 1 FROM upstream_transactions t WHERE t.attributed_to = r.id)
+                        ORDER BY ABS(COALESCE(r.finished_at, r.started_at) - ?) LIMIT 1
+                        """, arguments: StatementArguments(values))
+                }
                 if let match {
                     try db.execute(sql: "UPDATE upstream_transactions SET attributed_to = ? WHERE id = ?", arguments: [match, txID])
                     touched.insert(match)

@@ -139,11 +139,16 @@ public actor PriceBook: Service {
                 return (Self.noPrice(Self.backgroundRemover), model)
             }
             return (priced(usdPerUnit: usd, units: 1, model: Self.backgroundRemover), model)
+        case "/augment/search", "/augment/scrape", "/augment/text-parser":
+            return (.bounded(micro: Self.augmentMicro), model)
         default:
             return (.unbounded(reason: "the agent cannot price \(route.template) in advance"), model)
         }
     }
 
+    /// Web search, scrape and the text parser: "**Pricing:** $0.01 per request" (veniceai/api-docs
+    /// `api-reference/endpoint/augment/search.mdx`, `scrape.mdx`, `text-parser.mdx`); no `/models` entry prices them.
+    static let augmentMicro: Int64 = 10_000
     /// `/audio/transcriptions`' default `model` (openapi.yaml CreateTranscriptionRequestSchema).
     static let defaultTranscriptionModel = "nvidia/parakeet-tdt-0.6b-v3"
     /// `/image/upscale` names no model: Venice lists its price as the `upscaler` model of type

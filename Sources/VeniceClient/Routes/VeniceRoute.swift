@@ -120,6 +120,9 @@ public enum RouteTable {
     /// Routes the agent owns: a client calling them gets `AGENT_ROUTE_OWNED`.
     public static let agentOwned = ["/x402/top-up", "/api_keys/generate_web3_key"]
 
+    /// Path templates of the routes Venice may charge for (`isCharged`).
+    public static var chargedTemplates: [String] { entries.filter(\.charged).map(\.path) }
+
     /// Every allowed (method, path template) pair, for a router to register.
     public static var templates: [(method: String, template: String)] {
         entries.flatMap { entry in entry.methods.sorted().map { (method: $0, template: entry.path) } }

@@ -15,7 +15,7 @@ import WalletCrypto
 /// ignored: no upscale or reference-to-video model is simulated.
 /// [sim] Neither body is documented as strict (no `additionalProperties: false`): unknown keys pass.
 /// [sim] The quote needs no credentials, like `/audio/quote` (VENICE.md §0.1).
-/// [sim] `/video/retrieve` and `/video/complete` are not simulated: a queued job never finishes.
+/// `/video/retrieve` and `/video/complete`: see `registerVideoJobs`.
 extension RouteServices {
     static let videoQuoteFields: Set<String> = ["model", "duration", "aspect_ratio", "resolution", "upscale_factor", "audio",
                                                 "video_url", "reference_video_total_duration"]
@@ -58,11 +58,68 @@ extension RouteServices {
                 // Like `/audio/queue`: the caller's balance is checked against the quote, then charged at queue.
                 if await state.balanceMicro(account: caller.account) < price { throw Self.insufficientFunds }
                 let queueID = UUID().uuidString.lowercased()
-                await state.charge(caller, requestId: queueID,
-                                   items: [.init(modelId: model.id, micro: price, sku: "\(model.id)-generation", units: 1,
-                                                 pricePerUnit: Money.usd(price))])
+                let charged = await state.charge(caller, requestId: queueID,
+                                                 items: [.init(modelId: model.id, micro: price, sku: "\(model.id)-generation", units: 1,
+                                                               pricePerUnit: Money.usd(price))])
+                let seconds = Double((try body.string("duration") ?? "5s").dropLast()) ?? 5
+                await state.addVideoJob(.init(id: queueID, model: model.id, account: caller.account, requestId: queueID,
+                                              createdAtMilliseconds: state.clock.nowMilliseconds(), durationSeconds: seconds,
+                                              chargedMicro: charged, fails: false))
                 return .json(["model": .string(model.id), "queue_id": .string(queueID)])
             }
         }
+        registerVideoJobs(api)
+    }
+
+    static let videoRetrieveFields: Set<String> = ["model", "queue_id", "delete_media_on_completion"]
+    static let videoCompleteFields: Set<String> = ["model", "queue_id"]
+
+    /// `/video/retrieve` and `/video/complete`.
+    ///
+    /// Sources: openapi.yaml `/video/retrieve` (RetrieveVideoRequest: `model`, `queue_id` required,
+    /// `delete_media_on_completion` default false, `additionalProperties: false`; 200 JSON
+    /// `{"status": "PROCESSING", "average_execution_time", "execution_duration"}` (milliseconds) or
+    /// the `video/mp4` file; 404 "Media could not be found. Request may may be invalid, expired, or
+    /// deleted.") and `/video/complete` (CompleteVideoRequest, same strictness; 200 `{"success": true}`);
+    /// veniceai/skills `skills/venice-video/SKILL.md` (queue charges; retrieve polls, complete cleans up).
+    /// [sim] Like `/audio/retrieve`: neither retrieve nor complete charges; a job is ready after the
+    /// simulator's queue processing time (`audioProcessingMilliseconds`, shared with music); an
+    /// unknown, foreign or other-model `queue_id` is 400 `Request ID is invalid.` (the music wording);
+    /// a completed or deleted job's media is 404.
+    func registerVideoJobs(_ api: RouterGroup<Context>) {
+        api.post("video/retrieve") { request, context -> Response in
+            try await inference(request, context, path: "/video/retrieve") { caller, request in
+                let body = try await StrictBody.read(request, allowed: Self.videoRetrieveFields)
+                let job = try await ownedVideoJob(body, caller: caller)
+                if job.gone { throw SimulatorError.standard(.notFound, "Media not found. It may have expired or been deleted.") }
+                let elapsed = state.clock.nowMilliseconds() - job.createdAtMilliseconds
+                let processing = await state.audioProcessingMilliseconds
+                if elapsed < processing {
+                    return .json(["status": "PROCESSING", "average_execution_time": .number(String(processing)),
+                                  "execution_duration": .number(String(elapsed))])
+                }
+                let video = MP4Encoder.mp4(seconds: job.durationSeconds, seed: UInt64(truncatingIfNeeded: job.id.utf8.reduce(0) { $0 &* 31 &+ Int($1) }))
+                if try body.bool("delete_media_on_completion") == true { await state.markVideoJobGone(job.id) }
+                return .bytes(video, contentType: "video/mp4")
+            }
+        }
+
+        api.post("video/complete") { request, context -> Response in
+            try await inference(request, context, path: "/video/complete") { caller, request in
+                let body = try await StrictBody.read(request, allowed: Self.videoCompleteFields)
+                let job = try await ownedVideoJob(body, caller: caller)
+                await state.markVideoJobGone(job.id)
+                return .json(["success": true])
+            }
+        }
+    }
+
+    /// The caller's video job for `queue_id` (+ `model`), else 400 `Request ID is invalid.`
+    private func ownedVideoJob(_ body: StrictBody, caller: Caller) async throws -> SimulatorState.AudioJob {
+        guard let model = try body.string("model"), !model.isEmpty else { throw SimulatorError.standard(.badRequest, "model is required") }
+        guard let id = try body.string("queue_id"), let job = await state.videoJob(id), job.account == caller.account, job.model == model else {
+            throw SimulatorError.standard(.badRequest, "Request ID is invalid.")
+        }
+        return job
     }
 }

@@ -38,6 +38,7 @@ struct RouteServices: Sendable {
         registerVoiceClone(api)
         registerAudioQueue(api)
         registerVideo(api)
+        registerAugment(api)
         registerTopUp(api)
         registerWallet(api)
         registerAPIKeys(api)
