@@ -324,3 +324,19 @@ extension LoopbackListenerTests {
     }
 }
 
+
+extension LoopbackListenerTests {
+    @Test("/mcp bodies count against the agent-wide bound on bodies held whole")
+    func mcpBodiesAreBounded() async throws {
+        try await withAgent(agent: {
+            $0.listen = LoopbackAddress(host: "127.0.0.1", port: 0, family: .ipv4)
+            $0.wholeBodyMemoryBytes = 1 << 20
+        }) { agent in
+            let token = try await agent.addClient(#"{"name":"host","routes":["text"]}"#)
+            let big = #"{"jsonrpc":"2.0","id":1,"method":"ping","params":{"pad":""# + String(repeating: "a", count: 2 << 20) + #""}}"#
+            let answer = try await agent.tcpRequest("POST", "/mcp", json: big, headers: [("Authorization", "Bearer \(token)"),
+                                                                                      ("Accept", "application/json, text/event-stream")])
+            #expect(answer.status == 503 && answer.text.contains("AGENT_BUSY"), "\(answer.status) \(answer.text.prefix(200))")
+        }
+    }
+}

@@ -72,6 +72,8 @@ func buildAgent(configuration: AgentConfiguration, session: KeySession, logger: 
     let connections = ConnectionRegistry(limits: configuration.connectionLimits, ownerUID: configuration.ownerUID)
     let inFlight = InFlightTracker()
 
+    // One bound for every body the agent holds whole: the proxy's and /mcp's.
+    let bodyMemory = BodyMemory(limit: configuration.wholeBodyMemoryBytes)
     let dashboardSessions = DashboardSessions(epoch: { session.keyEpoch })
     let router = Router(context: AgentRequestContext.self)
     router.add(middleware: RequestLogMiddleware(connections: connections, inFlight: inFlight, metrics: metrics, logger: logger))
@@ -96,14 +98,14 @@ func buildAgent(configuration: AgentConfiguration, session: KeySession, logger: 
                     onDemand: dashboardListener ?? DashboardListener(listener: listener, logger: logger))
         .register(on: router)
     // The MCP server as Streamable HTTP on the loopback listener; it calls this agent's socket.
-    MCPEndpoint(socketPath: configuration.socketPath).register(on: router)
+    MCPEndpoint(socketPath: configuration.socketPath, bodyMemory: bodyMemory).register(on: router)
     let prices = PriceBook(venice: venice, logger: logger)
     let budget = BudgetGate(prices: prices, requests: requests, ledger: ledger, metrics: metrics)
     let autoTopUp = configuration.autoTopUp
         ? AutoTopUp(topUps: topUps, amountMicro: configuration.autoTopUpMicro, upstream: upstream, scheduler: scheduler, ledger: ledger) : nil
     ProxyHandler(configuration: configuration, session: session, upstream: upstream, scheduler: scheduler, budget: budget,
                  autoTopUp: autoTopUp, relay: ResponseRelay(reconciler: reconciler, settler: UsageSettler(prices: prices, ledger: ledger)),
-                 metrics: metrics, bodyMemory: BodyMemory(limit: configuration.wholeBodyMemoryBytes))
+                 metrics: metrics, bodyMemory: bodyMemory)
         .register(on: router, lockGate: LockGate(session: session, apiKeys: apiKeys))
     return AgentApp(router: router, connections: connections, inFlight: inFlight, ledger: ledger, topUps: topUps,
                     apiKeys: apiKeys, reconciler: reconciler, requests: requests, prices: prices, http: http, listener: listener,

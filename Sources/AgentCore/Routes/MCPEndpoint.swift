@@ -15,6 +15,9 @@ import NIOCore
 struct MCPEndpoint: Sendable {
     /// The agent's own socket, which the tools call.
     let socketPath: String
+    /// The agent-wide bound on bodies held whole (shared with the proxy): a client sending many
+    /// large MCP requests at once gets 503 `AGENT_BUSY` instead of the machine's memory.
+    let bodyMemory: BodyMemory
     /// The largest MCP request body (a transcription carries its audio in base64).
     static let maxBodyBytes = 40 << 20
 
@@ -31,13 +34,9 @@ struct MCPEndpoint: Sendable {
         // The caller middleware has already required the token and found its client.
         guard case .present(let token) = ClientToken.find(in: request.headers, target: request.uri.description) else { throw AgentError.tokenRequired }
         _ = try context.requireCaller()
-        let body: Data?
-        do {
-            let buffer = try await request.body.collect(upTo: Self.maxBodyBytes)
-            body = buffer.readableBytes > 0 ? Data(buffer.readableBytesView) : nil
-        } catch {
-            throw AgentError.bodyTooLarge(limit: Self.maxBodyBytes)
-        }
+        let held = BodyMemory.Reservation(bodyMemory)
+        let buffer = try await ProxyBody.collect(request.body, upTo: Self.maxBodyBytes, memory: bodyMemory, reservation: held)
+        let body: Data? = buffer.readableBytes > 0 ? Data(buffer.readableBytesView) : nil
         // What the MCP transport validates (Accept, Content-Type, protocol version); never the token.
         var headers: [String: String] = [:]
         for field in request.headers where field.name != .authorization { headers[field.name.canonicalName] = field.value }
@@ -55,6 +54,7 @@ struct MCPEndpoint: Sendable {
         for (name, value) in answer.headers {
             if let field = HTTPField.Name(name) { fields[field] = value }
         }
+        withExtendedLifetime(held) {}
         let bytes = answer.bodyData.map { ByteBuffer(bytes: $0) } ?? ByteBuffer()
         return Response(status: HTTPResponse.Status(code: answer.statusCode), headers: fields, body: ResponseBody(byteBuffer: bytes))
     }
