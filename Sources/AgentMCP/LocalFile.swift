@@ -46,6 +46,33 @@ enum LocalFile {
     }
 }
 
+/// A file a tool uploads: from a local path (`pathArgument`, stdio only, through `LocalFile`)
+/// or from base64 (`base64Argument`). Returns the bytes and, for a path, the file's name.
+enum FileUpload {
+    static func read(_ arguments: ToolArguments, localFiles: Bool, pathArgument: String, base64Argument: String,
+                     extensions: Set<String>, maxBytes: Int, kind: String,
+                     sniff: ([UInt8]) -> Bool) throws(ToolFailure) -> (bytes: [UInt8], fileName: String?) {
+        if let path = try arguments.string(pathArgument) {
+            // Inside the agent (`/mcp`) a client must never read the owner's files.
+            guard localFiles else {
+                throw .badArgument(name: pathArgument, reason: "is available only with `venice-agent mcp` on stdio; over /mcp send \(base64Argument)")
+            }
+            let bytes = try LocalFile.read(path, argument: pathArgument, extensions: extensions, maxBytes: maxBytes, kind: kind, sniff: sniff)
+            return (bytes, (path as NSString).lastPathComponent)
+        }
+        guard let encoded = try arguments.string(base64Argument) else {
+            throw .badArgument(name: pathArgument, reason: "or `\(base64Argument)` is required")
+        }
+        guard encoded.count <= (maxBytes / 3 + 1) * 4 else {
+            throw .badArgument(name: base64Argument, reason: "is larger than Venice's \(maxBytes >> 20) MB limit")
+        }
+        guard let data = Data(base64Encoded: encoded, options: .ignoreUnknownCharacters), !data.isEmpty else {
+            throw .badArgument(name: base64Argument, reason: "must be base64")
+        }
+        return ([UInt8](data), nil)
+    }
+}
+
 extension MediaType {
     /// Whether `bytes` begin like an audio container Venice takes: WAV, FLAC, MP3 (ID3 or a frame
     /// sync), Ogg, MP4/M4A (`ftyp`), WebM/Matroska, or ADTS AAC.

@@ -86,22 +86,9 @@ extension ToolCatalogue {
 
     /// The audio bytes and a file name, from `file_path` or `audio_base64` + `file_name`.
     static func audioUpload(_ arguments: ToolArguments, localFiles: Bool) throws(ToolFailure) -> ([UInt8], String) {
-        if let path = try arguments.string("file_path") {
-            // Inside the agent (`/mcp`) a client must never read the owner's files.
-            guard localFiles else {
-                throw .badArgument(name: "file_path", reason: "is available only with `venice-agent mcp` on stdio; over /mcp send audio_base64")
-            }
-            let bytes = try LocalFile.read(path, argument: "file_path", extensions: audioExtensions, maxBytes: maxUploadBytes,
-                                           kind: "an audio", sniff: MediaType.isAudio)
-            return (bytes, (path as NSString).lastPathComponent)
-        }
-        guard let encoded = try arguments.string("audio_base64") else {
-            throw .badArgument(name: "file_path", reason: "or `audio_base64` is required")
-        }
-        guard encoded.count <= (maxUploadBytes / 3 + 1) * 4 else { throw .badArgument(name: "audio_base64", reason: "is larger than Venice's 25 MB limit") }
-        guard let data = Data(base64Encoded: encoded, options: .ignoreUnknownCharacters), !data.isEmpty else {
-            throw .badArgument(name: "audio_base64", reason: "must be base64")
-        }
-        return ([UInt8](data), try arguments.string("file_name") ?? "audio.wav")
+        let upload = try FileUpload.read(arguments, localFiles: localFiles, pathArgument: "file_path", base64Argument: "audio_base64",
+                                         extensions: audioExtensions, maxBytes: maxUploadBytes, kind: "an audio", sniff: MediaType.isAudio)
+        if let fileName = upload.fileName { return (upload.bytes, fileName) }
+        return (upload.bytes, try arguments.string("file_name") ?? "audio.wav")
     }
 }

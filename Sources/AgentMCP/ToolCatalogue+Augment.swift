@@ -80,26 +80,13 @@ extension ToolCatalogue {
 
     /// The document's bytes and file name, from `file_path` (stdio only) or `document_base64` + `file_name`.
     static func documentUpload(_ arguments: ToolArguments, localFiles: Bool) throws(ToolFailure) -> ([UInt8], String) {
-        if let path = try arguments.string("file_path") {
-            // Inside the agent (`/mcp`) a client must never read the owner's files.
-            guard localFiles else {
-                throw .badArgument(name: "file_path", reason: "is available only with `venice-agent mcp` on stdio; over /mcp send document_base64")
-            }
-            let bytes = try LocalFile.read(path, argument: "file_path", extensions: documentExtensions, maxBytes: maxUploadBytes,
-                                           kind: "a document", sniff: MediaType.isDocument)
-            return (bytes, (path as NSString).lastPathComponent)
-        }
-        guard let encoded = try arguments.string("document_base64") else {
-            throw .badArgument(name: "file_path", reason: "or `document_base64` is required")
-        }
-        guard encoded.count <= (maxUploadBytes / 3 + 1) * 4 else { throw .badArgument(name: "document_base64", reason: "is larger than Venice's 25 MB limit") }
-        guard let data = Data(base64Encoded: encoded, options: .ignoreUnknownCharacters), !data.isEmpty else {
-            throw .badArgument(name: "document_base64", reason: "must be base64")
-        }
+        let upload = try FileUpload.read(arguments, localFiles: localFiles, pathArgument: "file_path", base64Argument: "document_base64",
+                                         extensions: documentExtensions, maxBytes: maxUploadBytes, kind: "a document", sniff: MediaType.isDocument)
+        if let fileName = upload.fileName { return (upload.bytes, fileName) }
         let name = try arguments.string("file_name") ?? "document.txt"
         guard !name.contains("/"), !name.contains("\""), !name.contains("\r"), !name.contains("\n"), name.count <= 255 else {
             throw .badArgument(name: "file_name", reason: "must be a plain file name such as report.pdf")
         }
-        return ([UInt8](data), name)
+        return (upload.bytes, name)
     }
 }
