@@ -56,7 +56,7 @@ public actor SimulatorState {
     private var siwxHeaders: [String] = []
     private var inFlight: [String: Int] = [:]
     private var peakInFlight: [String: Int] = [:]
-    private var windows: [String: [Int64]] = [:]
+    private var windows: [String: HitWindow] = [:]
     private var counter: UInt64 = 0
     private var generator: SeededGenerator
     nonisolated let secret: [UInt8]
@@ -161,13 +161,20 @@ public actor SimulatorState {
 
     @discardableResult
     func credit(account: String, micro: Int64) -> Int64 {
-        var record = accounts[account] ?? Account()
-        record.usdMicro += micro
-        record.transactions.append(WalletTransaction(id: UUID().uuidString.lowercased(), kind: .topUp, amountMicro: micro,
-                                                     balanceAfterMicro: record.usdMicro, createdAtMilliseconds: nowMilliseconds(),
-                                                     requestId: nil, modelId: nil))
-        accounts[account] = record
-        return record.usdMicro
+        let now = nowMilliseconds()
+        return updateAccount(account) { record in
+            record.usdMicro += micro
+            record.transactions.append(WalletTransaction(id: UUID().uuidString.lowercased(), kind: .topUp, amountMicro: micro,
+                                                         balanceAfterMicro: record.usdMicro, createdAtMilliseconds: now,
+                                                         requestId: nil, modelId: nil))
+            return record.usdMicro
+        }
+    }
+
+    /// Changes one account in place, creating it when missing. Copying an account out and back
+    /// would copy its whole history on every charge: O(requests so far) for a busy wallet.
+    private func updateAccount<R>(_ key: String, _ change: (inout Account) -> R) -> R {
+        change(&accounts[key, default: Account()])
     }
 
     struct ChargeItem: Sendable {
@@ -197,59 +204,63 @@ public actor SimulatorState {
         var collected: Int64 = 0
         var usdItems: [ChargeItem] = []
         for item in items {
-            var diemAccount = accounts[diemKey] ?? Account()
-            let fromDIEM = min(max(item.micro, 0), diemAccount.diemMicro)
+            let fromDIEM = min(max(item.micro, 0), accounts[diemKey]?.diemMicro ?? 0)
             let rest = ChargeItem(modelId: item.modelId, micro: max(item.micro, 0) - fromDIEM, sku: item.sku, units: item.units,
                               pricePerUnit: item.pricePerUnit, promptTokens: item.promptTokens, completionTokens: item.completionTokens)
             if fromDIEM > 0 {
-                diemAccount.diemMicro -= fromDIEM
                 collected += fromDIEM
-                diemAccount.usage.append(UsageRecord(timestampMilliseconds: now, sku: item.sku, units: item.units, pricePerUnitUSD: item.pricePerUnit,
-                                                     amountMicro: -fromDIEM, currency: "DIEM", notes: "API Inference", requestId: requestId,
-                                                     apiKeyId: caller.apiKeyId, modelId: item.modelId, executionMilliseconds: executionMilliseconds,
-                                                     promptTokens: item.promptTokens, completionTokens: item.completionTokens))
-                accounts[diemKey] = diemAccount
+                updateAccount(diemKey) { diemAccount in
+                    diemAccount.diemMicro -= fromDIEM
+                    diemAccount.usage.append(UsageRecord(timestampMilliseconds: now, sku: item.sku, units: item.units, pricePerUnitUSD: item.pricePerUnit,
+                                                         amountMicro: -fromDIEM, currency: "DIEM", notes: "API Inference", requestId: requestId,
+                                                         apiKeyId: caller.apiKeyId, modelId: item.modelId, executionMilliseconds: executionMilliseconds,
+                                                         promptTokens: item.promptTokens, completionTokens: item.completionTokens))
+                }
             }
             if rest.micro > 0 || fromDIEM == 0 { usdItems.append(rest) }
         }
-        var record = accounts[key] ?? Account()
-        for item in usdItems {
-            let take = min(max(item.micro, 0), record.usdMicro)
-            record.usdMicro -= take
-            collected += take
-            record.transactions.append(WalletTransaction(id: UUID().uuidString.lowercased(), kind: .charge, amountMicro: -take,
-                                                         balanceAfterMicro: record.usdMicro, createdAtMilliseconds: now,
-                                                         requestId: requestId, modelId: item.modelId))
-            record.usage.append(UsageRecord(timestampMilliseconds: now, sku: item.sku, units: item.units, pricePerUnitUSD: item.pricePerUnit,
-                                            amountMicro: -take, currency: "USD", notes: "API Inference", requestId: requestId,
-                                            apiKeyId: caller.apiKeyId, modelId: item.modelId, executionMilliseconds: executionMilliseconds,
-                                            promptTokens: item.promptTokens, completionTokens: item.completionTokens))
+        updateAccount(key) { record in
+            for item in usdItems {
+                let take = min(max(item.micro, 0), record.usdMicro)
+                record.usdMicro -= take
+                collected += take
+                record.transactions.append(WalletTransaction(id: UUID().uuidString.lowercased(), kind: .charge, amountMicro: -take,
+                                                             balanceAfterMicro: record.usdMicro, createdAtMilliseconds: now,
+                                                             requestId: requestId, modelId: item.modelId))
+                record.usage.append(UsageRecord(timestampMilliseconds: now, sku: item.sku, units: item.units, pricePerUnitUSD: item.pricePerUnit,
+                                                amountMicro: -take, currency: "USD", notes: "API Inference", requestId: requestId,
+                                                apiKeyId: caller.apiKeyId, modelId: item.modelId, executionMilliseconds: executionMilliseconds,
+                                                promptTokens: item.promptTokens, completionTokens: item.completionTokens))
+            }
         }
-        accounts[key] = record
         return collected
     }
 
     /// One REFUND row returning the sum of a request's charges; DIEM it spent goes back to the account it came from.
     func refund(account: String, requestId: String) {
+        let now = nowMilliseconds()
         for diemKey in Set([account, Self.userAccount(wallet: account)]) {
-            guard var owner = accounts[diemKey] else { continue }
-            let spent = -owner.usage.filter { $0.currency == "DIEM" && $0.requestId == requestId }.reduce(0) { $0 + $1.amountMicro }
+            guard let usage = accounts[diemKey]?.usage else { continue }
+            let spent = -usage.filter { $0.currency == "DIEM" && $0.requestId == requestId }.reduce(0) { $0 + $1.amountMicro }
+            let modelId = usage.last { $0.requestId == requestId }?.modelId ?? ""
             guard spent > 0 else { continue }
-            owner.diemMicro += spent
-            owner.usage.append(UsageRecord(timestampMilliseconds: nowMilliseconds(), sku: "refund", units: 0, pricePerUnitUSD: 0,
-                                           amountMicro: spent, currency: "DIEM", notes: "Refund", requestId: requestId, apiKeyId: nil,
-                                           modelId: owner.usage.last { $0.requestId == requestId }?.modelId ?? "", executionMilliseconds: 0))
-            accounts[diemKey] = owner
+            updateAccount(diemKey) { owner in
+                owner.diemMicro += spent
+                owner.usage.append(UsageRecord(timestampMilliseconds: now, sku: "refund", units: 0, pricePerUnitUSD: 0,
+                                               amountMicro: spent, currency: "DIEM", notes: "Refund", requestId: requestId, apiKeyId: nil,
+                                               modelId: modelId, executionMilliseconds: 0))
+            }
         }
-        guard var record = accounts[account] else { return }
-        let charges = record.transactions.filter { $0.kind == .charge && $0.requestId == requestId }
+        guard let transactions = accounts[account]?.transactions else { return }
+        let charges = transactions.filter { $0.kind == .charge && $0.requestId == requestId }
         let sum = -charges.reduce(0) { $0 + $1.amountMicro }
         guard sum > 0 else { return }
-        record.usdMicro += sum
-        record.transactions.append(WalletTransaction(id: UUID().uuidString.lowercased(), kind: .refund, amountMicro: sum,
-                                                     balanceAfterMicro: record.usdMicro, createdAtMilliseconds: nowMilliseconds(),
-                                                     requestId: requestId, modelId: charges.count == 1 ? charges[0].modelId : nil))
-        accounts[account] = record
+        updateAccount(account) { record in
+            record.usdMicro += sum
+            record.transactions.append(WalletTransaction(id: UUID().uuidString.lowercased(), kind: .refund, amountMicro: sum,
+                                                         balanceAfterMicro: record.usdMicro, createdAtMilliseconds: now,
+                                                         requestId: requestId, modelId: charges.count == 1 ? charges[0].modelId : nil))
+        }
     }
 
     // MARK: API keys
@@ -337,22 +348,29 @@ public actor SimulatorState {
     /// Sliding-window limiter: true if one more hit fits `limit` per `windowMilliseconds`.
     func allow(_ key: String, limit: Int, windowMilliseconds: Int64 = 60_000) -> Bool {
         let now = clock.nowMilliseconds()
-        var hits = windows[key, default: []].filter { $0 > now - windowMilliseconds }
-        guard hits.count < limit else { windows[key] = hits; return false }
-        hits.append(now)
-        windows[key] = hits
-        return true
+        return withWindow(key) { window in
+            guard window.prune(keepingAfter: now - windowMilliseconds).count < limit else { return false }
+            window.add(now)
+            return true
+        }
     }
 
     /// Hits in the window without adding one (error budget).
     func count(_ key: String, windowMilliseconds: Int64) -> (count: Int, resetsAt: Int64) {
         let now = clock.nowMilliseconds()
-        let hits = windows[key, default: []].filter { $0 > now - windowMilliseconds }
-        windows[key] = hits
-        return (hits.count, (hits.first ?? now) + windowMilliseconds)
+        let (count, oldest) = withWindow(key) { $0.prune(keepingAfter: now - windowMilliseconds) }
+        return (count, (oldest ?? now) + windowMilliseconds)
     }
 
-    func record(_ key: String) { windows[key, default: []].append(clock.nowMilliseconds()) }
+    func record(_ key: String) { windows[key, default: HitWindow()].add(clock.nowMilliseconds()) }
+
+    /// Works on one key's window in place; an emptied window is forgotten, so keys made of
+    /// caller-chosen text (a bucket names the model and `user`) do not pile up.
+    private func withWindow<R>(_ key: String, _ body: (inout HitWindow) -> R) -> R {
+        let result = body(&windows[key, default: HitWindow()])
+        if windows[key]?.isEmpty == true { windows[key] = nil }
+        return result
+    }
 
     // MARK: payments
 

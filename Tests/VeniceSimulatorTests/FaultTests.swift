@@ -3,7 +3,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import Testing
-import VeniceSimulator
+@testable import VeniceSimulator
 import WalletCrypto
 import X402Protocol
 
@@ -132,6 +132,42 @@ struct ScriptedFaultTests {
             #expect(await sim.state.inFlight(wallet: alice.lower) == 0)
             await sim.state.clearRecordings()
             #expect(await sim.state.peakInFlight(wallet: alice.lower) == 0)
+        }
+    }
+}
+
+@Suite("Sliding hit windows (rate limits, error budget, per-minute counts)")
+struct HitWindowTests {
+    @Test("a window counts only the hits after the cutoff and names the oldest one left")
+    func countsHitsAfterCutoff() {
+        var window = HitWindow()
+        for time in [100, 200, 300, 400] as [Int64] { window.add(time) }
+        #expect(window.prune(keepingAfter: 99) == (4, 100))
+        #expect(window.prune(keepingAfter: 200) == (2, 300))
+        #expect(window.prune(keepingAfter: 400) == (0, nil))
+        #expect(window.isEmpty)
+    }
+
+    @Test("a hit from a clock that stepped back is kept in order, so it expires when its own time says")
+    func clockSteppingBack() {
+        var window = HitWindow()
+        window.add(1_000)
+        window.add(3_000)
+        window.add(2_000)
+        #expect(window.prune(keepingAfter: 1_500) == (2, 2_000))
+        #expect(window.prune(keepingAfter: 2_500) == (1, 3_000))
+    }
+
+    @Test("tens of thousands of hits sliding through the window are counted exactly across compactions")
+    func exactAcrossCompaction() {
+        var window = HitWindow()
+        let span: Int64 = 1_000
+        for time in 0..<Int64(30_000) {
+            window.add(time)
+            let (count, oldest) = window.prune(keepingAfter: time - span)
+            #expect(count == Int(min(time + 1, span)), "at \(time)")
+            #expect(oldest == max(0, time - span + 1), "at \(time)")
+            if count != Int(min(time + 1, span)) { return }
         }
     }
 }
