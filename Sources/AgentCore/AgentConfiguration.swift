@@ -28,6 +28,9 @@ public struct AgentConfiguration: Sendable {
     /// bytes and their parsed copy); beyond, 503 `AGENT_BUSY`. Four of the largest body by default.
     public var wholeBodyMemoryBytes: Int = 4 * 2 * (64 << 20)
     public var signInTTLSeconds: Int64
+    /// Sign the next proxied request's header while the current answer is relayed
+    /// (`SignInReserve`); off, every header is signed inline (the benchmark compares both).
+    public var signAhead = true
     public var retry: RetryConfiguration
     public var shutdownGraceSeconds: Int
     /// Largest single top-up and total per UTC day, in USDC micro-units ($10 and $50 by default).

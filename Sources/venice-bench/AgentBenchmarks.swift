@@ -48,6 +48,10 @@ enum AgentBenchmarks {
                 if !retries.isEmpty { print("   upstream retries: " + retries.map { $0.replacingOccurrences(of: "venice_agent_upstream_retries_total", with: "") }.joined(separator: ", ")) }
                 if latency == 0 && maxInFlight == 5 {
                     try await sequentialRun(bench, count: sequential)
+                    try await withBench(latency: 0, maxInFlight: 5, signAhead: false) { inline in
+                        _ = try await inline.viaAgent()
+                        try await sequentialRun(inline, count: sequential, label: "the same, every header signed inline (no SignInReserve)")
+                    }
                     try await breakdown(bench)
                     try await bareRelay(bench, seconds: seconds)
                 }
@@ -94,7 +98,7 @@ enum AgentBenchmarks {
     }
 
     /// `streamEventDelay`: the simulator's pause between a streamed chat's events (its test knob), in ms.
-    static func withBench(latency: Int, maxInFlight: Int, streamEventDelay: Int = 0,
+    static func withBench(latency: Int, maxInFlight: Int, streamEventDelay: Int = 0, signAhead: Bool = true,
                           _ body: @escaping @Sendable (Running) async throws -> Void) async throws {
         let dir = "/tmp/vb-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -115,6 +119,7 @@ enum AgentBenchmarks {
             agentConfig.stateDirectory = dir + "/state"
             agentConfig.maxQueued = 1024
             agentConfig.maxInFlight = maxInFlight
+            agentConfig.signAhead = signAhead
             let session = try KeySession(keystorePath: keystore, lifetime: nil)
             var unlock = Array("bench".utf8)
             try await session.unlock(password: SecretBytes(zeroingSource: &unlock))
@@ -138,7 +143,7 @@ enum AgentBenchmarks {
     }
 
     /// Stalls: `count` sequential signed requests, one client. The worst request matters, not a percentile.
-    static func sequentialRun(_ bench: Running, count: Int) async throws {
+    static func sequentialRun(_ bench: Running, count: Int, label: String? = nil) async throws {
         var overheads: [Double] = []
         var agentLatencies: [Double] = []
         var directLatencies: [Double] = []
@@ -157,7 +162,7 @@ enum AgentBenchmarks {
             func pct(_ p: Double) -> Double { sorted[min(sorted.count - 1, Int(Double(sorted.count) * p))] }
             return "p50 \(Bench.format(pct(0.5), 3)) ms, p99 \(Bench.format(pct(0.99), 3)) ms, max \(Bench.format(sorted.last ?? 0, 3)) ms"
         }
-        print("-- \(count) sequential signed requests (sim 0 ms) --")
+        print("-- \(count) sequential signed requests (sim 0 ms)" + (label.map { ": " + $0 } ?? "") + " --")
         print("time in the agent (X-Agent-Overhead-Ms): \(summary(overheads)) (\(overheads.count) answered)")
         print("end to end through the agent:            \(summary(agentLatencies))")
         print("end to end direct:                       \(summary(directLatencies))")

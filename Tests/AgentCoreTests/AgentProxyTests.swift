@@ -62,6 +62,23 @@ struct AgentProxyTests {
         }
     }
 
+    @Test("Venice's clock jumps 10 minutes ahead mid-session: the header signed ahead under the old clock is refused once, the corrected retry and every later request succeed")
+    func clockJumpWithHeaderSignedAhead() async throws {
+        try await withAgent { agent in
+            for _ in 0..<2 {
+                #expect(try await agent.request("POST", "/api/v1/image/generate", json: AgentHarness.imageRequest).status == 200)
+            }
+            try await Task.sleep(for: .milliseconds(100))   // the refill keeps a header signed under the old clock
+            await agent.sim.state.updateFaults { $0.clockOffsetSeconds = 600 }
+            for _ in 0..<3 {
+                let answer = try await agent.request("POST", "/api/v1/image/generate", json: AgentHarness.imageRequest)
+                #expect(answer.status == 200, "\(answer.text.prefix(200))")
+            }
+            let learnt = try await agent.request("GET", "/agent/v1/status").json?["clock_offset_ms"]?.intValue ?? 0
+            #expect(abs(learnt - 600_000) < 5000)
+        }
+    }
+
     @Test("client credential and hop-by-hop headers never reach upstream")
     func credentialHeadersStripped() async throws {
         try await withAgent { agent in
@@ -90,6 +107,38 @@ struct AgentProxyTests {
             #expect(answer.status == 403)
             #expect(answer.json?["error"]?["code"]?.stringValue == "AGENT_PEER_REFUSED")
             #expect(await agent.requestsAtSimulator().isEmpty)
+        }
+    }
+
+    @Test("sequential proxied requests are sent headers signed ahead: each one Venice sees is valid and new, and the key signs one it never sends")
+    func headersSignedAhead() async throws {
+        try await withAgent { agent in
+            let signaturesBefore = agent.session.signatureCount
+            let seenBefore = await agent.sim.state.siwxHeadersSeen().count
+            for _ in 0..<12 {
+                let answer = try await agent.request("POST", "/api/v1/image/generate", json: AgentHarness.imageRequest)
+                #expect(answer.status == 200, "\(answer.text.prefix(300))")
+            }
+            let sent = await agent.requestsAtSimulator().filter { $0.path.hasSuffix("/image/generate") }.compactMap { $0.header("sign-in-with-x") }
+            #expect(sent.count == 12 && Set(sent).count == 12)
+            let now = SystemWallClock().nowMilliseconds()
+            let nonces = try sent.map { try SiwxVerifier().verify(headerValue: $0, nowMilliseconds: now).message.nonce }
+            #expect(Set(nonces).count == 12)
+            // Every request after the first may find its header signed ahead (a request can beat
+            // the background refill on a busy machine and sign inline).
+            let metrics = try await agent.request("GET", "/metrics").text
+            let line = metrics.split(separator: "\n").first { $0.hasPrefix("venice_agent_signins_signed_ahead_total ") }
+            let handedOut = line.flatMap { Int($0.split(separator: " ").last ?? "") } ?? -1
+            #expect((1...11).contains(handedOut), "\(handedOut) headers signed ahead were sent")
+            // Every signature reached Venice (the agent's own background calls included) but the
+            // one kept for a next request that never came.
+            var unsent = 0
+            for _ in 0..<200 {
+                unsent = agent.session.signatureCount - signaturesBefore - (await agent.sim.state.siwxHeadersSeen().count - seenBefore)
+                if unsent >= 1 { break }
+                try await Task.sleep(for: .milliseconds(10))
+            }
+            #expect(unsent == 1, "\(unsent) signatures never sent")
         }
     }
 

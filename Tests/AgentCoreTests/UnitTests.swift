@@ -497,3 +497,183 @@ final class Recorded<Value: Sendable>: Sendable {
     init(_ value: Value) { self.value = Mutex(value) }
     func withLock<R: Sendable>(_ body: (inout Value) -> R) -> R { value.withLock { body(&$0) } }
 }
+
+// MARK: sign-in headers signed ahead
+
+@Suite("Sign-in headers signed ahead (SignInReserve)")
+struct SignInReserveTests {
+    /// A reserve over counters instead of a key: each signature is a new numbered header.
+    final class Fixture: Sendable {
+        let signatures = Atomic<Int>(0)
+        let epoch = Atomic<Int>(1)
+        let offset = Atomic<Int64>(0)
+        let corrections = Atomic<Int>(0)
+        let clock = TestClock()
+
+        func makeReserve() -> SignInReserve {
+            SignInReserve(lifetime: .seconds(5), sign: { [self] in "header-\(signatures.add(1, ordering: .relaxed).newValue)" },
+                          epoch: { [self] in epoch.load(ordering: .relaxed) },
+                          clock: { [self] in .init(offsetMilliseconds: offset.load(ordering: .relaxed), corrections: corrections.load(ordering: .relaxed)) },
+                          now: { [self] in clock.now })
+        }
+    }
+
+    @Test("a header signed ahead is handed out once; the next request finds none until a refill")
+    func handedOutOnce() async {
+        let f = Fixture()
+        let reserve = f.makeReserve()
+        #expect(reserve.take() == nil)
+        await reserve.refill()?.value
+        #expect(reserve.refill() == nil, "a kept header needs no refill")
+        #expect(reserve.take()?.header == "header-1")
+        #expect(reserve.take() == nil)
+        await reserve.refill()?.value
+        #expect(reserve.take()?.header == "header-2")
+        #expect(f.signatures.load(ordering: .relaxed) == 2)
+    }
+
+    @Test("a header signed ahead is never handed out after a lock, a clock correction, a clock drift past 1 s, or once older than its lifetime")
+    func staleHeadersAreDiscarded() async {
+        let f = Fixture()
+        let reserve = f.makeReserve()
+        await reserve.refill()?.value
+        f.epoch.add(2, ordering: .relaxed)   // locked and unlocked again
+        #expect(reserve.take() == nil)
+        await reserve.refill()?.value
+        f.offset.store(-900, ordering: .relaxed)   // the median of Venice's `Date` samples wanders
+        #expect(reserve.take()?.header == "header-2", "a drift within Date's 1 s resolution keeps it")
+        await reserve.refill()?.value
+        f.offset.store(-1_901, ordering: .relaxed)   // the clock moved by more than that
+        #expect(reserve.take() == nil)
+        await reserve.refill()?.value
+        f.corrections.add(1, ordering: .relaxed)   // a clock error from Venice, even a small correction
+        #expect(reserve.take() == nil)
+        await reserve.refill()?.value
+        f.clock.advance(by: .milliseconds(5_001))
+        #expect(reserve.take() == nil)
+        await reserve.refill()?.value
+        f.clock.advance(by: .seconds(5))
+        #expect(reserve.take()?.header == "header-6", "exactly at its lifetime it is still good")
+    }
+
+    @Test("a failed signature (the key is locked) keeps nothing, and the next refill may try again")
+    func failedSignatureKeepsNothing() async {
+        let locked = Atomic<Bool>(true)
+        let reserve = SignInReserve(sign: {
+            if locked.load(ordering: .relaxed) { throw X402Error.signerLocked }
+            return "fresh"
+        }, epoch: { 1 }, clock: { .init(offsetMilliseconds: 0, corrections: 0) })
+        await reserve.refill()?.value
+        #expect(reserve.take() == nil)
+        locked.store(false, ordering: .relaxed)
+        await reserve.refill()?.value
+        #expect(reserve.take()?.header == "fresh")
+    }
+
+    @Test("200 concurrent refills sign one header, and of 200 concurrent takers exactly one gets it")
+    func concurrentRefillsAndTakers() async {
+        let f = Fixture()
+        let reserve = f.makeReserve()
+        let refills = await withTaskGroup(of: Task<Void, Never>?.self) { group in
+            for _ in 0..<200 { group.addTask { reserve.refill() } }
+            var started: [Task<Void, Never>] = []
+            for await task in group { if let task { started.append(task) } }
+            return started
+        }
+        for refill in refills { await refill.value }
+        #expect(refills.count == 1)
+        #expect(f.signatures.load(ordering: .relaxed) == 1)
+        let taken = await withTaskGroup(of: String?.self) { group in
+            for _ in 0..<200 { group.addTask { reserve.take()?.header } }
+            var taken: [String] = []
+            for await header in group { if let header { taken.append(header) } }
+            return taken
+        }
+        #expect(taken == ["header-1"])
+    }
+
+    static func unlockedSession(lifetime: Duration?, clock: TestClock) async throws -> (KeySession, String) {
+        let dir = try temporaryDirectory()
+        let keystore = try makeKeystore(in: dir)
+        let session = try KeySession(keystorePath: keystore.path, lifetime: lifetime, clock: { clock.now })
+        var pw = Array("test password".utf8)
+        try await session.unlock(password: SecretBytes(zeroingSource: &pw))
+        return (session, dir)
+    }
+
+    @Test("with a real key session: a header signed before a lock is never sent, even one taken just before the lock")
+    func realSessionLock() async throws {
+        let (session, dir) = try await Self.unlockedSession(lifetime: nil, clock: TestClock())
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let clock = SkewClock()
+        let reserve = SignInReserve.signingAhead(with: try SiwxSigner(signer: session, clock: clock), session: session, clock: clock)
+        await reserve.refill()?.value
+        session.lock()
+        var pw = Array("test password".utf8)
+        try await session.unlock(password: SecretBytes(zeroingSource: &pw))
+        #expect(reserve.take() == nil, "a lock and an unlock came between")
+        await reserve.refill()?.value
+        #expect(reserve.refill() == nil, "a good kept header needs no refill")
+        session.lock()
+        pw = Array("test password".utf8)
+        try await session.unlock(password: SecretBytes(zeroingSource: &pw))
+        let replacing = reserve.refill()
+        #expect(replacing != nil, "a header gone stale at a lock is replaced at the next refill")
+        await replacing?.value
+        #expect(reserve.take() != nil)
+        await reserve.refill()?.value
+        let kept = try #require(reserve.take())
+        session.lock()   // between the take and the send
+        #expect(!session.confirmSignedAhead(epoch: kept.epoch))
+    }
+
+    @Test("only a proxied request takes the header signed ahead; inline, passive and background sign-ins leave it and start no refill")
+    func onlyProxiedRequestsTake() async throws {
+        let (session, dir) = try await Self.unlockedSession(lifetime: nil, clock: TestClock())
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let clock = SkewClock()
+        let signer = try SiwxSigner(signer: session, clock: clock)
+        let reserve = SignInReserve.signingAhead(with: signer, session: session, clock: clock)
+        let credentials = AgentCredentials(signer: signer, bearer: { nil }, signedAhead: (reserve, session))
+        // An empty reserve: every kind of sign-in signs inline, once, and nothing is signed ahead.
+        let before = session.signatureCount
+        let inline = try credentials.signInHeader()
+        let passive = try await KeySession.withoutKeepingAlive { try await SignInReserve.$eligible.withValue(true) { try credentials.signInHeader() } }
+        let proxied = try await SignInReserve.$eligible.withValue(true) { try credentials.signInHeader() }
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(session.signatureCount == before + 3)
+        #expect(reserve.take() == nil)
+        // A kept header: the inline and passive sign-ins leave it; the proxied one takes it.
+        await reserve.refill()?.value
+        let inline2 = try credentials.signInHeader()
+        let passive2 = try await KeySession.withoutKeepingAlive { try await SignInReserve.$eligible.withValue(true) { try credentials.signInHeader() } }
+        let signed = session.signatureCount
+        let taken = try await SignInReserve.$eligible.withValue(true) { try credentials.signInHeader() }
+        #expect(session.signatureCount == signed, "taking signs nothing")
+        #expect(reserve.handedOut == 1)
+        #expect(Set([inline, passive, proxied, inline2, passive2, taken]).count == 6)
+    }
+
+    @Test("signing ahead never keeps an idle key unlocked; sending the header counts as a use")
+    func idleLifetime() async throws {
+        let clock = TestClock()
+        let (session, dir) = try await Self.unlockedSession(lifetime: .milliseconds(200), clock: clock)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let skew = SkewClock()
+        let signer = try SiwxSigner(signer: session, clock: skew)
+        let reserve = SignInReserve.signingAhead(with: signer, session: session, clock: skew)
+        let credentials = AgentCredentials(signer: signer, bearer: { nil }, signedAhead: (reserve, session))
+        clock.advance(by: .milliseconds(150))
+        await reserve.refill()?.value
+        clock.advance(by: .milliseconds(100))
+        #expect(session.lockIfIdle(), "the background signature was not a use")
+        var pw = Array("test password".utf8)
+        try await session.unlock(password: SecretBytes(zeroingSource: &pw))
+        await reserve.refill()?.value
+        clock.advance(by: .milliseconds(150))
+        _ = try await SignInReserve.$eligible.withValue(true) { try credentials.signInHeader() }
+        #expect(reserve.handedOut == 1)
+        clock.advance(by: .milliseconds(100))
+        #expect(!session.lockIfIdle(), "sending the kept header was a use")
+    }
+}

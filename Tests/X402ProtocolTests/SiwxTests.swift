@@ -328,7 +328,7 @@ struct SiwxSignerTests {
         #expect(clock.nowMilliseconds() == 1_000_005_000)
     }
 
-    @Test("the skew clock parses HTTP Date headers and resets on a clock error")
+    @Test("the skew clock parses HTTP Date headers and resets on a clock error, counting each correction that moved it")
     func skewCorrection() throws {
         // Sun, 06 Nov 1994 08:49:37 GMT = 784111777
         let base = ManualWallClock(milliseconds: 784_111_777_000 - 120_000)
@@ -337,10 +337,14 @@ struct SiwxSignerTests {
         #expect(clock.offsetMilliseconds == 0)
         clock.observe(httpDate: "garbage")
         #expect(clock.offsetMilliseconds == 0)
+        #expect(clock.mark.corrections == 0)
         #expect(clock.correct(after: .futureTimestamp, httpDate: "Sun, 06 Nov 1994 08:49:37 GMT"))
         #expect(clock.offsetMilliseconds == 120_000)
+        #expect(clock.mark == (120_000, 1))
         #expect(!clock.correct(after: .invalidSignature, httpDate: "Sun, 06 Nov 1994 09:49:37 GMT"))
         #expect(clock.offsetMilliseconds == 120_000)
+        #expect(!clock.correct(after: .futureTimestamp, httpDate: "Sun, 06 Nov 1994 08:49:37 GMT"), "the same offset again moves nothing")
+        #expect(clock.mark.corrections == 1)
     }
 
     @Test("a signer on a corrected skew clock stamps the server's time")

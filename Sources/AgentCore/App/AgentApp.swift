@@ -43,10 +43,12 @@ func buildAgent(configuration: AgentConfiguration, session: KeySession, logger: 
     // The upstream client asks for the Bearer key on each billing call; the key service is
     // built after it (it needs the client), so the closure looks it up when called.
     let keyBox = ApiKeyBox()
+    let signAhead = configuration.signAhead ? SignInReserve.signingAhead(with: signer, session: session, clock: clock) : nil
     let upstream: UpstreamClient
     do {
         upstream = try UpstreamClient(configuration: .init(baseURL: configuration.upstream, retry: retry), httpClient: http,
-                                      credentials: AgentCredentials(signer: signer, bearer: { keyBox.service?.activeAdminSecret() }),
+                                      credentials: AgentCredentials(signer: signer, bearer: { keyBox.service?.activeAdminSecret() },
+                                                                    signedAhead: signAhead.map { ($0, session) }),
                                       clock: clock, logger: logger)
     } catch {
         try? await http.shutdown()
@@ -85,7 +87,7 @@ func buildAgent(configuration: AgentConfiguration, session: KeySession, logger: 
     router.get("/metrics") { _, _ in
         let snapshot = await scheduler.snapshot
         let text = metrics.render(inFlight: snapshot.inFlight, queued: snapshot.queued, signatures: session.signatureCount,
-                                  unlocked: session.isUnlocked, connections: connections.snapshot.open)
+                                  signedAhead: signAhead?.handedOut ?? 0, unlocked: session.isUnlocked, connections: connections.snapshot.open)
         var fields = HTTPFields()
         fields[.contentType] = "text/plain; version=0.0.4"
         return Response(status: .ok, headers: fields, body: ResponseBody(byteBuffer: ByteBuffer(bytes: text)))
@@ -105,7 +107,7 @@ func buildAgent(configuration: AgentConfiguration, session: KeySession, logger: 
         ? AutoTopUp(topUps: topUps, amountMicro: configuration.autoTopUpMicro, upstream: upstream, scheduler: scheduler, ledger: ledger) : nil
     ProxyHandler(configuration: configuration, session: session, upstream: upstream, scheduler: scheduler, budget: budget,
                  autoTopUp: autoTopUp, relay: ResponseRelay(reconciler: reconciler, settler: UsageSettler(prices: prices, ledger: ledger)),
-                 metrics: metrics, bodyMemory: bodyMemory)
+                 metrics: metrics, bodyMemory: bodyMemory, signAhead: signAhead)
         .register(on: router, lockGate: LockGate(session: session, apiKeys: apiKeys))
     return AgentApp(router: router, connections: connections, inFlight: inFlight, ledger: ledger, topUps: topUps,
                     apiKeys: apiKeys, reconciler: reconciler, requests: requests, prices: prices, http: http, listener: listener,

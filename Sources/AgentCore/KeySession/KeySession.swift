@@ -162,6 +162,19 @@ public final class KeySession: PersonalSigner, TypedDataSigner, Sendable {
         try await $passive.withValue(true) { try await body() }
     }
 
+    /// Before a header signed ahead under `epoch` is sent: true, and the key counts as used, only
+    /// while the key is still the one it was signed with (no lock or unlock since), checked and
+    /// counted under the same lock as a signature, so a lock cannot slip in between.
+    func confirmSignedAhead(epoch: Int) -> Bool {
+        let passive = Self.passive
+        let now = self.now()
+        return state.withLock { s in
+            guard s.key != nil, s.epoch == epoch else { return false }
+            if !passive { s.lastUse = now }
+            return true
+        }
+    }
+
     /// Runs `body` with the key while holding the lock: the key cannot be zeroed meanwhile.
     private func withKey<R>(_ body: (PrivateKey) throws(X402Error) -> R) throws(X402Error) -> R {
         let passive = Self.passive

@@ -40,6 +40,8 @@ public final class AgentMetrics: Sendable {
     private let connections: CoreMetrics.Meter
     private let signatures: CoreMetrics.Counter
     private let signaturesSeen = Mutex(0)
+    private let signedAhead: CoreMetrics.Counter
+    private let signedAheadSeen = Mutex(0)
 
     public init() {
         var factory = PrometheusMetricsFactory(registry: registry)
@@ -59,6 +61,7 @@ public final class AgentMetrics: Sendable {
         unlocked = CoreMetrics.Meter(label: "venice_agent_unlocked", factory: factory)
         connections = CoreMetrics.Meter(label: "venice_agent_connections", factory: factory)
         signatures = CoreMetrics.Counter(label: "venice_agent_signatures_total", factory: factory)
+        signedAhead = CoreMetrics.Counter(label: "venice_agent_signins_signed_ahead_total", factory: factory)
     }
 
     /// One answered request, by route template (or `unmatched`) and status.
@@ -98,17 +101,27 @@ public final class AgentMetrics: Sendable {
     }
 
     /// Prometheus text; gauges are read at scrape time.
-    public func render(inFlight: Int, queued: Int, signatures signatureCount: Int, unlocked isUnlocked: Bool, connections open: Int) -> [UInt8] {
+    /// - Parameters:
+    ///   - signatures: signatures the key has made (all of them, sent or not).
+    ///   - signedAhead: proxied requests that were sent a header signed ahead of them.
+    public func render(inFlight: Int, queued: Int, signatures signatureCount: Int, signedAhead signedAheadCount: Int = 0,
+                       unlocked isUnlocked: Bool, connections open: Int) -> [UInt8] {
         self.inFlight.set(inFlight)
         queueDepth.set(queued)
         unlocked.set(isUnlocked ? 1 : 0)
         connections.set(open)
-        let delta = signaturesSeen.withLock { seen in
-            let delta = max(0, signatureCount - seen)
-            seen = max(seen, signatureCount)
+        Self.advance(signatures, seen: signaturesSeen, to: signatureCount)
+        Self.advance(signedAhead, seen: signedAheadSeen, to: signedAheadCount)
+        return registry.emitToBuffer()
+    }
+
+    /// Brings a counter kept elsewhere up to `total` (counters only grow).
+    private static func advance(_ counter: CoreMetrics.Counter, seen: borrowing Mutex<Int>, to total: Int) {
+        let delta = seen.withLock { seen in
+            let delta = max(0, total - seen)
+            seen = max(seen, total)
             return delta
         }
-        if delta > 0 { signatures.increment(by: delta) }
-        return registry.emitToBuffer()
+        if delta > 0 { counter.increment(by: delta) }
     }
 }

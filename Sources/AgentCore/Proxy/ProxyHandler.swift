@@ -25,6 +25,8 @@ struct ProxyHandler: Sendable {
     let metrics: AgentMetrics
     /// Whole-read request bodies, across all requests (four of the largest allowed body by default).
     var bodyMemory: BodyMemory? = nil
+    /// Signs the next proxied request's header while this one's answer is relayed.
+    var signAhead: SignInReserve? = nil
 
     /// Registers one responder per allowed route (so metrics and logs carry the route's
     /// template) and a refusal for the routes the agent keeps for itself.
@@ -104,7 +106,15 @@ struct ProxyHandler: Sendable {
         let settledBefore = await autoTopUp?.settledCount() ?? 0
         var answer: UpstreamResponse
         do {
-            answer = try await clock.upstream { () async throws(VeniceClientError) in try await upstream.execute(upstreamRequest) }
+            answer = try await clock.upstream { () async throws(VeniceClientError) in
+                // The request's sign-ins may take a header signed ahead (SignInReserve).
+                let result = await SignInReserve.$eligible.withValue(true) { () async -> Result<UpstreamResponse, VeniceClientError> in
+                    do throws(VeniceClientError) { return .success(try await upstream.execute(upstreamRequest)) } catch { return .failure(error) }
+                }
+                // Venice has answered: the next request's header is signed while this answer is relayed.
+                if route.auth == .signIn { signAhead?.refill() }
+                return try result.get()
+            }
             clock.excludeFromUpstream(answer.signing)
             metrics.record(.signing, answer.signing)
         } catch {

@@ -12,6 +12,7 @@ public final class SkewClock: WallClock {
     private struct State {
         var samples: [Int64] = []
         var offset: Int64 = 0
+        var corrections = 0
     }
 
     private let base: any WallClock
@@ -29,6 +30,10 @@ public final class SkewClock: WallClock {
 
     /// Current correction (server minus local), in milliseconds.
     public var offsetMilliseconds: Int64 { state.withLock { $0.offset } }
+
+    /// The correction and how many times a clock error from Venice replaced it: what a sign-in
+    /// made ahead of time remembers, to be discarded once the clock it was made with is wrong.
+    public var mark: (offsetMilliseconds: Int64, corrections: Int) { state.withLock { ($0.offset, $0.corrections) } }
 
     /// Records one `Date` observation: the server said `serverDateMilliseconds` when the local
     /// clock read `localMilliseconds` (default: now).
@@ -59,6 +64,7 @@ public final class SkewClock: WallClock {
             let before = s.offset
             s.samples = [sample]
             s.offset = sample
+            if before != sample { s.corrections += 1 }
             return before != sample
         }
     }
