@@ -627,7 +627,7 @@ struct SignInReserveTests {
         #expect(!session.confirmSignedAhead(epoch: kept.epoch))
     }
 
-    @Test("only a proxied request takes the header signed ahead; inline, passive and background sign-ins leave it and start no refill")
+    @Test("only a proxied request takes the header signed ahead; inline, passive and background sign-ins sign their own and leave it")
     func onlyProxiedRequestsTake() async throws {
         let (session, dir) = try await Self.unlockedSession(lifetime: nil, clock: TestClock())
         defer { try? FileManager.default.removeItem(atPath: dir) }

@@ -102,7 +102,7 @@ final class SignInReserve: Sendable {
     /// Counts a kept header that was sent.
     func noteHandedOut() { state.withLock { $0.handedOut += 1 } }
 
-    /// Kept headers sent so far (`venice_agent_signins_signed_ahead_total`).
+    /// Kept headers handed out so far, one per sign-in attempt (`venice_agent_signins_signed_ahead_total`).
     var handedOut: Int { state.withLock { $0.handedOut } }
 
     /// Signs the next header in the background unless a good one is kept or one is being signed

@@ -103,7 +103,7 @@ public final class AgentMetrics: Sendable {
     /// Prometheus text; gauges are read at scrape time.
     /// - Parameters:
     ///   - signatures: signatures the key has made (all of them, sent or not).
-    ///   - signedAhead: proxied requests that were sent a header signed ahead of them.
+    ///   - signedAhead: sign-ins (attempts of proxied requests) sent with a header signed ahead.
     public func render(inFlight: Int, queued: Int, signatures signatureCount: Int, signedAhead signedAheadCount: Int = 0,
                        unlocked isUnlocked: Bool, connections open: Int) -> [UInt8] {
         self.inFlight.set(inFlight)

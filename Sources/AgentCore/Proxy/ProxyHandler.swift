@@ -112,7 +112,7 @@ struct ProxyHandler: Sendable {
                     do throws(VeniceClientError) { return .success(try await upstream.execute(upstreamRequest)) } catch { return .failure(error) }
                 }
                 // Venice has answered: the next request's header is signed while this answer is relayed.
-                if route.auth == .signIn { signAhead?.refill() }
+                if route.auth == .signIn, case .success = result { signAhead?.refill() }
                 return try result.get()
             }
             clock.excludeFromUpstream(answer.signing)
