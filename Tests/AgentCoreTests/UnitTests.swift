@@ -508,11 +508,13 @@ struct SignInReserveTests {
         let epoch = Atomic<Int>(1)
         let offset = Atomic<Int64>(0)
         let corrections = Atomic<Int>(0)
+        let confirmed = Atomic<Bool>(true)
         let clock = TestClock()
 
         func makeReserve() -> SignInReserve {
             SignInReserve(lifetime: .seconds(5), sign: { [self] in "header-\(signatures.add(1, ordering: .relaxed).newValue)" },
                           epoch: { [self] in epoch.load(ordering: .relaxed) },
+                          confirm: { [self] in $0 == epoch.load(ordering: .relaxed) && confirmed.load(ordering: .relaxed) },
                           clock: { [self] in .init(offsetMilliseconds: offset.load(ordering: .relaxed), corrections: corrections.load(ordering: .relaxed)) },
                           now: { [self] in clock.now })
         }
@@ -525,10 +527,10 @@ struct SignInReserveTests {
         #expect(reserve.take() == nil)
         await reserve.refill()?.value
         #expect(reserve.refill() == nil, "a kept header needs no refill")
-        #expect(reserve.take()?.header == "header-1")
+        #expect(reserve.take() == "header-1")
         #expect(reserve.take() == nil)
         await reserve.refill()?.value
-        #expect(reserve.take()?.header == "header-2")
+        #expect(reserve.take() == "header-2")
         #expect(f.signatures.load(ordering: .relaxed) == 2)
     }
 
@@ -541,7 +543,7 @@ struct SignInReserveTests {
         #expect(reserve.take() == nil)
         await reserve.refill()?.value
         f.offset.store(-900, ordering: .relaxed)   // the median of Venice's `Date` samples wanders
-        #expect(reserve.take()?.header == "header-2", "a drift within Date's 1 s resolution keeps it")
+        #expect(reserve.take() == "header-2", "a drift within Date's 1 s resolution keeps it")
         await reserve.refill()?.value
         f.offset.store(-1_901, ordering: .relaxed)   // the clock moved by more than that
         #expect(reserve.take() == nil)
@@ -553,7 +555,10 @@ struct SignInReserveTests {
         #expect(reserve.take() == nil)
         await reserve.refill()?.value
         f.clock.advance(by: .seconds(5))
-        #expect(reserve.take()?.header == "header-6", "exactly at its lifetime it is still good")
+        #expect(reserve.take() == "header-6", "exactly at its lifetime it is still good")
+        await reserve.refill()?.value
+        f.confirmed.store(false, ordering: .relaxed)   // the key session says no at the hand-out (a lock came)
+        #expect(reserve.take() == nil)
     }
 
     @Test("a failed signature (the key is locked) keeps nothing, and the next refill may try again")
@@ -562,12 +567,12 @@ struct SignInReserveTests {
         let reserve = SignInReserve(sign: {
             if locked.load(ordering: .relaxed) { throw X402Error.signerLocked }
             return "fresh"
-        }, epoch: { 1 }, clock: { .init(offsetMilliseconds: 0, corrections: 0) })
+        }, epoch: { 1 }, confirm: { _ in true }, clock: { .init(offsetMilliseconds: 0, corrections: 0) })
         await reserve.refill()?.value
         #expect(reserve.take() == nil)
         locked.store(false, ordering: .relaxed)
         await reserve.refill()?.value
-        #expect(reserve.take()?.header == "fresh")
+        #expect(reserve.take() == "fresh")
     }
 
     @Test("200 concurrent refills sign one header, and of 200 concurrent takers exactly one gets it")
@@ -584,7 +589,7 @@ struct SignInReserveTests {
         #expect(refills.count == 1)
         #expect(f.signatures.load(ordering: .relaxed) == 1)
         let taken = await withTaskGroup(of: String?.self) { group in
-            for _ in 0..<200 { group.addTask { reserve.take()?.header } }
+            for _ in 0..<200 { group.addTask { reserve.take() } }
             var taken: [String] = []
             for await header in group { if let header { taken.append(header) } }
             return taken
@@ -601,7 +606,7 @@ struct SignInReserveTests {
         return (session, dir)
     }
 
-    @Test("with a real key session: a header signed before a lock is never sent, even one taken just before the lock")
+    @Test("with a real key session: a header signed before a lock is never handed out, and a lock after the checks refuses the hand-out")
     func realSessionLock() async throws {
         let (session, dir) = try await Self.unlockedSession(lifetime: nil, clock: TestClock())
         defer { try? FileManager.default.removeItem(atPath: dir) }
@@ -621,10 +626,10 @@ struct SignInReserveTests {
         #expect(replacing != nil, "a header gone stale at a lock is replaced at the next refill")
         await replacing?.value
         #expect(reserve.take() != nil)
-        await reserve.refill()?.value
-        let kept = try #require(reserve.take())
-        session.lock()   // between the take and the send
-        #expect(!session.confirmSignedAhead(epoch: kept.epoch))
+        // The hand-out is confirmed under the key session's lock: a lock after the checks refuses it.
+        let epoch = session.keyEpoch
+        session.lock()
+        #expect(!session.confirmSignedAhead(epoch: epoch))
     }
 
     @Test("only a proxied request takes the header signed ahead; inline, passive and background sign-ins sign their own and leave it")
@@ -634,7 +639,7 @@ struct SignInReserveTests {
         let clock = SkewClock()
         let signer = try SiwxSigner(signer: session, clock: clock)
         let reserve = SignInReserve.signingAhead(with: signer, session: session, clock: clock)
-        let credentials = AgentCredentials(signer: signer, bearer: { nil }, signedAhead: (reserve, session))
+        let credentials = AgentCredentials(signer: signer, bearer: { nil }, signedAhead: reserve)
         // An empty reserve: every kind of sign-in signs inline, once, and nothing is signed ahead.
         let before = session.signatureCount
         let inline = try credentials.signInHeader()
@@ -662,7 +667,7 @@ struct SignInReserveTests {
         let skew = SkewClock()
         let signer = try SiwxSigner(signer: session, clock: skew)
         let reserve = SignInReserve.signingAhead(with: signer, session: session, clock: skew)
-        let credentials = AgentCredentials(signer: signer, bearer: { nil }, signedAhead: (reserve, session))
+        let credentials = AgentCredentials(signer: signer, bearer: { nil }, signedAhead: reserve)
         clock.advance(by: .milliseconds(150))
         await reserve.refill()?.value
         clock.advance(by: .milliseconds(100))

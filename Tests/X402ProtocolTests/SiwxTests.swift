@@ -340,7 +340,7 @@ struct SiwxSignerTests {
         #expect(clock.mark.corrections == 0)
         #expect(clock.correct(after: .futureTimestamp, httpDate: "Sun, 06 Nov 1994 08:49:37 GMT"))
         #expect(clock.offsetMilliseconds == 120_000)
-        #expect(clock.mark == (120_000, 1))
+        #expect(clock.mark == .init(offsetMilliseconds: 120_000, corrections: 1))
         #expect(!clock.correct(after: .invalidSignature, httpDate: "Sun, 06 Nov 1994 09:49:37 GMT"))
         #expect(clock.offsetMilliseconds == 120_000)
         #expect(!clock.correct(after: .futureTimestamp, httpDate: "Sun, 06 Nov 1994 08:49:37 GMT"), "the same offset again moves nothing")

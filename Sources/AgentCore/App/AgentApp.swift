@@ -48,7 +48,7 @@ func buildAgent(configuration: AgentConfiguration, session: KeySession, logger: 
     do {
         upstream = try UpstreamClient(configuration: .init(baseURL: configuration.upstream, retry: retry), httpClient: http,
                                       credentials: AgentCredentials(signer: signer, bearer: { keyBox.service?.activeAdminSecret() },
-                                                                    signedAhead: signAhead.map { ($0, session) }),
+                                                                    signedAhead: signAhead),
                                       clock: clock, logger: logger)
     } catch {
         try? await http.shutdown()

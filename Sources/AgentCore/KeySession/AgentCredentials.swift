@@ -7,10 +7,10 @@ import X402Protocol
 final class AgentCredentials: UpstreamCredentials, Sendable {
     let signer: SiwxSigner
     let bearer: @Sendable () -> String?
-    /// The header signed ahead for the next proxied request, and the session that confirms it.
-    let signedAhead: (reserve: SignInReserve, session: KeySession)?
+    /// The header signed ahead for the next proxied request.
+    let signedAhead: SignInReserve?
 
-    init(signer: SiwxSigner, bearer: @escaping @Sendable () -> String?, signedAhead: (reserve: SignInReserve, session: KeySession)? = nil) {
+    init(signer: SiwxSigner, bearer: @escaping @Sendable () -> String?, signedAhead: SignInReserve? = nil) {
         self.signer = signer
         self.bearer = bearer
         self.signedAhead = signedAhead
@@ -18,11 +18,7 @@ final class AgentCredentials: UpstreamCredentials, Sendable {
 
     func signInHeader() throws -> String {
         // Only a proxied request that keeps the key alive takes the header signed ahead.
-        if SignInReserve.eligible, !KeySession.passive, let (reserve, session) = signedAhead,
-           let kept = reserve.take(), session.confirmSignedAhead(epoch: kept.epoch) {
-            reserve.noteHandedOut()
-            return kept.header
-        }
+        if SignInReserve.eligible, !KeySession.passive, let header = signedAhead?.take() { return header }
         return try signer.makeHeaderValue()
     }
 

@@ -14,8 +14,8 @@ import X402Protocol
 ///   lock (or a lock and an unlock), a correction after a clock error from Venice, or a drift of
 ///   the offset learnt from `Date` headers beyond `Date`'s 1 s resolution, it is never handed out
 ///   (it is dropped at the next take; a kept header is not erased from memory at a lock);
-/// - only to proxied requests that keep the key alive, confirmed under the key's own lock
-///   (`KeySession.confirmSignedAhead`); the agent's own background calls and the dashboard's
+/// - only to proxied requests that keep the key alive, confirmed under the key's own lock at
+///   the hand-out (`KeySession.confirmSignedAhead`); the agent's own background calls and the dashboard's
 ///   passive reads sign inline and leave it alone.
 /// Signing ahead is passive: it never keeps an idle key unlocked; handing the header out counts
 /// as a use. At most one refill runs at a time; after a pause longer than `lifetime` the kept
@@ -31,23 +31,12 @@ final class SignInReserve: Sendable {
     /// so the median of its samples wanders by up to that from response to response).
     static let offsetTolerance: Int64 = 1_000
 
-    /// The clock a header was signed with.
-    struct ClockMark: Sendable {
-        var offsetMilliseconds: Int64
-        /// Corrections made after clock errors from Venice; any new one voids a kept header.
-        var corrections: Int
-
-        func stillGood(now: ClockMark) -> Bool {
-            corrections == now.corrections && abs(offsetMilliseconds - now.offsetMilliseconds) <= SignInReserve.offsetTolerance
-        }
-    }
-
-    struct Kept: Sendable {
+    private struct Kept {
         let header: String
         let signedAt: ContinuousClock.Instant
         /// The key session's epoch read before signing.
         let epoch: Int
-        let clock: ClockMark
+        let clock: SkewClock.Mark
     }
 
     private struct State {
@@ -60,19 +49,23 @@ final class SignInReserve: Sendable {
     private let lifetime: Duration
     private let sign: @Sendable () throws -> String
     private let epoch: @Sendable () -> Int
-    private let clock: @Sendable () -> ClockMark
+    private let confirm: @Sendable (_ epoch: Int) -> Bool
+    private let clock: @Sendable () -> SkewClock.Mark
     private let now: @Sendable () -> ContinuousClock.Instant
 
     /// - Parameters:
     ///   - sign: one fresh header.
     ///   - epoch: the key session's epoch, which moves on every lock and unlock.
+    ///   - confirm: at hand-out, under the key session's lock: is the key still the one of this
+    ///     epoch (then the hand-out counts as a use)?
     ///   - clock: the correction applied to `Issued At` (learnt from Venice's clock).
     init(lifetime: Duration = defaultLifetime, sign: @escaping @Sendable () throws -> String,
-         epoch: @escaping @Sendable () -> Int, clock: @escaping @Sendable () -> ClockMark,
-         now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
+         epoch: @escaping @Sendable () -> Int, confirm: @escaping @Sendable (_ epoch: Int) -> Bool,
+         clock: @escaping @Sendable () -> SkewClock.Mark, now: @escaping @Sendable () -> ContinuousClock.Instant = { .now }) {
         self.lifetime = lifetime
         self.sign = sign
         self.epoch = epoch
+        self.confirm = confirm
         self.clock = clock
         self.now = now
     }
@@ -81,26 +74,25 @@ final class SignInReserve: Sendable {
     /// only handing a header out counts as a use of the key.
     static func signingAhead(with signer: SiwxSigner, session: KeySession, clock: SkewClock) -> SignInReserve {
         SignInReserve(sign: { try KeySession.$passive.withValue(true) { try signer.makeHeaderValue() } },
-                      epoch: { session.keyEpoch },
-                      clock: {
-                          let mark = clock.mark
-                          return ClockMark(offsetMilliseconds: mark.offsetMilliseconds, corrections: mark.corrections)
-                      })
+                      epoch: { session.keyEpoch }, confirm: { session.confirmSignedAhead(epoch: $0) },
+                      clock: { clock.mark })
     }
 
-    /// The kept header if it is still good, removing it either way. The caller confirms its
-    /// epoch with the key session before sending it.
-    func take() -> Kept? {
-        guard let kept = state.withLock({ s in defer { s.kept = nil }; return s.kept }), isGood(kept) else { return nil }
-        return kept
+    /// The kept header if it is still good and its key still unlocked (confirmed under the key
+    /// session's lock, so a lock cannot come between the check and the hand-out), removing it
+    /// either way.
+    func take() -> String? {
+        guard let kept = state.withLock({ s in defer { s.kept = nil }; return s.kept }),
+              isGood(kept), confirm(kept.epoch) else { return nil }
+        state.withLock { $0.handedOut += 1 }
+        return kept.header
     }
 
     private func isGood(_ kept: Kept) -> Bool {
-        now() - kept.signedAt <= lifetime && kept.epoch == epoch() && kept.clock.stillGood(now: clock())
+        let clock = clock()
+        return now() - kept.signedAt <= lifetime && kept.epoch == epoch() && kept.clock.corrections == clock.corrections
+            && abs(kept.clock.offsetMilliseconds - clock.offsetMilliseconds) <= Self.offsetTolerance
     }
-
-    /// Counts a kept header that was sent.
-    func noteHandedOut() { state.withLock { $0.handedOut += 1 } }
 
     /// Kept headers handed out so far, one per sign-in attempt (`venice_agent_signins_signed_ahead_total`).
     var handedOut: Int { state.withLock { $0.handedOut } }

@@ -104,7 +104,7 @@ public final class AgentMetrics: Sendable {
     /// - Parameters:
     ///   - signatures: signatures the key has made (all of them, sent or not).
     ///   - signedAhead: sign-ins (attempts of proxied requests) sent with a header signed ahead.
-    public func render(inFlight: Int, queued: Int, signatures signatureCount: Int, signedAhead signedAheadCount: Int = 0,
+    public func render(inFlight: Int, queued: Int, signatures signatureCount: Int, signedAhead signedAheadCount: Int,
                        unlocked isUnlocked: Bool, connections open: Int) -> [UInt8] {
         self.inFlight.set(inFlight)
         queueDepth.set(queued)

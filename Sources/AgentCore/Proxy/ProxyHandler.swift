@@ -111,10 +111,10 @@ struct ProxyHandler: Sendable {
                 let result = await SignInReserve.$eligible.withValue(true) { () async -> Result<UpstreamResponse, VeniceClientError> in
                     do throws(VeniceClientError) { return .success(try await upstream.execute(upstreamRequest)) } catch { return .failure(error) }
                 }
-                // Venice has answered: the next request's header is signed while this answer is relayed.
-                if route.auth == .signIn, case .success = result { signAhead?.refill() }
                 return try result.get()
             }
+            // Venice has answered: the next request's header is signed while this answer is relayed.
+            if route.auth == .signIn { signAhead?.refill() }
             clock.excludeFromUpstream(answer.signing)
             metrics.record(.signing, answer.signing)
         } catch {

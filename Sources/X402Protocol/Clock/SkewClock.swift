@@ -33,7 +33,18 @@ public final class SkewClock: WallClock {
 
     /// The correction and how many times a clock error from Venice replaced it: what a sign-in
     /// made ahead of time remembers, to be discarded once the clock it was made with is wrong.
-    public var mark: (offsetMilliseconds: Int64, corrections: Int) { state.withLock { ($0.offset, $0.corrections) } }
+    public struct Mark: Sendable, Equatable {
+        public var offsetMilliseconds: Int64
+        /// Corrections made after clock errors from Venice (`correct(after:…)` that moved the offset).
+        public var corrections: Int
+
+        public init(offsetMilliseconds: Int64, corrections: Int) {
+            self.offsetMilliseconds = offsetMilliseconds
+            self.corrections = corrections
+        }
+    }
+
+    public var mark: Mark { state.withLock { Mark(offsetMilliseconds: $0.offset, corrections: $0.corrections) } }
 
     /// Records one `Date` observation: the server said `serverDateMilliseconds` when the local
     /// clock read `localMilliseconds` (default: now).
