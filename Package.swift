@@ -162,7 +162,7 @@ let package = Package(
         .target(
             name: "VeniceSimulator",
             dependencies: [
-                "X402Protocol", "WalletCrypto",
+                "X402Protocol", "WalletCrypto", "CAgentSystem",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -1,7 +1,7 @@
 import Foundation
 import NIOHTTP1
 import Testing
-import VeniceSimulator
+@testable import VeniceSimulator
 import WalletCrypto
 import X402Protocol
 
@@ -12,12 +12,12 @@ func decodeMP3(_ mp3: [UInt8]) throws -> [UInt8] {
     defer { try? FileManager.default.removeItem(at: directory) }
     let input = directory.appendingPathComponent("in.mp3"), output = directory.appendingPathComponent("out.wav")
     try Data(mp3).write(to: input)
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["lame", "--quiet", "--decode", input.path, output.path]
-    try process.run()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { return [] }
+    // The simulator's own spawner: Foundation's Process.run crashes now and then on Swift 6.3.1.
+    let devNull = open("/dev/null", O_RDONLY | O_CLOEXEC)
+    defer { close(devNull) }
+    let finished = try ChildProcess.run("/usr/bin/env", arguments: ["lame", "--quiet", "--decode", input.path, output.path], input: devNull,
+                                        timeout: .seconds(30), maxOutputBytes: 1 << 20).get()
+    guard finished.exitStatus == 0 else { return [] }
     return Array(try Data(contentsOf: output))
 }
 
@@ -196,5 +196,58 @@ struct SpeechFormatTests {
             #expect(try await speak("tts-elevenlabs-turbo-v2-5", "not-a-voice") == 400)
             #expect(try await speak("tts-qwen3-0-6b", "21m00Tcm4TlvDq8ikWAM") == 400)
         }
+    }
+}
+
+/// The simulator's child processes (`lame` for MP3), spawned without Foundation's Process.
+@Suite("Child processes (posix_spawn)")
+struct ChildProcessTests {
+    static func withDescriptor<T>(holding text: String, _ body: (Int32) throws -> T) rethrows -> T {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("child-\(UUID().uuidString)").path
+        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        unlink(path)
+        defer { close(descriptor) }
+        return try body(descriptor)
+    }
+
+    @Test("the child reads the given descriptor as stdin, inherits no other descriptor, and its exit status and output come back")
+    func stdinOutputAndStatus() throws {
+        let finished = try Self.withDescriptor(holding: "from stdin\n") { input in
+            try ChildProcess.run("/bin/sh", arguments: ["-c", "cat; ls /proc/$$/fd; exit 3"], input: input,
+                                 timeout: .seconds(10), maxOutputBytes: 1 << 16).get()
+        }
+        #expect(finished.exitStatus == 3)
+        #expect(String(decoding: finished.output, as: UTF8.self) == "from stdin\n0\n1\n2\n")
+    }
+
+    @Test("a child past its timeout is killed and reported as timed out")
+    func timeout() {
+        let started = ContinuousClock.now
+        let result = Self.withDescriptor(holding: "") { input in
+            ChildProcess.run("/bin/sleep", arguments: ["30"], input: input, timeout: .milliseconds(200), maxOutputBytes: 1024)
+        }
+        #expect(result == .failure(.timedOut))
+        #expect(ContinuousClock.now - started < .seconds(10))
+    }
+
+    @Test("a child writing past the output cap is killed and reported as too large")
+    func outputCap() {
+        let result = Self.withDescriptor(holding: "") { input in
+            ChildProcess.run("/usr/bin/yes", arguments: [], input: input, timeout: .seconds(10), maxOutputBytes: 10_000)
+        }
+        #expect(result == .failure(.outputTooLarge))
+    }
+
+    @Test("a missing executable is a start failure naming the cause, and a signal leaves no exit status")
+    func missingAndSignalled() throws {
+        let missing = Self.withDescriptor(holding: "") { input in
+            ChildProcess.run("/nonexistent/encoder", arguments: [], input: input, timeout: .seconds(5), maxOutputBytes: 1024)
+        }
+        #expect(missing == .failure(.couldNotStart("No such file or directory")))
+        let signalled = try Self.withDescriptor(holding: "") { input in
+            try ChildProcess.run("/bin/sh", arguments: ["-c", "kill -KILL $$"], input: input, timeout: .seconds(5), maxOutputBytes: 1024).get()
+        }
+        #expect(signalled.exitStatus == nil)
     }
 }

@@ -32,4 +32,10 @@ int venice_listening_socket(int fd, int *family, char *path, int path_capacity, 
    family 4 or 6; addresses 4 or 16 bytes; ports in host order. Returns 0 with *uid set when an
    ESTABLISHED socket with an inode matches, 1 when none does, -1 when the kernel cannot be asked. */
 int venice_tcp_socket_uid(int family, const uint8_t *src, uint16_t sport, const uint8_t *dst, uint16_t dport, uint32_t *uid);
+/* A pipe whose two ends are close-on-exec from the start (pipe2, O_CLOEXEC). Returns 0, or the errno. */
+int venice_pipe_cloexec(int fds[2]);
+/* Adds "close every descriptor from `low` up" to a posix_spawn_file_actions_t
+   (posix_spawn_file_actions_addclosefrom_np, glibc >= 2.34). Returns 0, or the errno. */
+int venice_spawn_add_closefrom(void *actions, int low);
+
 #endif

@@ -107,81 +107,28 @@ struct MP3Encoder: Sendable {
     /// Input goes through an unlinked temporary file rather than a pipe, so an encoder that dies
     /// early cannot raise SIGPIPE in the simulator.
     private static func run(_ executable: URL, arguments: [String], input: [UInt8], configuration: Configuration) -> Result<[UInt8], Failure> {
-        let inputURL = FileManager.default.temporaryDirectory.appendingPathComponent("venice-sim-\(UUID().uuidString).pcm")
-        let stdin: FileHandle
-        do {
-            try Data(input).write(to: inputURL, options: [.withoutOverwriting])
-            stdin = try FileHandle(forReadingFrom: inputURL)
-        } catch {
-            try? FileManager.default.removeItem(at: inputURL)
-            return .failure(.couldNotStart("temporary input file: \(error)"))
+        let inputPath = FileManager.default.temporaryDirectory.appendingPathComponent("venice-sim-\(UUID().uuidString).pcm").path
+        let descriptor = open(inputPath, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0o600)
+        guard descriptor >= 0 else { return .failure(.couldNotStart("temporary input file: \(String(cString: strerror(errno)))")) }
+        unlink(inputPath)
+        defer { close(descriptor) }
+        var written = 0
+        while written < input.count {
+            let count = input.withUnsafeBytes { raw in raw.baseAddress.map { write(descriptor, $0 + written, raw.count - written) } ?? 0 }
+            if count < 0, errno == EINTR { continue }
+            guard count > 0 else { return .failure(.couldNotStart("temporary input file: \(String(cString: strerror(errno)))")) }
+            written += count
         }
-        try? FileManager.default.removeItem(at: inputURL)
-        defer { try? stdin.close() }
+        guard lseek(descriptor, 0, SEEK_SET) == 0 else { return .failure(.couldNotStart("temporary input file: cannot rewind")) }
 
-        let box = ProcessBox(Process())
-        let process = box.process
-        let stdout = Pipe()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.standardInput = stdin
-        process.standardOutput = stdout
-        process.standardError = FileHandle.nullDevice
-        do { try process.run() } catch { return .failure(.couldNotStart(String(describing: error))) }
-
-        let timedOut = Flag()
-        let timer = DispatchWorkItem {
-            guard box.process.isRunning else { return }
-            timedOut.set()
-            box.kill()
+        switch ChildProcess.run(executable.path, arguments: arguments, input: descriptor, timeout: configuration.timeout,
+                                maxOutputBytes: configuration.maxOutputBytes) {
+        case .failure(.couldNotStart(let reason)): return .failure(.couldNotStart(reason))
+        case .failure(.timedOut): return .failure(.timedOut(configuration.timeout))
+        case .failure(.outputTooLarge): return .failure(.outputTooLarge(configuration.maxOutputBytes))
+        case .success(let finished):
+            guard finished.exitStatus == 0 else { return .failure(.failed(status: finished.exitStatus ?? -1)) }
+            return .success(finished.output)
         }
-        let (seconds, attoseconds) = configuration.timeout.components
-        DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)), execute: timer)
-
-        var output: [UInt8] = []
-        var tooLarge = false
-        let reader = stdout.fileHandleForReading
-        while true {
-            let chunk = reader.availableData
-            if chunk.isEmpty { break }
-            output += chunk
-            if output.count > configuration.maxOutputBytes {
-                tooLarge = true
-                if process.isRunning { box.kill() }
-                break
-            }
-        }
-        try? reader.close()
-        process.waitUntilExit()
-        timer.cancel()
-
-        if timedOut.isSet { return .failure(.timedOut(configuration.timeout)) }
-        if tooLarge { return .failure(.outputTooLarge(configuration.maxOutputBytes)) }
-        guard process.terminationReason == .exit, process.terminationStatus == 0 else {
-            return .failure(.failed(status: process.terminationStatus))
-        }
-        return .success(output)
-    }
-
-    /// `Process` is documented thread-safe for `isRunning` and `processIdentifier` (the only calls
-    /// the timeout makes from another thread); nothing else touches it off the running thread.
-    private final class ProcessBox: @unchecked Sendable {
-        let process: Process
-        init(_ process: Process) { self.process = process }
-
-        /// SIGKILL to the encoder we started (by its pid, still unreaped while `isRunning`):
-        /// SIGTERM may be ignored or blocked in a child, as it is inherited from a server that
-        /// handles SIGTERM itself.
-        func kill() {
-            let pid = process.processIdentifier
-            if pid > 0, process.isRunning { _ = Glibc.kill(pid, SIGKILL) }
-        }
-    }
-
-    private final class Flag: @unchecked Sendable {
-        private let lock = NSLock()
-        private var value = false
-        func set() { lock.lock(); value = true; lock.unlock() }
-        var isSet: Bool { lock.lock(); defer { lock.unlock() }; return value }
     }
 }
